@@ -1,0 +1,25 @@
+"""autograd_core: a scalar reverse-mode autodiff engine (`Value`) and its helpers.
+
+>>> from autograd_core import Value
+>>> x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+>>> f = (x + y) * z
+>>> f.backward()
+>>> f.data, x.grad, y.grad, z.grad
+(-12.0, -4.0, -4.0, 3.0)
+"""
+
+from . import functional
+from .engine import Value, is_grad_enabled, no_grad, topological_order
+from .gradcheck import GradcheckError, GradcheckReport, InputCheck, gradcheck
+
+__all__ = [
+    "GradcheckError",
+    "GradcheckReport",
+    "InputCheck",
+    "Value",
+    "functional",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "topological_order",
+]

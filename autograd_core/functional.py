@@ -1,0 +1,121 @@
+"""Functions of several Values: n-ary sum and dot, softmax, log-softmax, logsumexp, cross-entropy.
+
+`sum`, `dot` and `cross_entropy` are fused nodes: one node with many parents instead of a chain of
+two-input nodes. They follow the same rule as every other node (`parent.grad += local * upstream`)
+and the tests check each against its composition from the primitives.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Sequence
+
+from .engine import Value, _operand
+
+Scalar = Value | int | float
+
+
+def _values(items: Sequence[Scalar], op: str) -> tuple[Value, ...]:
+    """The items as Values (plain numbers become leaves); TypeError naming the op otherwise."""
+    out = []
+    for item in items:
+        value = item if type(item) is Value else _operand(item)
+        if value is None:
+            raise TypeError(f"{op} needs Values or real numbers, got {type(item).__name__}")
+        out.append(value)
+    return tuple(out)
+
+
+def sum(values: Sequence[Scalar]) -> Value:
+    """v1 + v2 + ... + vn as one node.  d/dvi = 1 for every i (the add gate, n-ary)."""
+    parents = _values(values, "sum")
+    if not parents:
+        raise ValueError("sum of an empty sequence: give at least one value")
+    total = builtins.sum(v.data for v in parents)
+    return Value(total, "", "sum", parents, (1.0,) * len(parents))
+
+
+def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None = None) -> Value:
+    """w . x (+ b) as one node.  d/dwi = xi, d/dxi = wi, d/db = 1 (the mul gate's swap, n-ary).
+
+    This is a neuron's pre-activation: one node instead of 2n two-input ones.
+    """
+    if len(weights) != len(inputs):
+        raise ValueError(
+            f"dot needs sequences of equal length, got {len(weights)} weights "
+            f"and {len(inputs)} inputs"
+        )
+    w = _values(weights, "dot")
+    x = _values(inputs, "dot")
+    w_data = [v.data for v in w]
+    x_data = [v.data for v in x]
+    total = builtins.sum(map(float.__mul__, w_data, x_data))
+    if bias is None:
+        return Value(total, "", "dot", w + x, (*x_data, *w_data))
+    (b,) = _values((bias,), "dot")
+    return Value(total + b.data, "", "dot", (*w, *x, b), (*x_data, *w_data, 1.0))
+
+
+def logsumexp(values: Sequence[Scalar]) -> Value:
+    """log(sum_i exp(vi)), computed as m + log(sum_i exp(vi - m)) with m = max_i vi.
+
+    The shift changes nothing mathematically (and m carries no gradient, since d/dm of the whole
+    is 0), but it keeps every exp at most 1, so logits of 1e4 do not overflow.
+    """
+    logits = _values(values, "logsumexp")
+    if not logits:
+        raise ValueError("logsumexp of an empty sequence: give at least one value")
+    m = max(v.data for v in logits)
+    return sum([(v - m).exp() for v in logits]).log() + m
+
+
+def log_softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
+    """log softmax(v / T)_i = vi/T - logsumexp(v / T)."""
+    scaled = _scaled(values, temperature, "log_softmax")
+    lse = logsumexp(scaled)
+    return [v - lse for v in scaled]
+
+
+def softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
+    """exp(vi/T) / sum_j exp(vj/T), shifted by the max for stability.
+
+    A high temperature flattens the distribution toward uniform; a low one sharpens it toward
+    one-hot on the largest value.
+    """
+    scaled = _scaled(values, temperature, "softmax")
+    m = max(v.data for v in scaled)
+    exps = [(v - m).exp() for v in scaled]
+    inverse_total = sum(exps).reciprocal()
+    return [e * inverse_total for e in exps]
+
+
+def _scaled(values: Sequence[Scalar], temperature: float, op: str) -> list[Value]:
+    logits = _values(values, op)
+    if not logits:
+        raise ValueError(f"{op} of an empty sequence: give at least one value")
+    if not temperature > 0.0:
+        raise ValueError(f"{op} needs a positive temperature, got {temperature!r}")
+    if temperature == 1.0:
+        return list(logits)
+    return [v / temperature for v in logits]
+
+
+def cross_entropy(logits: Sequence[Scalar], target: int) -> Value:
+    """-log softmax(logits)[target] as one fused node.
+
+    Local gradients: d/dz_i = softmax(z)_i - [i == target], i.e. y - t, the seed formula.
+    """
+    parents = _values(logits, "cross_entropy")
+    if not isinstance(target, int) or isinstance(target, bool):
+        raise TypeError(f"cross_entropy target must be an int class index, got {target!r}")
+    if not 0 <= target < len(parents):
+        raise ValueError(f"cross_entropy target {target} is out of range for {len(parents)} logits")
+    z = [v.data for v in parents]
+    m = max(z)
+    exps = [math.exp(zi - m) for zi in z]
+    total = builtins.sum(exps)
+    loss = m + math.log(total) - z[target]
+    local_grads = [e / total for e in exps]
+    local_grads[target] -= 1.0
+    return Value(loss, "", "cross_entropy", parents, tuple(local_grads))
