@@ -183,19 +183,17 @@ def main() -> None:
         f"python {sys.version.split()[0]}, gc thresholds {gc.get_threshold()}, "
         f"median of {args.repeats}"
     )
-    header = (
-        "| engine | nodes | forward s | backward s | fwd+bwd s | speed-up | "
-        "bytes/node | graph MiB | memory ratio | loss |"
+    print(
+        "| engine | nodes | forward s | backward s | fwd+bwd s | speed-up vs micrograd "
+        "| bytes/node | graph MiB | graph memory vs micrograd | loss |"
     )
-    print(header)
     print("|" + "---|" * 10)
     for name, nodes, forward, backward, held, value in rows:
         total = forward + backward
-        speedup = (base[2] + base[3]) / total
         print(
-            f"| {name} | {nodes:,} | {forward:.4f} | {backward:.4f} | {total:.4f} | "
-            f"{speedup:.1f}x | {held / nodes:.0f} | {held / 2**20:.2f} | "
-            f"{base[4] / held:.1f}x less | {value:.15f} |"
+            f"| {name} | {nodes:,} | {forward:.4f} | {backward:.4f} | {total:.4f} "
+            f"| {(base[2] + base[3]) / total:.1f}x | {held / nodes:.0f} | {held / 2**20:.2f} "
+            f"| 1/{base[4] / held:.1f} | {value:.15f} |"
         )
     for name, *_, value in rows[1:]:
         if abs(value - base[5]) > 1e-12:

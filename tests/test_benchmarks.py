@@ -1,0 +1,31 @@
+"""The benchmark scripts run and their correctness checks hold (their timings are not tested)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_scalar_benchmark_losses_agree() -> None:
+    pytest.importorskip("micrograd")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "scalar_vs_micrograd.py"), "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "losses agree to 1e-12" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1].strip() for row in rows[1:]] == [
+        "micrograd 0.1.0",
+        "ours, primitive graph",
+        "ours, fused graph",
+    ]
+    assert rows[1].split("|")[2].strip() == rows[2].split("|")[2].strip()  # same node count
