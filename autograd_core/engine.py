@@ -268,7 +268,7 @@ def _operand(other: object) -> Value | None:
     """`other` as a Value: a plain real number becomes a leaf; None for anything else."""
     if isinstance(other, Value):
         return other
-    if isinstance(other, numbers.Real):
+    if type(other) is float or type(other) is int or isinstance(other, numbers.Real):
         return Value(float(other))
     return None
 

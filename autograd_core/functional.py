@@ -16,10 +16,13 @@ from .engine import Value, _operand
 Scalar = Value | int | float
 
 
-def _values(items: Sequence[Scalar], op: str) -> tuple[Value, ...]:
+def as_values(items: Sequence[Scalar], op: str = "as_values") -> tuple[Value, ...]:
     """The items as Values (plain numbers become leaves); TypeError naming the op otherwise."""
+    values = tuple(items)
+    if all(type(v) is Value for v in values):  # the common case: nothing to wrap
+        return values  # type: ignore[return-value]
     out = []
-    for item in items:
+    for item in values:
         value = item if type(item) is Value else _operand(item)
         if value is None:
             raise TypeError(f"{op} needs Values or real numbers, got {type(item).__name__}")
@@ -29,7 +32,7 @@ def _values(items: Sequence[Scalar], op: str) -> tuple[Value, ...]:
 
 def sum(values: Sequence[Scalar]) -> Value:
     """v1 + v2 + ... + vn as one node.  d/dvi = 1 for every i (the add gate, n-ary)."""
-    parents = _values(values, "sum")
+    parents = as_values(values, "sum")
     if not parents:
         raise ValueError("sum of an empty sequence: give at least one value")
     total = builtins.sum(v.data for v in parents)
@@ -46,14 +49,14 @@ def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None
             f"dot needs sequences of equal length, got {len(weights)} weights "
             f"and {len(inputs)} inputs"
         )
-    w = _values(weights, "dot")
-    x = _values(inputs, "dot")
+    w = as_values(weights, "dot")
+    x = as_values(inputs, "dot")
     w_data = [v.data for v in w]
     x_data = [v.data for v in x]
     total = builtins.sum(map(float.__mul__, w_data, x_data))
     if bias is None:
         return Value(total, "", "dot", w + x, (*x_data, *w_data))
-    (b,) = _values((bias,), "dot")
+    (b,) = as_values((bias,), "dot")
     return Value(total + b.data, "", "dot", (*w, *x, b), (*x_data, *w_data, 1.0))
 
 
@@ -63,7 +66,7 @@ def logsumexp(values: Sequence[Scalar]) -> Value:
     The shift changes nothing mathematically (and m carries no gradient, since d/dm of the whole
     is 0), but it keeps every exp at most 1, so logits of 1e4 do not overflow.
     """
-    logits = _values(values, "logsumexp")
+    logits = as_values(values, "logsumexp")
     if not logits:
         raise ValueError("logsumexp of an empty sequence: give at least one value")
     m = max(v.data for v in logits)
@@ -91,7 +94,7 @@ def softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
 
 
 def _scaled(values: Sequence[Scalar], temperature: float, op: str) -> list[Value]:
-    logits = _values(values, op)
+    logits = as_values(values, op)
     if not logits:
         raise ValueError(f"{op} of an empty sequence: give at least one value")
     if not temperature > 0.0:
@@ -106,7 +109,7 @@ def cross_entropy(logits: Sequence[Scalar], target: int) -> Value:
 
     Local gradients: d/dz_i = softmax(z)_i - [i == target], i.e. y - t, the seed formula.
     """
-    parents = _values(logits, "cross_entropy")
+    parents = as_values(logits, "cross_entropy")
     if not isinstance(target, int) or isinstance(target, bool):
         raise TypeError(f"cross_entropy target must be an int class index, got {target!r}")
     if not 0 <= target < len(parents):

@@ -6,7 +6,7 @@ get the same weights and data; the losses must agree to 1e-12.
 
 Two graphs are built with this engine:
 - "primitive": node for node the graph micrograd builds (one * and one + per weight).
-- "fused": what `nn` builds, one `dot` node per neuron and one `sum` node per reduction.
+- "fused": what `nn.MLP` builds, one `dot` node per neuron, with `nn.binary_hinge` and `nn.l2`.
 
 Times are medians over --repeats fresh graphs with Python's default gc settings, built one after
 another as a training loop would (so each engine also pays for freeing its previous graph).
@@ -31,7 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograd_core import Value, functional, topological_order
+import nn
+from autograd_core import Value, topological_order
 from nn.data import make_moons
 
 try:
@@ -72,19 +73,15 @@ def micrograd_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callab
     return loss
 
 
-def ours_loss(
-    weights: Any, X: list[list[float]], y: list[float], fused: bool
-) -> Callable[[], Value]:
+def primitive_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callable[[], Value]:
+    """micrograd's graph, node for node, on this engine: a * and a + per weight."""
     layers = [[([Value(w) for w in ws], Value(b)) for ws, b in layer] for layer in weights]
     params = [p for layer in layers for ws, b in layer for p in (*ws, b)]
 
     def neuron(ws: list[Value], b: Value, x: list[Value], nonlinear: bool) -> Value:
-        if fused:
-            act = functional.dot(ws, x, b)
-        else:
-            act = b
-            for wi, xi in zip(ws, x):
-                act = act + wi * xi
+        act = b
+        for wi, xi in zip(ws, x):
+            act = act + wi * xi
         return act.relu() if nonlinear else act
 
     def forward(x: list[Value]) -> Value:
@@ -97,13 +94,26 @@ def ours_loss(
         inputs = [list(map(Value, row)) for row in X]
         scores = list(map(forward, inputs))
         losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
-        if fused:
-            data_loss = functional.sum(losses) * (1.0 / len(losses))
-            reg_loss = ALPHA * functional.dot(params, params)
-        else:
-            data_loss = sum(losses) * (1.0 / len(losses))
-            reg_loss = ALPHA * sum(p * p for p in params)
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = ALPHA * sum(p * p for p in params)
         return data_loss + reg_loss
+
+    return loss
+
+
+def fused_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callable[[], Value]:
+    """The same loss as the library builds it: nn.MLP, nn.binary_hinge, nn.l2."""
+    model = nn.MLP(SIZES[0], list(SIZES[1:]))
+    for layer, layer_weights in zip(model.layers, weights):
+        for neuron, (w, b) in zip(layer.neurons, layer_weights):
+            for p, value in zip(neuron.w, w):
+                p.data = value
+            neuron.b.data = b
+    params = model.parameters()
+
+    def loss() -> Value:
+        scores = [model(row) for row in X]
+        return nn.binary_hinge(scores, y) + nn.l2(params, ALPHA)
 
     return loss
 
@@ -162,8 +172,8 @@ def main() -> None:
 
     engines = {
         "micrograd 0.1.0": micrograd_loss(weights, X, y),
-        "ours, primitive graph": ours_loss(weights, X, y, fused=False),
-        "ours, fused graph": ours_loss(weights, X, y, fused=True),
+        "ours, primitive graph": primitive_loss(weights, X, y),
+        "ours, fused graph": fused_loss(weights, X, y),
     }
     rows = []
     for name, loss in engines.items():

@@ -1,4 +1,5 @@
-"""`make demo`: the chain rule on f = (x + y) * z, then one example of each gate pattern."""
+"""`make demo`: the chain rule on f = (x + y) * z, the four gate patterns, and micrograd's moons
+MLP trained with the `nn` library."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import nn
 from autograd_core import Value
+from nn.data import make_moons
 
 
 def chain_rule() -> None:
@@ -45,6 +48,31 @@ def gate_patterns() -> None:
     print(f"max routes:        max(a, b)    -> a.grad = {a.grad:g}, b.grad = {b.grad:g}")
 
 
+def train_moons() -> None:
+    print("\n== Training MLP(2, [16, 16, 1]) on 100 moons points (micrograd's demo) ==")
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    y = y * 2 - 1  # the SVM loss wants labels -1 / +1
+    model = nn.MLP(2, [16, 16, 1], init="micrograd", seed=0)
+    params = model.parameters()
+    print(f"{model}: {len(params)} parameters")
+    history = nn.fit(
+        model,
+        X,
+        y,
+        loss=lambda out, target: nn.binary_hinge(out, target) + nn.l2(params, 1e-4),
+        optimizer=nn.SGD(params, lr=lambda step: 1.0 - 0.9 * step / 100),
+        epochs=100,
+        progress=True,
+    )
+    final = nn.evaluate(model, X, y, nn.binary_hinge, {"accuracy": nn.accuracy})
+    first_perfect = history["accuracy"].index(1.0) + 1 if 1.0 in history["accuracy"] else None
+    print(
+        f"loss {history['loss'][0]:.4f} -> {history['loss'][-1]:.4f}; "
+        f"100% accuracy first at step {first_perfect}; final accuracy {final['accuracy']:.0%}"
+    )
+
+
 if __name__ == "__main__":
     chain_rule()
     gate_patterns()
+    train_moons()

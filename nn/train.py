@@ -1,0 +1,160 @@
+"""A training loop: mini-batches, a loss, an optimiser, a progress bar, and a per-epoch history."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from autograd_core import no_grad
+
+from .data import batches
+from .optim import Optimizer
+
+Loss = Callable[[Any, Any], Any]
+Metric = Callable[[Any, np.ndarray], float]
+
+
+def scores_of(outputs: Any) -> np.ndarray:
+    """Model outputs for a batch (an array node, or per sample a list of Values or numbers) as an
+    (M, k) array of floats."""
+    data = getattr(outputs, "data", outputs)
+    if isinstance(data, np.ndarray):
+        return data.reshape(len(data), -1)
+    return np.array(
+        [[getattr(v, "data", v) for v in sample] for sample in outputs], dtype=np.float64
+    )
+
+
+def accuracy(outputs: Any, targets: np.ndarray) -> float:
+    """Fraction classified right: argmax of k > 1 scores, or for one score its sign
+    (score > 0 predicts the positive class, label > 0; so labels may be 0/1 or -1/+1)."""
+    scores = scores_of(outputs)
+    targets = np.asarray(targets)
+    if scores.shape[1] == 1:
+        return float(np.mean((scores[:, 0] > 0) == (targets > 0)))
+    return float(np.mean(scores.argmax(axis=1) == targets))
+
+
+METRICS: dict[str, Metric] = {"accuracy": accuracy}
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What a `fit` callback sees after each optimiser step."""
+
+    epoch: int
+    step: int
+    loss: float
+    model: Any
+    optimizer: Optimizer
+
+
+def forward(model: Any, X: np.ndarray) -> Any:
+    """Run the model on a batch: whole, for a batch model (one that sets `batched = True`),
+    else one sample at a time (the scalar path)."""
+    if getattr(model, "batched", False):
+        return model(X)
+    return [model(row) for row in X.tolist()]
+
+
+def evaluate(
+    model: Any, X: np.ndarray, y: np.ndarray, loss: Loss, metrics: dict[str, Metric]
+) -> dict[str, float]:
+    """Loss and metrics on data, without recording a graph."""
+    with no_grad():
+        outputs = forward(model, X)
+        targets = _targets(y)
+        results = {"loss": float(loss(outputs, targets).data)}
+    for name, metric in metrics.items():
+        results[name] = metric(outputs, y)
+    return results
+
+
+def _targets(y: np.ndarray) -> Any:
+    """Targets as the losses take them: a list of Python numbers (an array on the batch path)."""
+    return y.tolist()
+
+
+def fit(
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss: Loss,
+    optimizer: Optimizer,
+    epochs: int = 10,
+    batch_size: int | None = None,
+    metrics: Sequence[str | Metric] = ("accuracy",),
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    progress: bool | None = None,
+    callback: Callable[[StepInfo], bool | None] | None = None,
+    seed: int | None = 0,
+) -> dict[str, list[float]]:
+    """Train `model` on (X, y) and return the history: per epoch, the mean training loss, the
+    training metrics (measured on each batch's forward pass, before its step) and, with
+    `validation=(X_val, y_val)`, `val_loss` and `val_<metric>` after the epoch.
+
+    `batch_size=None` trains on the full batch. Batches are shuffled by a generator seeded with
+    `seed`. The progress bar is on when stderr is a terminal, unless `progress` says otherwise.
+    A `callback` gets a `StepInfo` after every step; returning True stops training.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"fit: X has {len(X)} rows but y has {len(y)}")
+    if epochs < 1:
+        raise ValueError(f"fit: epochs must be at least 1, got {epochs}")
+    named = {m if isinstance(m, str) else m.__name__: _metric(m) for m in metrics}
+    size = batch_size or len(X)
+    steps_per_epoch = -(-len(X) // size)
+    history: dict[str, list[float]] = {"loss": [], **{name: [] for name in named}}
+    if validation is not None:
+        history["val_loss"] = []
+        history.update({f"val_{name}": [] for name in named})
+    rng = np.random.default_rng(seed)
+    show = sys.stderr.isatty() if progress is None else progress
+    step = 0
+    stop = False
+    with tqdm(total=epochs * steps_per_epoch, disable=not show, unit="step", leave=True) as bar:
+        for epoch in range(epochs):
+            total, seen, sums = 0.0, 0, dict.fromkeys(named, 0.0)
+            for X_batch, y_batch in batches(X, y, size, shuffle=size < len(X), rng=rng):
+                outputs = forward(model, X_batch)
+                batch_loss = loss(outputs, _targets(y_batch))
+                optimizer.zero_grad()
+                batch_loss.backward()
+                optimizer.step()
+                step += 1
+                value = float(batch_loss.data)
+                total += value * len(X_batch)
+                seen += len(X_batch)
+                for name, metric in named.items():
+                    sums[name] += metric(outputs, y_batch) * len(X_batch)
+                bar.update(1)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{value:.4f}")
+                if callback is not None and callback(
+                    StepInfo(epoch, step, value, model, optimizer)
+                ):
+                    stop = True
+                    break
+            history["loss"].append(total / seen)
+            for name in named:
+                history[name].append(sums[name] / seen)
+            if validation is not None:
+                results = evaluate(model, *validation, loss, named)
+                for name, value in results.items():
+                    history[f"val_{name}"].append(value)
+            if stop:
+                break
+    return history
+
+
+def _metric(metric: str | Metric) -> Metric:
+    if callable(metric):
+        return metric
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {sorted(METRICS)}")
+    return METRICS[metric]

@@ -1,0 +1,120 @@
+"""Optimisers: one step equals the textbook update computed by hand; arrays work too."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+import nn
+from autograd_core import Value
+
+
+def params_with_grads(data: list[float], grads: list[float]) -> list[Value]:
+    params = [Value(d) for d in data]
+    for p, g in zip(params, grads):
+        p.grad = g
+    return params
+
+
+DATA, GRADS = [0.5, -1.0, 2.0], [0.1, -0.3, 0.25]
+
+
+def test_plain_sgd_step() -> None:
+    params = params_with_grads(DATA, GRADS)
+    nn.SGD(params, lr=0.1).step()
+    assert [p.data for p in params] == pytest.approx([d - 0.1 * g for d, g in zip(DATA, GRADS)])
+
+
+def test_sgd_with_weight_decay() -> None:
+    params = params_with_grads(DATA, GRADS)
+    nn.SGD(params, lr=0.1, weight_decay=0.01).step()
+    expected = [d - 0.1 * (g + 0.01 * d) for d, g in zip(DATA, GRADS)]
+    assert [p.data for p in params] == pytest.approx(expected)
+
+
+def test_sgd_with_momentum_over_two_steps() -> None:
+    params = params_with_grads(DATA, GRADS)
+    optimizer = nn.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.01)
+    optimizer.step()
+    after_one = [d - 0.1 * (g + 0.01 * d) for d, g in zip(DATA, GRADS)]
+    assert [p.data for p in params] == pytest.approx(after_one)
+    velocity = [g + 0.01 * d for d, g in zip(DATA, GRADS)]
+    new_grads = [0.2, 0.0, -0.5]
+    for p, g in zip(params, new_grads):
+        p.grad = g
+    optimizer.step()
+    velocity = [0.9 * v + g + 0.01 * d for v, g, d in zip(velocity, new_grads, after_one)]
+    expected = [d - 0.1 * v for d, v in zip(after_one, velocity)]
+    assert [p.data for p in params] == pytest.approx(expected, rel=1e-12)
+
+
+def test_adam_two_steps_by_hand() -> None:
+    params = params_with_grads(DATA, GRADS)
+    optimizer = nn.Adam(params, lr=0.01, betas=(0.9, 0.999), eps=1e-8)
+    optimizer.step()
+    # step 1: m = 0.1 g, v = 0.001 g^2, so m_hat = g, v_hat = g^2: the step is lr * sign(g)
+    after_one = [d - 0.01 * g / (abs(g) + 1e-8) for d, g in zip(DATA, GRADS)]
+    assert [p.data for p in params] == pytest.approx(after_one, rel=1e-12)
+    new_grads = [0.2, 0.0, -0.5]
+    for p, g in zip(params, new_grads):
+        p.grad = g
+    optimizer.step()
+    expected = []
+    for d, g1, g2 in zip(after_one, GRADS, new_grads):
+        m = 0.9 * (0.1 * g1) + 0.1 * g2
+        v = 0.999 * (0.001 * g1 * g1) + 0.001 * g2 * g2
+        m_hat, v_hat = m / (1 - 0.9**2), v / (1 - 0.999**2)
+        expected.append(d - 0.01 * m_hat / (math.sqrt(v_hat) + 1e-8))
+    assert [p.data for p in params] == pytest.approx(expected, rel=1e-12)
+
+
+def test_learning_rate_schedule_is_a_callable_of_the_step() -> None:
+    params = params_with_grads([1.0], [1.0])
+    seen = []
+    optimizer = nn.SGD(params, lr=lambda step: seen.append(step) or 0.5 / (step + 1))
+    optimizer.step()
+    optimizer.step()
+    assert seen == [0, 1] and optimizer.steps == 2
+    assert params[0].data == pytest.approx(1.0 - 0.5 - 0.25)
+
+
+@dataclass
+class ArrayParameter:
+    """Any object with array `.data` and `.grad` is a parameter to the optimisers."""
+
+    data: Any
+    grad: Any
+    requires_grad: bool = True
+
+
+@pytest.mark.parametrize("make", [lambda p: nn.SGD(p, 0.1, 0.9, 0.01), lambda p: nn.Adam(p, 0.01)])
+def test_optimisers_drive_array_parameters_like_scalars(make) -> None:  # type: ignore[no-untyped-def]
+    scalars = params_with_grads(DATA, GRADS)
+    array = ArrayParameter(np.array(DATA), np.array(GRADS))
+    scalar_opt, array_opt = make(scalars), make([array])
+    for _ in range(3):
+        scalar_opt.step()
+        array_opt.step()
+    np.testing.assert_allclose(array.data, [p.data for p in scalars], rtol=1e-14)
+    array_opt.zero_grad()
+    assert array.grad is None
+    scalar_opt.zero_grad()
+    assert all(p.grad == 0.0 for p in scalars)
+
+
+def test_optimisers_reject_bad_settings() -> None:
+    params = [Value(1.0)]
+    with pytest.raises(ValueError, match="learning rate"):
+        nn.SGD(params, lr=0.0)
+    with pytest.raises(ValueError, match="momentum"):
+        nn.SGD(params, lr=0.1, momentum=1.0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        nn.SGD(params, lr=0.1, weight_decay=-1.0)
+    with pytest.raises(ValueError, match="betas"):
+        nn.Adam(params, betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        nn.Adam([])
