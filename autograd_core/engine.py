@@ -47,6 +47,9 @@ class Value:
         op: the operation that produced this value ("" for a leaf).
         parents: the input Values of that operation.
         local_grads: d(self)/d(parent) for each parent, in the same order.
+
+    User code passes `data` and `label`; the `op`, `parents` and `local_grads` arguments are how an
+    operation records a new node (as micrograd's `_children` and `_op`).
     """
 
     __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")

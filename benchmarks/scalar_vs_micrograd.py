@@ -54,13 +54,18 @@ def make_weights(seed: int) -> list[list[tuple[list[float], float]]]:
     ]
 
 
-def micrograd_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callable[[], Any]:
-    model = micrograd_nn.MLP(SIZES[0], list(SIZES[1:]))
+def set_weights(model: Any, weights: Any) -> None:
+    """Copy the weights into an MLP; micrograd's and nn's name their parts alike."""
     for layer, layer_weights in zip(model.layers, weights):
         for neuron, (w, b) in zip(layer.neurons, layer_weights):
             for p, value in zip(neuron.w, w):
                 p.data = value
             neuron.b.data = b
+
+
+def micrograd_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callable[[], Any]:
+    model = micrograd_nn.MLP(SIZES[0], list(SIZES[1:]))
+    set_weights(model, weights)
 
     def loss() -> Any:  # micrograd's demo, as written there
         inputs = [list(map(MgValue, row)) for row in X]
@@ -104,11 +109,7 @@ def primitive_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callab
 def fused_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callable[[], Value]:
     """The same loss as the library builds it: nn.MLP, nn.binary_hinge, nn.l2."""
     model = nn.MLP(SIZES[0], list(SIZES[1:]))
-    for layer, layer_weights in zip(model.layers, weights):
-        for neuron, (w, b) in zip(layer.neurons, layer_weights):
-            for p, value in zip(neuron.w, w):
-                p.data = value
-            neuron.b.data = b
+    set_weights(model, weights)
     params = model.parameters()
 
     def loss() -> Value:
