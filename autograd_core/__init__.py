@@ -1,4 +1,4 @@
-"""autograd_core: a scalar reverse-mode autodiff engine (`Value`) and its helpers.
+"""autograd_core: reverse-mode autodiff on scalars (`Value`) and on NumPy arrays (`Tensor`).
 
 >>> from autograd_core import Value
 >>> x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
@@ -11,12 +11,15 @@
 from . import functional
 from .engine import Value, is_grad_enabled, no_grad, topological_order
 from .gradcheck import GradcheckError, GradcheckReport, InputCheck, gradcheck
+from .tensor import Tensor, detect_anomaly
 
 __all__ = [
     "GradcheckError",
     "GradcheckReport",
     "InputCheck",
+    "Tensor",
     "Value",
+    "detect_anomaly",
     "functional",
     "gradcheck",
     "is_grad_enabled",

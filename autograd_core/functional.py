@@ -10,10 +10,16 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from .engine import Value, _operand
+from .tensor import Tensor
+from .tensor import cross_entropy as _tensor_cross_entropy
 
 Scalar = Value | int | float
+
+# The softmax family and cross-entropy also take a Tensor of logits (the batch path): they then
+# work along the last axis, one row per sample.
 
 
 def as_values(items: Sequence[Scalar], op: str = "as_values") -> tuple[Value, ...]:
@@ -60,12 +66,15 @@ def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None
     return Value(total + b.data, "", "dot", (*w, *x, b), (*x_data, *w_data, 1.0))
 
 
-def logsumexp(values: Sequence[Scalar]) -> Value:
+def logsumexp(values: Any) -> Any:
     """log(sum_i exp(vi)), computed as m + log(sum_i exp(vi - m)) with m = max_i vi.
 
     The shift changes nothing mathematically (and m carries no gradient, since d/dm of the whole
     is 0), but it keeps every exp at most 1, so logits of 1e4 do not overflow.
     """
+    if isinstance(values, Tensor):  # along the last axis
+        m = values.data.max(axis=-1)
+        return (values - m[..., None]).exp().sum(axis=-1).log() + m
     logits = as_values(values, "logsumexp")
     if not logits:
         raise ValueError("logsumexp of an empty sequence: give at least one value")
@@ -73,19 +82,23 @@ def logsumexp(values: Sequence[Scalar]) -> Value:
     return sum([(v - m).exp() for v in logits]).log() + m
 
 
-def log_softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
+def log_softmax(values: Any, temperature: float = 1.0) -> Any:
     """log softmax(v / T)_i = vi/T - logsumexp(v / T)."""
+    if isinstance(values, Tensor):
+        return _scaled_tensor(values, temperature, "log_softmax").log_softmax(axis=-1)
     scaled = _scaled(values, temperature, "log_softmax")
     lse = logsumexp(scaled)
     return [v - lse for v in scaled]
 
 
-def softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
+def softmax(values: Any, temperature: float = 1.0) -> Any:
     """exp(vi/T) / sum_j exp(vj/T), shifted by the max for stability.
 
     A high temperature flattens the distribution toward uniform; a low one sharpens it toward
     one-hot on the largest value.
     """
+    if isinstance(values, Tensor):
+        return _scaled_tensor(values, temperature, "softmax").log_softmax(axis=-1).exp()
     scaled = _scaled(values, temperature, "softmax")
     m = max(v.data for v in scaled)
     exps = [(v - m).exp() for v in scaled]
@@ -93,22 +106,35 @@ def softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
     return [e * inverse_total for e in exps]
 
 
+def _check_temperature(temperature: float, op: str) -> None:
+    if not temperature > 0.0:
+        raise ValueError(f"{op} needs a positive temperature, got {temperature!r}")
+
+
+def _scaled_tensor(values: Tensor, temperature: float, op: str) -> Tensor:
+    _check_temperature(temperature, op)
+    return values if temperature == 1.0 else values * (1.0 / temperature)
+
+
 def _scaled(values: Sequence[Scalar], temperature: float, op: str) -> list[Value]:
     logits = as_values(values, op)
     if not logits:
         raise ValueError(f"{op} of an empty sequence: give at least one value")
-    if not temperature > 0.0:
-        raise ValueError(f"{op} needs a positive temperature, got {temperature!r}")
+    _check_temperature(temperature, op)
     if temperature == 1.0:
         return list(logits)
     return [v / temperature for v in logits]
 
 
-def cross_entropy(logits: Sequence[Scalar], target: int) -> Value:
+def cross_entropy(logits: Any, target: Any) -> Any:
     """-log softmax(logits)[target] as one fused node.
 
     Local gradients: d/dz_i = softmax(z)_i - [i == target], i.e. y - t, the seed formula.
+    For a Tensor of logits (M, k) and M integer labels: the batch mean, with gradient
+    (softmax - onehot) / M.
     """
+    if isinstance(logits, Tensor):
+        return _tensor_cross_entropy(logits, target)
     parents = as_values(logits, "cross_entropy")
     if not isinstance(target, int) or isinstance(target, bool):
         raise TypeError(f"cross_entropy target must be an int class index, got {target!r}")
