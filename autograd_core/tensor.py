@@ -277,6 +277,11 @@ class Tensor:
         positive = self.data > 0
         return self._result(self.data * positive, "relu", (self,), (lambda g: g * positive,))
 
+    def leaky_relu(self, slope: float = 0.01) -> Tensor:
+        """x for x > 0, else slope * x.  d/dx = upstream * (1 or slope)."""
+        local = np.where(self.data > 0, 1.0, slope).astype(self.dtype, copy=False)
+        return self._result(self.data * local, "leaky_relu", (self,), (lambda g: g * local,))
+
     def sigmoid(self) -> Tensor:
         """1 / (1 + e**-x).  d/dx = upstream * s * (1 - s)."""
         x = self.data

@@ -1,10 +1,12 @@
 """nn: neural-network building blocks on top of autograd_core.
 
-Scalar path: `Neuron`, `Layer`, `MLP` on `Value`. Losses and optimisers work on any parameter
-with `.data` and `.grad`.
+Scalar path: `Neuron`, `Layer`, `MLP` on `Value`. Batch path: `Linear`, `ReLU`, `Sigmoid`, `Tanh`,
+`Sequential` and `batch.MLP` on `Tensor`. Losses and optimisers serve both: they work on any
+parameter with `.data` and `.grad`.
 """
 
-from . import data, losses, optim
+from . import batch, data, losses, optim
+from .batch import LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .layers import MLP, Layer, Neuron
 from .losses import binary_hinge, cross_entropy, hinge, l2, mse
 from .module import Module
@@ -16,9 +18,16 @@ __all__ = [
     "SGD",
     "Adam",
     "Layer",
+    "LeakyReLU",
+    "Linear",
     "Module",
     "Neuron",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
     "accuracy",
+    "batch",
     "binary_hinge",
     "cross_entropy",
     "data",

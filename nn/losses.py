@@ -1,7 +1,8 @@
-"""Loss functions. Each takes one sample or a batch (a list of samples) and averages over the batch.
+"""Loss functions. Each takes one sample or a batch and averages over the batch.
 
-A sample's prediction is what a model returns: a list of output Values (a lone Value counts as a
-list of one). A batch is a list of those.
+Scalar path: a sample's prediction is what a model returns, a list of output Values (a lone Value
+counts as a list of one), and a batch is a list of those. Batch path: the prediction is a Tensor
+with one row per sample, and the targets an array. The two give the same numbers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core import Value
+from autograd_core import Tensor, Value
 from autograd_core import functional as F
 
 
@@ -49,12 +50,17 @@ def _class_index(target: Any, n_classes: int, name: str) -> int:
     return int(target)
 
 
-def mse(prediction: Any, target: Any) -> Value:
+def mse(prediction: Any, target: Any) -> Value | Tensor:
     """Mean squared error over every output of every sample: mean (p - t)**2.
 
     The mean over all elements does not depend on how they group into samples, so both sides
     are flattened.
     """
+    if isinstance(prediction, Tensor):
+        t = np.asarray(target, dtype=prediction.dtype)
+        if t.size != prediction.size:
+            raise ValueError(f"mse: prediction {prediction.shape} but targets {t.shape}")
+        return ((prediction - t.reshape(prediction.shape)) ** 2).mean()
     outputs = _flattened(prediction)
     targets = np.asarray(target, dtype=np.float64).ravel().tolist()
     if len(outputs) != len(targets):
@@ -68,8 +74,10 @@ def _flattened(prediction: Any) -> list[Value]:
     return [v for item in prediction for v in _flattened(item)]
 
 
-def cross_entropy(logits: Any, target: Any) -> Value:
+def cross_entropy(logits: Any, target: Any) -> Value | Tensor:
     """Softmax cross-entropy, -log softmax(z)[target], fused: dL/dz = softmax(z) - onehot."""
+    if isinstance(logits, Tensor):
+        return F.cross_entropy(logits, np.asarray(target))
     losses = []
     for z, t in _pairs(logits, target, "cross_entropy"):
         z = _outputs(z)
@@ -77,8 +85,10 @@ def cross_entropy(logits: Any, target: Any) -> Value:
     return _mean(losses)
 
 
-def hinge(scores: Any, target: Any, margin: float = 1.0) -> Value:
+def hinge(scores: Any, target: Any, margin: float = 1.0) -> Value | Tensor:
     """Multiclass SVM loss: L = sum over j != y of max(0, s_j - s_y + margin)."""
+    if isinstance(scores, Tensor):
+        return _batch_hinge(scores, target, margin)
     losses = []
     for s, t in _pairs(scores, target, "hinge"):
         s = _outputs(s)
@@ -89,8 +99,38 @@ def hinge(scores: Any, target: Any, margin: float = 1.0) -> Value:
     return _mean(losses)
 
 
-def binary_hinge(score: Any, target: Any) -> Value:
+def _batch_hinge(scores: Tensor, target: Any, margin: float) -> Tensor:
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise ValueError(f"hinge: needs scores of shape (M, k >= 2), got {scores.shape}")
+    labels = _class_indices(target, scores.shape, "hinge")
+    rows = np.arange(len(labels))
+    correct = scores[rows, labels].reshape(len(labels), 1)
+    others = np.ones(scores.shape, dtype=scores.dtype)
+    others[rows, labels] = 0.0  # the true class is not a margin
+    return ((scores - correct + margin).relu() * others).sum() * (1.0 / len(labels))
+
+
+def _class_indices(target: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
+    labels = np.asarray(target)
+    if labels.shape != shape[:1] or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"{name}: needs {shape[0]} integer labels, got {labels.shape} {labels.dtype}"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() >= shape[1]):
+        bad = labels[(labels < 0) | (labels >= shape[1])][0]
+        raise ValueError(f"{name}: target {bad} is out of range for {shape[1]} classes")
+    return labels
+
+
+def binary_hinge(score: Any, target: Any) -> Value | Tensor:
     """micrograd's SVM loss for labels y in {-1, +1}: max(0, 1 - y * score)."""
+    if isinstance(score, Tensor):
+        y = np.asarray(target, dtype=score.dtype)
+        if y.size != score.size:
+            raise ValueError(f"binary_hinge: scores {score.shape} but labels {y.shape}")
+        if not np.all(np.abs(y) == 1):
+            raise ValueError("binary_hinge: labels must be -1 or +1")
+        return (1.0 - score * y.reshape(score.shape)).relu().mean()
     losses = []
     for s, y in _pairs(score, target, "binary_hinge"):
         (s,) = _outputs(s)
@@ -100,9 +140,14 @@ def binary_hinge(score: Any, target: Any) -> Value:
     return _mean(losses)
 
 
-def l2(parameters: Iterable[Any], lam: float) -> Value:
+def l2(parameters: Iterable[Any], lam: float) -> Value | Tensor:
     """lam * sum of p**2 over the parameters; its gradient is 2 * lam * p."""
     params: Sequence[Any] = list(parameters)
     if not params:
         raise ValueError("l2: no parameters given")
+    if isinstance(params[0], Tensor):
+        total = (params[0] * params[0]).sum()
+        for p in params[1:]:
+            total = total + (p * p).sum()
+        return total * float(lam)
     return F.dot(params, params) * float(lam)

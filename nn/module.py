@@ -37,6 +37,9 @@ class Module:
     lists) add their own names after a dot, e.g. `layers.0.neurons.3.w.1`.
     """
 
+    def __call__(self, x: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define __call__")
+
     def named_parameters(self) -> list[tuple[str, Any]]:
         return list(_walk(self, ""))
 

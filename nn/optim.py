@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from .module import zero_grad
 
 LearningRate = float | Callable[[int], float]
@@ -35,8 +37,13 @@ class Optimizer:
     def step(self) -> None:
         lr = self.current_lr()
         for i, p in enumerate(self.params):
-            if p.grad is not None:
-                p.data = p.data - lr * self._direction(i, p.grad, p.data)
+            if p.grad is None:
+                continue
+            update = lr * self._direction(i, p.grad, p.data)
+            if isinstance(p.data, np.ndarray):
+                p.data -= update  # in place: no new array per step for a large weight matrix
+            else:
+                p.data = p.data - update
         self.steps += 1
 
     def _direction(self, i: int, grad: Any, data: Any) -> Any:

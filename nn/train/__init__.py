@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,8 @@ from tqdm.auto import tqdm
 
 from autograd_core import no_grad
 
-from .data import batches
-from .optim import Optimizer
+from ..data import batches, load_idx
+from ..optim import Optimizer
 
 Loss = Callable[[Any, Any], Any]
 Metric = Callable[[Any, np.ndarray], float]
@@ -68,16 +69,15 @@ def evaluate(
     """Loss and metrics on data, without recording a graph."""
     with no_grad():
         outputs = forward(model, X)
-        targets = _targets(y)
-        results = {"loss": float(loss(outputs, targets).data)}
+        results = {"loss": float(loss(outputs, _targets(model, y)).data)}
     for name, metric in metrics.items():
         results[name] = metric(outputs, y)
     return results
 
 
-def _targets(y: np.ndarray) -> Any:
-    """Targets as the losses take them: a list of Python numbers (an array on the batch path)."""
-    return y.tolist()
+def _targets(model: Any, y: np.ndarray) -> Any:
+    """Targets as the losses take them: an array on the batch path, a list of numbers else."""
+    return y if getattr(model, "batched", False) else y.tolist()
 
 
 def fit(
@@ -123,7 +123,7 @@ def fit(
             total, seen, sums = 0.0, 0, dict.fromkeys(named, 0.0)
             for X_batch, y_batch in batches(X, y, size, shuffle=size < len(X), rng=rng):
                 outputs = forward(model, X_batch)
-                batch_loss = loss(outputs, _targets(y_batch))
+                batch_loss = loss(outputs, _targets(model, y_batch))
                 optimizer.zero_grad()
                 batch_loss.backward()
                 optimizer.step()
@@ -158,3 +158,35 @@ def _metric(metric: str | Metric) -> Metric:
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {sorted(METRICS)}")
     return METRICS[metric]
+
+
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def load_mnist(directory: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST from the four IDX files in `directory` (each raw or with .gz): X_train, X_test as
+    (N, 784) floats in [0, 1], y_train, y_test as int64. FileNotFoundError names what is missing."""
+    directory = Path(directory)
+    found = {}
+    for key, name in MNIST_FILES.items():
+        candidates = [directory / name, directory / f"{name}.gz"]
+        path = next((c for c in candidates if c.is_file()), None)
+        if path is None:
+            wanted = ", ".join(f"{n}[.gz]" for n in MNIST_FILES.values())
+            raise FileNotFoundError(f"{name}[.gz] is not in {directory}; put these there: {wanted}")
+        found[key] = load_idx(path)
+
+    def images(array: np.ndarray) -> np.ndarray:
+        return array.reshape(len(array), -1).astype(np.float64) / 255.0
+
+    return (
+        images(found["train_images"]),
+        images(found["test_images"]),
+        found["train_labels"].astype(np.int64),
+        found["test_labels"].astype(np.int64),
+    )
