@@ -1,0 +1,315 @@
+"""The batch path: every Tensor op against finite differences and HIPS autograd, and its errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd import grad as autograd_grad
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autograd_core import Tensor, Value, detect_anomaly, gradcheck, no_grad, topological_order
+from autograd_core import functional as F
+
+# ---- broadcasting shapes ------------------------------------------------------------------------
+
+shapes = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
+
+
+def arrays_for(shape: tuple[int, ...], low: float = -2.0, high: float = 2.0) -> st.SearchStrategy:
+    return hnp.arrays(np.float64, shape, elements=st.floats(low, high))
+
+
+@st.composite
+def broadcast_pairs(draw: st.DrawFn, low: float = -2.0, high: float = 2.0) -> tuple:
+    a_shape, b_shape = draw(shapes).input_shapes
+    return draw(arrays_for(a_shape, low, high)), draw(arrays_for(b_shape, low, high))
+
+
+def projected(out: Tensor, weights: np.ndarray) -> Tensor:
+    """A scalar that depends on every output element with a different weight."""
+    return (out * weights).sum()
+
+
+def weights_like(shape: tuple[int, ...]) -> np.ndarray:
+    return np.linspace(0.5, 1.5, int(np.prod(shape))).reshape(shape)
+
+
+BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "maximum": lambda a, b: a.maximum(b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@given(pair=broadcast_pairs())
+def test_broadcasting_binary_ops_pass_gradcheck(name: str, pair: tuple) -> None:
+    a, b = pair
+    if name == "div":
+        b = np.where(np.abs(b) < 0.2, 0.5, b)  # away from the pole
+    if name == "maximum":
+        b = np.where(np.abs(a - b) < 1e-3, b + 0.01, b)  # away from the kink
+    op = BINARY[name]
+    out_shape = np.broadcast_shapes(a.shape, b.shape)
+    w = weights_like(out_shape)
+    report = gradcheck(lambda x, y: projected(op(x, y), w), [a, b])
+    assert report.ok, f"\n{report}"
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    projected(op(ta, tb), w).backward()
+    assert ta.grad.shape == a.shape and tb.grad.shape == b.shape
+
+
+UNARY: dict[str, tuple[Callable[[Any], Any], float, float]] = {
+    "exp": (lambda x: x.exp(), -2.0, 2.0),
+    "log": (lambda x: x.log(), 0.2, 3.0),
+    "reciprocal": (lambda x: x.reciprocal(), 0.2, 3.0),
+    "pow3": (lambda x: x**3, -2.0, 2.0),
+    "sqrt": (lambda x: x**0.5, 0.2, 3.0),
+    "relu": (lambda x: x.relu(), -2.0, 2.0),
+    "leaky_relu": (lambda x: x.leaky_relu(0.1), -2.0, 2.0),
+    "sigmoid": (lambda x: x.sigmoid(), -4.0, 4.0),
+    "tanh": (lambda x: x.tanh(), -2.0, 2.0),
+    "neg": (lambda x: -x, -2.0, 2.0),
+    "rsub": (lambda x: 3.0 - x, -2.0, 2.0),
+    "rdiv": (lambda x: 2.0 / x, 0.2, 3.0),
+    "sum_all": (lambda x: x.sum(), -2.0, 2.0),
+    "sum_axis0": (lambda x: x.sum(axis=0), -2.0, 2.0),
+    "sum_keepdims": (lambda x: x.sum(axis=-1, keepdims=True), -2.0, 2.0),
+    "mean_axis": (lambda x: x.mean(axis=(0,)), -2.0, 2.0),
+    "mean_all": (lambda x: x.mean(), -2.0, 2.0),
+    "reshape": (lambda x: x.reshape(-1), -2.0, 2.0),
+    "transpose": (lambda x: x.transpose(), -2.0, 2.0),
+    "T": (lambda x: x.T, -2.0, 2.0),
+    "log_softmax": (lambda x: x.log_softmax(axis=-1), -3.0, 3.0),
+    "softmax": (lambda x: F.softmax(x, temperature=0.7), -3.0, 3.0),
+    "logsumexp": (lambda x: F.logsumexp(x), -3.0, 3.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@given(data=st.data())
+def test_unary_ops_and_reductions_pass_gradcheck(name: str, data: st.DataObject) -> None:
+    op, low, high = UNARY[name]
+    x = data.draw(
+        arrays_for(data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3)), low, high)
+    )
+    if name in ("relu", "leaky_relu"):
+        x = np.where(np.abs(x) < 1e-3, 0.5, x)
+    w = weights_like(np.shape(op(Tensor(x)).data))
+    report = gradcheck(lambda t: projected(op(t), w), [x])
+    assert report.ok, f"\n{report}"
+
+
+@given(data=st.data())
+def test_matmul_passes_gradcheck_for_every_rank_pairing(data: st.DataObject) -> None:
+    n, k, m = (data.draw(st.integers(1, 3)) for _ in range(3))
+    a_shape = data.draw(st.sampled_from([(k,), (n, k), (2, n, k)]))
+    b_shape = data.draw(st.sampled_from([(k,), (k, m)]))
+    a, b = data.draw(arrays_for(a_shape)), data.draw(arrays_for(b_shape))
+    w = weights_like(np.shape(a @ b))
+    assert gradcheck(lambda x, y: projected(x @ y, w), [a, b]).ok
+
+
+def test_integer_array_indexing_scatters_and_adds_repeats() -> None:
+    x = Tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    picked = x[np.array([0, 2, 2]), np.array([1, 0, 0])]
+    assert picked.data.tolist() == [1.0, 6.0, 6.0]
+    picked.sum().backward()
+    expected = np.zeros((4, 3))
+    expected[0, 1], expected[2, 0] = 1.0, 2.0
+    np.testing.assert_array_equal(x.grad, expected)
+    rows = np.array([3, 1])
+    assert gradcheck(lambda t: projected(t[rows], weights_like((2, 3))), [np.ones((4, 3))]).ok
+
+
+# ---- random graphs against HIPS autograd ---------------------------------------------------------
+
+GRAPH_OPS: dict[str, tuple[int, Callable[..., Any], Callable[..., Any]]] = {
+    "add": (2, lambda a, b: a + b, lambda a, b: a + b),
+    "mul": (2, lambda a, b: a * b, lambda a, b: a * b),
+    "sub": (2, lambda a, b: a - b, lambda a, b: a - b),
+    "maximum": (2, lambda a, b: a.maximum(b), anp.maximum),
+    "matmul": (2, lambda a, b: a @ b, anp.matmul),
+    "tanh": (1, lambda a: a.tanh(), anp.tanh),
+    "sigmoid": (1, lambda a: a.sigmoid(), lambda a: 1 / (1 + anp.exp(-a))),
+    "exp_small": (1, lambda a: (a * 0.3).exp(), lambda a: anp.exp(a * 0.3)),
+    "square": (1, lambda a: a**2, lambda a: a**2),
+    "sum0": (1, lambda a: a.sum(axis=0, keepdims=True), lambda a: anp.sum(a, 0, keepdims=True)),
+    "log_softmax": (
+        1,
+        lambda a: a.log_softmax(),
+        lambda a: a - anp.log(anp.sum(anp.exp(a), -1, keepdims=True)),
+    ),
+    "T": (1, lambda a: a.T, lambda a: a.T),
+}
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(GRAPH_OPS)), st.integers(0, 50), st.integers(0, 50)),
+        min_size=1,
+        max_size=10,
+    ),
+    arrays_for((3, 3)),
+    arrays_for((3, 3)),
+)
+def test_random_tensor_graphs_match_hips_autograd(
+    steps: list, a: np.ndarray, b: np.ndarray
+) -> None:
+    """Square 3x3 inputs keep every op's shapes compatible; results are reused by index."""
+
+    def run(x: Any, y: Any, backend: int) -> Any:
+        results = [x, y]
+        for name, i, j in steps:
+            arity, *impls = GRAPH_OPS[name]
+            args = [results[i % len(results)], results[j % len(results)]][:arity]
+            out = impls[backend](*args)
+            if name == "sum0":  # back to 3x3, so every later op still fits
+                out = out * np.ones((3, 3))
+            results.append(out)
+        return (results[-1] * weights_like((3, 3))).sum()
+
+    # keep maximum away from ties, where libraries may route differently
+    with no_grad():
+        results = [Tensor(a), Tensor(b)]
+        for name, i, j in steps:
+            arity, ours, _ = GRAPH_OPS[name]
+            args = [results[i % len(results)], results[j % len(results)]][:arity]
+            if name == "maximum" and np.any(np.abs(args[0].data - args[1].data) < 1e-6):
+                return
+            out = ours(*args)
+            results.append(out * np.ones((3, 3)) if name == "sum0" else out)
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    out = run(ta, tb, 0)
+    out.backward()
+    expected_a = autograd_grad(lambda x: run(x, b, 1))(a)
+    expected_b = autograd_grad(lambda y: run(a, y, 1))(b)
+    assert out.item() == pytest.approx(float(run(a, b, 1)), rel=1e-9, abs=1e-9)
+    got_a = np.zeros((3, 3)) if ta.grad is None else ta.grad
+    got_b = np.zeros((3, 3)) if tb.grad is None else tb.grad
+    np.testing.assert_allclose(got_a, expected_a, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got_b, expected_b, rtol=1e-9, atol=1e-9)
+
+
+# ---- semantics shared with Value -----------------------------------------------------------------
+
+
+def test_backward_twice_doubles_leaves_and_keeps_intermediates() -> None:
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.normal(size=(3, 2)), requires_grad=True)
+    x = Tensor(rng.normal(size=(4, 3)))
+    hidden = (x @ W).tanh()
+    loss = (hidden * hidden).mean()
+    loss.backward()
+    once, hidden_once = W.grad.copy(), hidden.grad.copy()
+    loss.backward()
+    np.testing.assert_array_equal(W.grad, 2 * once)
+    np.testing.assert_array_equal(hidden.grad, hidden_once)
+    assert x.grad is None  # no gradient flows into a constant
+
+
+def test_shared_graph_walk_and_no_grad() -> None:
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = a * 2.0 + a
+    order = topological_order(b)
+    assert order[-1] is b and a in order
+    with no_grad():
+        c = a * 2.0
+        v = Value(1.0) * 3.0
+    assert c.parents == () and not c.requires_grad and v.parents == ()
+    b.sum().backward()
+    np.testing.assert_array_equal(a.grad, [3.0, 3.0, 3.0])
+
+
+def test_backward_needs_a_scalar_root_or_a_gradient() -> None:
+    a = Tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"single-element root, got shape \(2, 2\)"):
+        (a * 2.0).backward()
+    (a * 2.0).backward(gradient=np.full((2, 2), 0.5))
+    np.testing.assert_array_equal(a.grad, np.ones((2, 2)))
+
+
+def test_grads_are_writable_arrays() -> None:
+    a = Tensor(np.ones((2, 3)), requires_grad=True)
+    a.sum().backward()
+    a.grad[0, 0] = 5.0  # a broadcast view would refuse this
+    assert a.grad.flags.writeable
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+
+def test_shape_errors_name_both_shapes() -> None:
+    a, b = Tensor(np.ones((2, 3))), Tensor(np.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\) do not broadcast"):
+        a + b
+    with pytest.raises(ValueError, match=r"@: shapes \(2, 3\) and \(4, 5\)"):
+        a @ b
+    with pytest.raises(ValueError, match=r"cannot reshape \(2, 3\) into \(\(4,\),\)"):
+        a.reshape((4,))
+
+
+def test_tensor_rejects_non_numbers() -> None:
+    for bad in ("abc", None, [object()]):
+        with pytest.raises(TypeError, match="Tensor needs"):
+            Tensor(bad)
+    with pytest.raises(TypeError, match="floating dtype"):
+        Tensor([1, 2], dtype=np.int32)
+
+
+def test_detect_anomaly_names_the_op() -> None:
+    x = Tensor(np.array([1.0, 0.0]), requires_grad=True)
+    forward_error = r"log produced a non-finite value \(-inf\) in the forward"
+    with np.errstate(divide="ignore"), detect_anomaly():
+        with pytest.raises(FloatingPointError, match=forward_error):
+            x.log()
+        y = x**0.5  # finite forward, infinite slope at 0
+        with pytest.raises(FloatingPointError, match=r"\*\*0\.5 .* backward"):
+            y.sum().backward()
+    with np.errstate(divide="ignore"):
+        assert np.isneginf(x.log().data[1])  # outside the block, NumPy's rules
+
+
+def test_cross_entropy_labels_are_checked() -> None:
+    logits = Tensor(np.zeros((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match="label 3 is out of range for 3 classes"):
+        F.cross_entropy(logits, np.array([0, 3]))
+    with pytest.raises(ValueError, match="label -1 is out of range"):
+        F.cross_entropy(logits, np.array([-1, 0]))
+    with pytest.raises(ValueError, match="2 integer labels"):
+        F.cross_entropy(logits, np.array([0.5, 1.0]))
+
+
+def test_fused_cross_entropy_gradient_is_softmax_minus_onehot_over_m() -> None:
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(4, 5)) * 100  # large logits: the shift keeps it finite
+    labels = np.array([0, 4, 2, 2])
+    logits = Tensor(z, requires_grad=True)
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    probs = np.exp(z - z.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    onehot = np.eye(5)[labels]
+    np.testing.assert_allclose(logits.grad, (probs - onehot) / 4, atol=1e-15)
+    composed = -(logits.log_softmax()[np.arange(4), labels]).mean()
+    assert loss.item() == pytest.approx(composed.item(), rel=1e-12)
+    assert gradcheck(lambda t: F.cross_entropy(t, labels), [rng.normal(size=(4, 5))]).ok
+
+
+def test_float32_stays_float32() -> None:
+    x = Tensor(np.ones((2, 3), dtype=np.float32))
+    W = Tensor(np.ones((3, 4)), requires_grad=True, dtype=np.float32)
+    out = ((x @ W + 1.0) * 2 - 0.5).relu().sigmoid().tanh().exp().log() / 3
+    loss = F.cross_entropy(out, np.array([0, 1])) + (out**2).mean()
+    assert out.dtype == np.float32 and loss.dtype == np.float32
+    loss.backward()
+    assert W.grad.dtype == np.float32
+    assert Tensor([1, 2]).dtype == np.float64  # the default
