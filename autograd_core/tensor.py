@@ -145,12 +145,14 @@ class Tensor:
         out.data = data
         out.grad = None
         out.label = ""
-        if engine._recording and any(p.requires_grad for p in parents):
-            out.requires_grad = True
-            out.op, out.parents, out.vjps = op, parents, vjps
-        else:
-            out.requires_grad = False
-            out.op, out.parents, out.vjps = "", (), ()
+        out.requires_grad = False
+        out.op, out.parents, out.vjps = "", (), ()
+        if engine._recording:
+            for parent in parents:
+                if parent.requires_grad:
+                    out.requires_grad = True
+                    out.op, out.parents, out.vjps = op, parents, vjps
+                    break
         return out
 
     def _operand(self, other: Any) -> Tensor | None:
@@ -161,13 +163,9 @@ class Tensor:
             return Tensor(np.asarray(other, dtype=self.data.dtype))
         return None
 
-    def _broadcast(self, other: Tensor, op: str) -> tuple[int, ...]:
-        try:
-            return np.broadcast_shapes(self.shape, other.shape)
-        except ValueError:
-            raise ValueError(
-                f"{op}: shapes {self.shape} and {other.shape} do not broadcast"
-            ) from None
+    def _mismatch(self, other: Tensor, op: str) -> ValueError:
+        """The error for shapes that do not broadcast (NumPy's own names neither shape)."""
+        return ValueError(f"{op}: shapes {self.shape} and {other.shape} do not broadcast")
 
     # ---- elementwise arithmetic, gradients summed back to each input's shape -------------------
 
@@ -176,10 +174,13 @@ class Tensor:
         b = self._operand(other)
         if b is None:
             return NotImplemented
-        self._broadcast(b, "+")
+        try:
+            out = self.data + b.data
+        except ValueError:
+            raise self._mismatch(b, "+") from None
         a_shape, b_shape = self.shape, b.shape
         return self._result(
-            self.data + b.data,
+            out,
             "+",
             (self, b),
             (lambda g: unbroadcast(g, a_shape), lambda g: unbroadcast(g, b_shape)),
@@ -190,10 +191,13 @@ class Tensor:
         b = self._operand(other)
         if b is None:
             return NotImplemented
-        self._broadcast(b, "*")
         a_data, b_data = self.data, b.data
+        try:
+            out = a_data * b_data
+        except ValueError:
+            raise self._mismatch(b, "*") from None
         return self._result(
-            a_data * b_data,
+            out,
             "*",
             (self, b),
             (
@@ -259,8 +263,10 @@ class Tensor:
         b = self._operand(other)
         if b is None:
             raise TypeError(f"maximum needs a Tensor, array or number, got {type(other).__name__}")
-        self._broadcast(b, "maximum")
-        first_wins = self.data >= b.data
+        try:
+            first_wins = self.data >= b.data
+        except ValueError:
+            raise self._mismatch(b, "maximum") from None
         a_shape, b_shape = self.shape, b.shape
         return self._result(
             np.where(first_wins, self.data, b.data),

@@ -102,8 +102,8 @@ class Sequential(Module):
         self.layers = list(layers)
 
     def __call__(self, x: Any) -> Tensor:
-        dtype = next((p.dtype for p in self.parameters()), np.float64)
-        out = _as_input(x, dtype)
+        linear = next((layer for layer in self.layers if isinstance(layer, Linear)), None)
+        out = _as_input(x, np.float64 if linear is None else linear.weight.dtype)
         for layer in self.layers:
             out = layer(out)
         return out

@@ -29,3 +29,21 @@ def test_scalar_benchmark_losses_agree() -> None:
         "ours, fused graph",
     ]
     assert rows[1].split("|")[2].strip() == rows[2].split("|")[2].strip()  # same node count
+
+
+def test_batch_benchmark_losses_agree() -> None:
+    pytest.importorskip("threadpoolctl")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "batch_vs_numpy.py"), "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr  # a loss mismatch exits non-zero
+    tables = result.stdout.split("\n\n")
+    assert len(tables) == 4  # the header line and three tables
+    step_rows = [line for line in tables[1].splitlines() if line.startswith("| ") and "x |" in line]
+    assert [row.split("|")[1].strip() for row in step_rows] == ["32", "128", "1024"]
+    digits_rows = [line.split("|") for line in tables[3].splitlines()[3:]]
+    assert all(float(row[4]) >= 0.95 for row in digits_rows) and len(digits_rows) >= 2
