@@ -9,7 +9,7 @@
 """
 
 from . import functional
-from .engine import Value, is_grad_enabled, no_grad, topological_order
+from .engine import Value, backpropagate, is_grad_enabled, no_grad, topological_order
 from .gradcheck import GradcheckError, GradcheckReport, InputCheck, gradcheck
 from .tensor import Tensor, detect_anomaly
 
@@ -19,6 +19,7 @@ __all__ = [
     "InputCheck",
     "Tensor",
     "Value",
+    "backpropagate",
     "detect_anomaly",
     "functional",
     "gradcheck",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -247,21 +247,7 @@ class Value:
         Intermediate grads are reset first, so they always hold this pass's gradients; leaf grads
         accumulate across calls, as in PyTorch (call `zero_grad` on a model, or set `grad = 0.0`).
         """
-        order = topological_order(self)
-        # Leaves sum this pass on their own and add the total to what they held, so that a
-        # second identical pass exactly doubles them (as PyTorch accumulates .grad).
-        held = []
-        for node in order:
-            if not node.parents and node.grad:
-                held.append((node, node.grad))
-            node.grad = 0.0
-        self.grad = 1.0
-        for node in reversed(order):
-            upstream = node.grad
-            for parent, local_grad in zip(node.parents, node.local_grads):
-                parent.grad += local_grad * upstream
-        for leaf, earlier in held:
-            leaf.grad = earlier + leaf.grad
+        backpropagate(self)
 
 
 Operand = Value | int | float
@@ -274,6 +260,31 @@ def _operand(other: object) -> Value | None:
     if type(other) is float or type(other) is int or isinstance(other, numbers.Real):
         return Value(float(other))
     return None
+
+
+def backpropagate(root: Value, on_node: Callable[[Value, float], None] | None = None) -> None:
+    """The backward pass of `root.backward()`.
+
+    `on_node(node, upstream)` is called after each node has passed `local_grad * upstream` to its
+    parents, in the order the pass visits them (visualize's step-through records the pass so).
+    """
+    order = topological_order(root)
+    # Leaves sum this pass on their own and add the total to what they held, so that a second
+    # identical pass exactly doubles them (as PyTorch accumulates .grad).
+    held = []
+    for node in order:
+        if not node.parents and node.grad:
+            held.append((node, node.grad))
+        node.grad = 0.0
+    root.grad = 1.0
+    for node in reversed(order):
+        upstream = node.grad
+        for parent, local_grad in zip(node.parents, node.local_grads):
+            parent.grad += local_grad * upstream
+        if on_node is not None:
+            on_node(node, upstream)
+    for leaf, earlier in held:
+        leaf.grad = earlier + leaf.grad
 
 
 def topological_order(root: Any) -> list[Any]:
