@@ -10,7 +10,8 @@ STAMP  := $(VENV)/.installed
 demo: $(STAMP) system-deps
 	$(PY) scripts/demo.py
 
-test: $(STAMP) system-deps
+test: $(STAMP)
+	@PYTHON=$(PYTHON) WITH_BROWSER=1 sh scripts/system-deps.sh
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -19,6 +20,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/scalar_vs_micrograd.py
+	$(PY) benchmarks/batch_vs_numpy.py
 
 system-deps:
 	@PYTHON=$(PYTHON) sh scripts/system-deps.sh

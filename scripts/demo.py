@@ -1,5 +1,6 @@
-"""`make demo`: the chain rule on f = (x + y) * z, the four gate patterns, micrograd's moons MLP
-trained with the `nn` library, and the batch path on the 8x8 digits."""
+"""`make demo`: the chain rule on f = (x + y) * z (printed, drawn and stepped through), the four
+gate patterns, micrograd's moons MLP trained with the `nn` library (with its decision boundary),
+and the batch path on the 8x8 digits. Pictures go to out/."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import nn
 from autograd_core import Value
 from nn.batch import MLP
 from nn.data import load_digits, make_moons, train_test_split
+from visualize import draw_graph, trace_backward
+from visualize.plots import plot_decision_boundary, plot_history
+
+OUT = Path("out")
 
 
 def chain_rule() -> None:
@@ -27,6 +32,17 @@ def chain_rule() -> None:
     print(f"backward: df/dz = q = {z.grad:g},  df/dq = z = {q.grad:g}")
     print(f"          df/dx = df/dq * dq/dx = {q.grad:g} * 1 = {x.grad:g}")
     print(f"          df/dy = df/dq * dq/dy = {q.grad:g} * 1 = {y.grad:g}")
+    graph = draw_graph(f, local_grads=True)
+    for suffix in ("svg", "png"):
+        (OUT / f"chain_rule.{suffix}").write_bytes(graph.pipe(format=suffix))
+    # the step-through replays the backward pass on a fresh copy of the graph
+    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+    q = x + y
+    q.label = "q"
+    f = q * z
+    f.label = "f"
+    trace_backward(f).to_html(OUT / "chain_rule_steps.html")
+    print(f"pictures: {OUT}/chain_rule.svg, .png; step-through: {OUT}/chain_rule_steps.html")
 
 
 def gate_patterns() -> None:
@@ -72,6 +88,9 @@ def train_moons() -> None:
         f"loss {history['loss'][0]:.4f} -> {history['loss'][-1]:.4f}; "
         f"100% accuracy first at step {first_perfect}; final accuracy {final['accuracy']:.0%}"
     )
+    plot_decision_boundary(model, X, y, OUT / "moons_boundary.png")
+    plot_history(history, OUT / "moons_history.png")
+    print(f"pictures: {OUT}/moons_boundary.png, {OUT}/moons_history.png")
 
 
 def train_digits() -> None:
@@ -118,6 +137,7 @@ def train_digits() -> None:
 
 
 if __name__ == "__main__":
+    OUT.mkdir(exist_ok=True)
     chain_rule()
     gate_patterns()
     train_moons()

@@ -2,12 +2,16 @@
 # Install the system packages the project needs when they are missing:
 #   - python3-venv (Debian splits `python3 -m venv` out of python3), checked when VENV_CHECK=1
 #   - graphviz (the `dot` program that renders graph images)
+#   - chromium, when WITH_BROWSER=1 (the tests open the step-through page in a real browser)
 # On Debian/Ubuntu it uses apt-get (through sudo when not root); elsewhere it says what to install.
 set -eu
 
 PYTHON=${PYTHON:-python3}
 missing=""
 command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
+if [ "${WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  missing="$missing chromium"
+fi
 if [ "${VENV_CHECK:-0}" = 1 ] && ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
   version=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
   missing="$missing python$version-venv"

@@ -107,7 +107,12 @@ class BackwardTrace:
         """Write one self-contained HTML page (SVG inlined, no network): a slider, previous/next
         buttons, the arrow keys, and a panel that states each step as an equation."""
         path = Path(path)
-        page = _PAGE.format(
+        path.write_text(self.html(title), encoding="utf-8")
+        return path
+
+    def html(self, title: str | None = None) -> str:
+        """The page `to_html` writes, as text."""
+        return _PAGE.format(
             title=html.escape(title or f"Backward pass of {self.root_name}"),
             frames="\n".join(
                 f'<div class="frame" data-step="{i}" hidden>{svg}</div>'
@@ -116,8 +121,6 @@ class BackwardTrace:
             texts=json.dumps([self.text(i) for i in range(len(self.steps))]),
             last=len(self.steps) - 1,
         )
-        path.write_text(page, encoding="utf-8")
-        return path
 
     def widget(self) -> Any:
         """An ipywidgets view of the same: slider, buttons, picture and panel."""

@@ -1,0 +1,144 @@
+"""Expressions from untrusted text, evaluated on `Value`s without running any code.
+
+The text is parsed with `ast` and then walked by hand: only numbers, the variables given, the
+operators `+ - * / **` (and unary minus), and calls of a fixed set of functions are allowed.
+Anything else (attribute access, other names or calls, subscripts, lambdas, comprehensions...)
+is refused with `ExpressionError` before anything is evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Mapping
+from typing import TypeGuard
+
+from autograd_core import Value
+
+FUNCTIONS: dict[str, tuple[int, Callable[..., Value]]] = {
+    "exp": (1, Value.exp),
+    "log": (1, Value.log),
+    "reciprocal": (1, Value.reciprocal),
+    "relu": (1, Value.relu),
+    "sigmoid": (1, Value.sigmoid),
+    "tanh": (1, Value.tanh),
+    "max": (2, Value.max),
+}
+OPERATORS: dict[type, Callable[[Value, Value], Value]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}
+MAX_LENGTH = 10_000
+
+
+class ExpressionError(ValueError):
+    """The expression is not one this evaluator accepts, or fails on the values given."""
+
+
+def parse(text: str, variables: Mapping[str, float]) -> ast.expr:
+    """Parse and check the whole expression; raise ExpressionError naming the first problem."""
+    if not text.strip():
+        raise ExpressionError("the expression is empty")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ExpressionError(f"not a valid expression: {error.msg}") from None
+    except ValueError as error:  # e.g. a null byte in the text
+        raise ExpressionError(f"not a valid expression: {error}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("the expression is nested too deeply") from None
+    try:
+        _check(tree.body, variables)
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply") from None
+    return tree.body
+
+
+def _check(node: ast.AST, variables: Mapping[str, float]) -> None:
+    if isinstance(node, ast.Constant):
+        if not _is_number(node.value):
+            raise ExpressionError(f"only numbers are allowed as constants, not {node.value!r}")
+    elif isinstance(node, ast.Name):
+        if node.id not in variables:
+            known = ", ".join(sorted(variables)) or "none"
+            raise ExpressionError(f"unknown name {node.id!r} (variables given: {known})")
+    elif isinstance(node, ast.BinOp):
+        if type(node.op) not in OPERATORS:
+            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
+        _check(node.left, variables)
+        _check(node.right, variables)
+    elif isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, (ast.USub, ast.UAdd)):
+            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
+        _check(node.operand, variables)
+    elif isinstance(node, ast.Call):
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name not in FUNCTIONS:
+            allowed = ", ".join(sorted(FUNCTIONS))
+            raise ExpressionError(f"only these functions can be called: {allowed}")
+        arity = FUNCTIONS[name][0]
+        if (
+            node.keywords
+            or len(node.args) != arity
+            or any(isinstance(a, ast.Starred) for a in node.args)
+        ):
+            raise ExpressionError(f"{name} takes {arity} plain argument{'s' * (arity > 1)}")
+        for argument in node.args:
+            _check(argument, variables)
+    else:
+        raise ExpressionError(f"{type(node).__name__} is not allowed in an expression")
+
+
+def evaluate(text: str, variables: Mapping[str, float]) -> tuple[Value, dict[str, Value]]:
+    """The expression's output Value and the leaf Value of each variable (labelled by name)."""
+    tree = parse(text, variables)
+    leaves = {name: Value(float(value), name) for name, value in variables.items()}
+    try:
+        out = _evaluate(tree, leaves)
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError) as error:
+        raise ExpressionError(str(error)) from None
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply") from None
+    if not math.isfinite(out.data):
+        raise ExpressionError(f"the expression evaluates to {out.data}")
+    return out, leaves
+
+
+def _number(node: ast.expr) -> float | None:
+    """The value of a plain (possibly negated) number constant, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _number(node.operand)
+        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    if isinstance(node, ast.Constant) and _is_number(node.value):
+        return float(node.value)
+    return None
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _evaluate(node: ast.expr, leaves: Mapping[str, Value]) -> Value:
+    # Only the node types `_check` let through can reach here.
+    if isinstance(node, ast.Constant):
+        value = _number(node)
+        assert value is not None  # `_check` lets only numbers through
+        return Value(value)
+    if isinstance(node, ast.Name):
+        return leaves[node.id]
+    if isinstance(node, ast.BinOp):
+        exponent = _number(node.right) if isinstance(node.op, ast.Pow) else None
+        if exponent is not None:  # x ** 2 is the one-node power, not exp(2 * log(x))
+            return _evaluate(node.left, leaves) ** exponent
+        return OPERATORS[type(node.op)](_evaluate(node.left, leaves), _evaluate(node.right, leaves))
+    if isinstance(node, ast.UnaryOp):
+        operand = _evaluate(node.operand, leaves)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    function = FUNCTIONS[node.func.id][1]
+    return function(*(_evaluate(argument, leaves) for argument in node.args))
