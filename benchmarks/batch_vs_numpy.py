@@ -178,6 +178,14 @@ def check_losses(results: dict, rtol: float) -> None:
             sys.exit(f"loss mismatch: {name} {loss!r} vs numpy {reference!r}")
 
 
+def timing_cells(results: dict, scale: float, spec: str) -> str:
+    """Table cells: the three times (in seconds * scale) and ours as a ratio of the other two."""
+    numpy_t, ours_t = results["numpy by hand"][0], results["ours"][0]
+    torch_t = results.get("pytorch eager", (float("nan"), 0))[0]
+    times = " | ".join(f"{t * scale:{spec}}" for t in (numpy_t, ours_t, torch_t))
+    return f"{times} | {ours_t / numpy_t:.2f}x | {ours_t / torch_t:.2f}x |"
+
+
 def step_table(rounds: int) -> None:
     print("\n1. One SGD step, MLP 784-256-256-10, float32, softmax cross-entropy")
     print(
@@ -190,12 +198,7 @@ def step_table(rounds: int) -> None:
         y = rng.integers(0, 10, size=batch)
         results = race(contenders([784, 256, 256, 10], np.float32, False, 0.01), X, y, rounds)
         check_losses(results, 1e-4)
-        numpy_t, ours_t = results["numpy by hand"][0], results["ours"][0]
-        torch_t = results.get("pytorch eager", (float("nan"), 0))[0]
-        print(
-            f"| {batch} | {numpy_t * 1e3:.3f} | {ours_t * 1e3:.3f} | {torch_t * 1e3:.3f} | "
-            f"{ours_t / numpy_t:.2f}x | {ours_t / torch_t:.2f}x |"
-        )
+        print(f"| {batch} | " + timing_cells(results, 1e3, ".3f"))
 
 
 def small_table(rounds: int) -> None:
@@ -207,12 +210,7 @@ def small_table(rounds: int) -> None:
     y = rng.normal(size=(100, 1))
     results = race(contenders([2, 16, 16, 1], np.float64, True, 0.01), X, y, rounds * 20)
     check_losses(results, 1e-10)
-    numpy_t, ours_t = results["numpy by hand"][0], results["ours"][0]
-    torch_t = results.get("pytorch eager", (float("nan"), 0))[0]
-    print(
-        f"| {numpy_t * 1e6:.1f} | {ours_t * 1e6:.1f} | {torch_t * 1e6:.1f} | "
-        f"{ours_t / numpy_t:.2f}x | {ours_t / torch_t:.2f}x |"
-    )
+    print("| " + timing_cells(results, 1e6, ".1f"))
 
 
 def digits_table() -> None:

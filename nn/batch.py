@@ -125,15 +125,12 @@ class MLP(Sequential):
         init: str = "kaiming",
         dtype: Any = np.float64,
     ) -> None:
-        if not nouts:
-            raise ValueError("an MLP needs at least one layer size in nouts")
         rng = np.random.default_rng(seed)
-        sizes = [nin, *nouts]
         layers: list[Module] = []
-        for i in range(len(nouts)):
-            layers.append(Linear(sizes[i], sizes[i + 1], init=init, dtype=dtype, rng=rng))
-            if i < len(nouts) - 1 and activation != "linear":
-                layers.append(Activation(activation))
+        for n_in, n_out, act in scalar_layers.mlp_plan(nin, nouts, activation):
+            layers.append(Linear(n_in, n_out, init=init, dtype=dtype, rng=rng))
+            if act != "linear":
+                layers.append(Activation(act))
         super().__init__(*layers)
 
     @classmethod

@@ -118,6 +118,19 @@ class Layer(Module):
         return f"Layer({self.nin} -> {len(self.neurons)}, {self.neurons[0].activation})"
 
 
+def mlp_plan(nin: int, nouts: Sequence[int], activation: str) -> list[tuple[int, int, str]]:
+    """(inputs, outputs, activation) of each layer of an MLP: the hidden layers use `activation`,
+    the last one is linear. Both paths' MLPs are built from it."""
+    if not nouts:
+        raise ValueError("an MLP needs at least one layer size in nouts")
+    _activation(activation)
+    sizes = [nin, *nouts]
+    return [
+        (sizes[i], sizes[i + 1], activation if i < len(nouts) - 1 else "linear")
+        for i in range(len(nouts))
+    ]
+
+
 class MLP(Module):
     """Layers of sizes `nouts` after `nin` inputs; hidden layers use `activation`, the last is
     linear. Returns the last layer's outputs as a list."""
@@ -130,19 +143,10 @@ class MLP(Module):
         seed: int | None = 0,
         init: str = "kaiming",
     ) -> None:
-        if not nouts:
-            raise ValueError("an MLP needs at least one layer size in nouts")
         rng = np.random.default_rng(seed)
-        sizes = [nin, *nouts]
         self.layers = [
-            Layer(
-                sizes[i],
-                sizes[i + 1],
-                activation if i < len(nouts) - 1 else "linear",
-                init=init,
-                rng=rng,
-            )
-            for i in range(len(nouts))
+            Layer(n_in, n_out, act, init=init, rng=rng)
+            for n_in, n_out, act in mlp_plan(nin, nouts, activation)
         ]
 
     def __call__(self, x: Inputs) -> list[Value]:

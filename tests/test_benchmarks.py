@@ -11,15 +11,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_scalar_benchmark_losses_agree() -> None:
-    pytest.importorskip("micrograd")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "scalar_vs_micrograd.py"), "--repeats", "1"],
+def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+def test_scalar_benchmark_losses_agree() -> None:
+    pytest.importorskip("micrograd")
+    result = run_benchmark("scalar_vs_micrograd.py", "--repeats", "1")
     assert result.returncode == 0, result.stderr
     assert "losses agree to 1e-12" in result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
@@ -33,13 +37,7 @@ def test_scalar_benchmark_losses_agree() -> None:
 
 def test_batch_benchmark_losses_agree() -> None:
     pytest.importorskip("threadpoolctl")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "batch_vs_numpy.py"), "--rounds", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_benchmark("batch_vs_numpy.py", "--rounds", "1")
     assert result.returncode == 0, result.stderr  # a loss mismatch exits non-zero
     tables = result.stdout.split("\n\n")
     assert len(tables) == 4  # the header line and three tables
