@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +176,62 @@ def test_training_loop_drives_batch_parameters_with_sgd() -> None:
     )
     assert history["accuracy"][-1] > 0.9
     assert isinstance(model(X_all[:2]), Tensor)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_train_cli_on_mnist_files(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for prefix, count in (("train", 60), ("t10k", 20)):
+        labels = rng.integers(0, 10, size=count)
+        images = np.zeros((count, 28, 28), dtype=np.uint8)
+        images[np.arange(count), labels, :] = 255  # a learnable pattern: the label's row lit
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", labels)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nn.train",
+            "--data",
+            "mnist",
+            "--path",
+            str(tmp_path),
+            "--epochs",
+            "15",
+            "--batch-size",
+            "16",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "MLP(Linear(784 -> 128), ReLU(), Linear(128 -> 10)) on 60 training and 20 test"
+        in result.stdout
+    )
+    accuracy = float(result.stdout.split("test accuracy ")[1].split("%")[0])
+    assert accuracy >= 90.0
+
+
+def test_train_cli_says_which_mnist_files_are_missing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nn.train", "--data", "mnist", "--path", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: train-images-idx3-ubyte[.gz] is not in {tmp_path}; put these there: "
+        "train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
+        "t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]"
+    ]
