@@ -128,9 +128,20 @@ def test_null_byte_is_refused() -> None:
         evaluate("x\x00", {"x": 1.0})
 
 
-def test_console_script_is_declared() -> None:
-    text = (ROOT / "pyproject.toml").read_text()
-    assert 'autograd-viz = "visualize.cli:main"' in text
+def test_installed_console_script(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "autograd-viz"
+    assert script.exists(), "pip install -e . creates the autograd-viz console script"
+    result = subprocess.run(
+        [str(script), "x*y", "x=2", "y=3", "-o", "g.dot"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:3] == ["f = 6", "df/dx = 3", "df/dy = 2"]
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
 
 
 @given(st.text(max_size=60))
