@@ -9,7 +9,8 @@ Two graphs are built with this engine:
 - "fused": what `nn.MLP` builds, one `dot` node per neuron, with `nn.binary_hinge` and `nn.l2`.
 
 Times are medians over --repeats fresh graphs with Python's default gc settings, built one after
-another as a training loop would (so each engine also pays for freeing its previous graph).
+another as a training loop would (so each engine also pays for freeing its previous graph). The
+"gc off" column shows how much of each forward pass is the cyclic garbage collector's work.
 Memory is traced with tracemalloc in a separate build: graph bytes / node count.
 
     python benchmarks/scalar_vs_micrograd.py [--repeats 7]
@@ -147,6 +148,23 @@ def time_engine(loss: Callable[[], Any], repeats: int) -> tuple[float, float, fl
     return statistics.median(forwards[1:]), statistics.median(backwards[1:]), value
 
 
+def forward_without_gc(loss: Callable[[], Any], repeats: int) -> float:
+    """Median forward seconds with the cyclic garbage collector switched off."""
+    times = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            root = loss()
+            times.append(time.perf_counter() - start)
+            del root
+            gc.collect()  # micrograd's cycles are only freed by the collector
+    finally:
+        gc.enable()
+    return statistics.median(times)
+
+
 def graph_bytes(loss: Callable[[], Any]) -> int:
     """Bytes allocated by one forward pass that are still held by the graph it returns."""
     gc.collect()
@@ -187,7 +205,8 @@ def main() -> None:
         del root
         held = graph_bytes(loss)
         forward, backward, value = time_engine(loss, args.repeats)
-        rows.append((name, nodes, forward, backward, held, value))
+        quiet = forward_without_gc(loss, args.repeats)
+        rows.append((name, nodes, forward, backward, held, value, quiet))
 
     base = rows[0]
     print(
@@ -196,17 +215,18 @@ def main() -> None:
     )
     print(
         "| engine | nodes | forward s | backward s | fwd+bwd s | speed-up vs micrograd "
-        "| bytes/node | graph MiB | graph memory vs micrograd | loss |"
+        "| forward s, gc off | bytes/node | graph MiB | graph memory vs micrograd | loss |"
     )
-    print("|" + "---|" * 10)
-    for name, nodes, forward, backward, held, value in rows:
+    print("|" + "---|" * 11)
+    for name, nodes, forward, backward, held, value, quiet in rows:
         total = forward + backward
         print(
             f"| {name} | {nodes:,} | {forward:.4f} | {backward:.4f} | {total:.4f} "
-            f"| {(base[2] + base[3]) / total:.1f}x | {held / nodes:.0f} | {held / 2**20:.2f} "
+            f"| {(base[2] + base[3]) / total:.1f}x | {quiet:.4f} | {held / nodes:.0f} "
+            f"| {held / 2**20:.2f} "
             f"| 1/{base[4] / held:.1f} | {value:.15f} |"
         )
-    for name, *_, value in rows[1:]:
+    for name, *_, value, _ in rows[1:]:
         if abs(value - base[5]) > 1e-12:
             sys.exit(f"loss mismatch: {name} gives {value!r}, micrograd {base[5]!r}")
     print("losses agree to 1e-12")
