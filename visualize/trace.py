@@ -24,13 +24,13 @@ from .graph import Frame, draw_graph, node_name
 
 @dataclass(frozen=True)
 class Contribution:
-    """What one input received in a step: upstream x local, and its running gradient after."""
+    """What one input received in a step: upstream x local. (Its running gradient after the
+    step is in `Step.known`.)"""
 
     parent: int  # the input's topological index
     name: str
     local_grad: float
     contribution: float
-    grad_after: float
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,8 @@ def _fmt(x: float) -> str:
 class BackwardTrace:
     """The recorded backward pass of a scalar graph."""
 
-    def __init__(self, root: Value, order: list[Value], steps: list[Step]) -> None:
+    def __init__(self, root: Value, steps: list[Step]) -> None:
         self.root = root
-        self.order = order
         self.steps = steps
         self.root_name = root.label or "L"
 
@@ -163,9 +162,7 @@ def trace_backward(root: Value) -> BackwardTrace:
             p = index[id(parent)]
             known[p] = parent.grad
             contributions.append(
-                Contribution(
-                    p, node_name(parent, p), local_grad, local_grad * upstream, parent.grad
-                )
+                Contribution(p, node_name(parent, p), local_grad, local_grad * upstream)
             )
         steps.append(
             Step(
@@ -180,7 +177,7 @@ def trace_backward(root: Value) -> BackwardTrace:
         )
 
     backpropagate(root, record)
-    return BackwardTrace(root, order, steps)
+    return BackwardTrace(root, steps)
 
 
 def _inline_svg(svg: str) -> str:
