@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,8 +26,11 @@ Scalar = Value | int | float
 def as_values(items: Sequence[Scalar], op: str = "as_values") -> tuple[Value, ...]:
     """The items as Values (plain numbers become leaves); TypeError naming the op otherwise."""
     values = tuple(items)
-    if all(type(v) is Value for v in values):  # the common case: nothing to wrap
-        return values  # type: ignore[return-value]
+    for v in values:  # a plain loop: this check runs for every neuron of every sample
+        if type(v) is not Value:
+            break
+    else:
+        return values  # type: ignore[return-value]  # the common case: nothing to wrap
     out = []
     for item in values:
         value = item if type(item) is Value else _operand(item)
@@ -126,6 +130,16 @@ def _scaled(values: Sequence[Scalar], temperature: float, op: str) -> list[Value
     return [v / temperature for v in logits]
 
 
+def class_index(target: Any, n_classes: int, op: str) -> int:
+    """`target` as an int class index below `n_classes` (TypeError / ValueError naming `op`)."""
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise TypeError(f"{op}: a target must be an int class index, got {target!r}")
+    index = int(target)
+    if not 0 <= index < n_classes:
+        raise ValueError(f"{op}: target {index} is out of range for {n_classes} classes")
+    return index
+
+
 def cross_entropy(logits: Any, target: Any) -> Any:
     """-log softmax(logits)[target] as one fused node.
 
@@ -136,10 +150,7 @@ def cross_entropy(logits: Any, target: Any) -> Any:
     if isinstance(logits, Tensor):
         return _tensor_cross_entropy(logits, target)
     parents = as_values(logits, "cross_entropy")
-    if not isinstance(target, int) or isinstance(target, bool):
-        raise TypeError(f"cross_entropy target must be an int class index, got {target!r}")
-    if not 0 <= target < len(parents):
-        raise ValueError(f"cross_entropy target {target} is out of range for {len(parents)} logits")
+    target = class_index(target, len(parents), "cross_entropy")
     z = [v.data for v in parents]
     m = max(z)
     exps = [math.exp(zi - m) for zi in z]

@@ -342,7 +342,7 @@ class Tensor:
         def vjp(g: np.ndarray) -> np.ndarray:
             if not keepdims and axis is not None:
                 g = np.expand_dims(g, axis)
-            return np.broadcast_to(g, shape)
+            return np.broadcast_to(g, shape).copy()  # a broadcast view would be read-only
 
         return self._result(np.asarray(out), "sum", (self,), (vjp,))
 
@@ -445,9 +445,21 @@ class Tensor:
                     parent.grad = parent.grad + contribution
         for leaf, earlier in held:
             leaf.grad = earlier if leaf.grad is None else earlier + leaf.grad
-        for node in order:  # views from broadcast_to are read-only; give users real arrays
-            if node.grad is not None and not node.grad.flags.writeable:
-                node.grad = np.array(node.grad)
+
+
+def class_labels(labels: ArrayLike, shape: tuple[int, ...], op: str) -> np.ndarray:
+    """One integer class label per row of scores of `shape` (M, k), each below k; else
+    ValueError naming `op`."""
+    labels = np.asarray(labels)
+    if labels.shape != shape[:1] or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"{op} needs {shape[0]} integer labels for scores {shape}, "
+            f"got shape {labels.shape} of {labels.dtype}"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() >= shape[1]):
+        bad = labels[(labels < 0) | (labels >= shape[1])][0]
+        raise ValueError(f"{op}: label {bad} is out of range for {shape[1]} classes")
+    return labels
 
 
 def cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
@@ -458,16 +470,7 @@ def cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
     z = logits.data
     if z.ndim != 2:
         raise ValueError(f"cross_entropy needs logits of shape (M, k), got {z.shape}")
-    labels = np.asarray(labels)
-    if labels.shape != (len(z),) or labels.dtype.kind not in "iu":
-        raise ValueError(
-            f"cross_entropy needs {len(z)} integer labels for logits {z.shape}, "
-            f"got shape {labels.shape} of {labels.dtype}"
-        )
-    k = z.shape[1]
-    if len(labels) and (labels.min() < 0 or labels.max() >= k):
-        bad = labels[(labels < 0) | (labels >= k)][0]
-        raise ValueError(f"cross_entropy label {bad} is out of range for {k} classes")
+    labels = class_labels(labels, z.shape, "cross_entropy")
     rows = np.arange(len(z))
     shifted = z - z.max(axis=1, keepdims=True)
     exps = np.exp(shifted)

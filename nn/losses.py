@@ -14,6 +14,7 @@ import numpy as np
 
 from autograd_core import Tensor, Value
 from autograd_core import functional as F
+from autograd_core.tensor import class_labels
 
 
 def _is_batch(target: Any) -> bool:
@@ -40,14 +41,6 @@ def _pairs(prediction: Any, target: Any, name: str) -> list[tuple[Any, Any]]:
     if len(target) == 0:
         raise ValueError(f"{name}: the batch is empty")
     return list(zip(prediction, target))
-
-
-def _class_index(target: Any, n_classes: int, name: str) -> int:
-    if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer)):
-        raise TypeError(f"{name}: a target must be an int class index, got {target!r}")
-    if not 0 <= target < n_classes:
-        raise ValueError(f"{name}: target {int(target)} is out of range for {n_classes} classes")
-    return int(target)
 
 
 def mse(prediction: Any, target: Any) -> Value | Tensor:
@@ -81,7 +74,7 @@ def cross_entropy(logits: Any, target: Any) -> Value | Tensor:
     losses = []
     for z, t in _pairs(logits, target, "cross_entropy"):
         z = _outputs(z)
-        losses.append(F.cross_entropy(z, _class_index(t, len(z), "cross_entropy")))
+        losses.append(F.cross_entropy(z, t))
     return _mean(losses)
 
 
@@ -92,7 +85,7 @@ def hinge(scores: Any, target: Any, margin: float = 1.0) -> Value | Tensor:
     losses = []
     for s, t in _pairs(scores, target, "hinge"):
         s = _outputs(s)
-        y = _class_index(t, len(s), "hinge")
+        y = F.class_index(t, len(s), "hinge")
         if len(s) < 2:
             raise ValueError("hinge: needs at least two class scores per sample")
         losses.append(F.sum([(s[j] - s[y] + margin).relu() for j in range(len(s)) if j != y]))
@@ -102,24 +95,12 @@ def hinge(scores: Any, target: Any, margin: float = 1.0) -> Value | Tensor:
 def _batch_hinge(scores: Tensor, target: Any, margin: float) -> Tensor:
     if scores.ndim != 2 or scores.shape[1] < 2:
         raise ValueError(f"hinge: needs scores of shape (M, k >= 2), got {scores.shape}")
-    labels = _class_indices(target, scores.shape, "hinge")
+    labels = class_labels(target, scores.shape, "hinge")
     rows = np.arange(len(labels))
     correct = scores[rows, labels].reshape(len(labels), 1)
     others = np.ones(scores.shape, dtype=scores.dtype)
     others[rows, labels] = 0.0  # the true class is not a margin
     return ((scores - correct + margin).relu() * others).sum() * (1.0 / len(labels))
-
-
-def _class_indices(target: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
-    labels = np.asarray(target)
-    if labels.shape != shape[:1] or labels.dtype.kind not in "iu":
-        raise ValueError(
-            f"{name}: needs {shape[0]} integer labels, got {labels.shape} {labels.dtype}"
-        )
-    if len(labels) and (labels.min() < 0 or labels.max() >= shape[1]):
-        bad = labels[(labels < 0) | (labels >= shape[1])][0]
-        raise ValueError(f"{name}: target {bad} is out of range for {shape[1]} classes")
-    return labels
 
 
 def binary_hinge(score: Any, target: Any) -> Value | Tensor:

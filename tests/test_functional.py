@@ -187,7 +187,7 @@ def test_cross_entropy_agrees_with_hips_autograd(case: tuple[list[float], int]) 
 
 
 def test_cross_entropy_rejects_bad_targets() -> None:
-    with pytest.raises(ValueError, match="target 3 is out of range for 3 logits"):
+    with pytest.raises(ValueError, match="target 3 is out of range for 3 classes"):
         F.cross_entropy([1.0, 2.0, 3.0], 3)
     with pytest.raises(ValueError, match="target -1"):
         F.cross_entropy([1.0, 2.0], -1)
