@@ -6,24 +6,40 @@
 >>> f.backward()
 >>> f.data, x.grad, y.grad, z.grad
 (-12.0, -4.0, -4.0, 3.0)
+
+Modules: `graph` (the node protocol, the order, the one backward walk, the modes), `engine`
+(`Value`), `tensor` (`Tensor`), `ops` (the op table), `functional`, `gradcheck`.
 """
 
-from . import functional
-from .engine import Value, backpropagate, is_grad_enabled, no_grad, topological_order
+from . import functional, ops
+from .engine import Value
 from .gradcheck import GradcheckError, GradcheckReport, InputCheck, gradcheck
-from .tensor import Tensor, detect_anomaly
+from .graph import (
+    Node,
+    backpropagate,
+    detect_anomaly,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    topological_order,
+)
+from .tensor import Tensor, as_tensor
 
 __all__ = [
     "GradcheckError",
     "GradcheckReport",
     "InputCheck",
+    "Node",
     "Tensor",
     "Value",
+    "as_tensor",
     "backpropagate",
     "detect_anomaly",
     "functional",
     "gradcheck",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",
+    "ops",
     "topological_order",
 ]

@@ -1,22 +1,24 @@
-"""The scalar engine: a `Value` records how it was computed, and `backward()` runs the chain rule.
+"""The scalar path: a `Value` records how it was computed, and `backward()` runs the chain rule.
 
 Every operation makes one node that keeps its inputs (`parents`) and, for each input, the local
 derivative of the output with respect to that input (`local_grads`), both computed in the forward
-pass. `backward()` then walks the graph in reverse topological order with a single rule::
+pass. `backward()` then walks the graph in reverse topological order (the walk in `graph.py`,
+shared with `Tensor`) with a single rule::
 
     parent.grad += local_grad * node.grad        # upstream x local
 
 The nodes hold plain floats and tuples: no closures, so no reference cycles, so Python's cyclic
 garbage collector has nothing to chase and a graph is freed the moment its root is dropped.
+What each op means (its gate pattern, its local gradient in words) is in the op table, `ops.py`.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import ClassVar
+
+from .graph import MODE_BLOCKS, THIS_THREAD, backpropagate
 
 # Shared local-gradient tuples for the ops whose local gradients are constants, so that an add
 # or a max allocates no tuple of its own.
@@ -25,16 +27,14 @@ _FIRST_WINS = (1.0, 0.0)
 _SECOND_WINS = (0.0, 1.0)
 _ONE = (1.0,)
 _ZERO = (0.0,)
-
-# Whether new nodes remember their parents; `no_grad()` switches it off.
-_recording = True
+_MINUS_ONE = (-1.0,)
 
 
 def _as_float(data: object, what: str = "Value") -> float:
     """Convert a real number (int, float, bool, NumPy scalar) to float, or raise TypeError."""
     if isinstance(data, numbers.Real):
         return float(data)
-    raise TypeError(f"{what} needs a real number, got {type(data).__name__}: {data!r}")
+    raise TypeError(f"{what} needs a real number, got {type(data).__name__}: {data!r:.80}")
 
 
 class Value:
@@ -48,11 +48,18 @@ class Value:
         parents: the input Values of that operation.
         local_grads: d(self)/d(parent) for each parent, in the same order.
 
-    User code passes `data` and `label`; the `op`, `parents` and `local_grads` arguments are how an
-    operation records a new node (as micrograd's `_children` and `_op`).
+    User code passes `data` and `label`; `op`, `parents` and `local_grads` are how an operation
+    records a new node (as micrograd's `_children` and `_op`), so a student can add an op of their
+    own: `Value(math.sin(x.data), op="sin", parents=(x,), local_grads=(math.cos(x.data),))`.
+
+    `==` and hashing stay by identity, so Values work as keys of dicts and sets (the graph walk
+    keeps its visited nodes in one); `<`, `<=`, `>`, `>=` compare `data` and return a bool.
     """
 
     __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")
+
+    EMPTY_GRAD: ClassVar[float] = 0.0  # the grad of a node no gradient has reached yet
+    requires_grad: ClassVar[bool] = True  # every Value gets a gradient (as a parameter does)
 
     # Make NumPy hand `np.float64(2) * value` to Value.__rmul__ instead of building an array.
     __array_ufunc__ = None
@@ -67,11 +74,13 @@ class Value:
     ) -> None:
         if type(data) is not float:
             data = _as_float(data)
+        if parents:
+            parents, local_grads = _checked_inputs(op, parents, local_grads)
         self.data = data
         self.grad = 0.0
         self.label = label
-        if parents and not _recording:
-            op, parents, local_grads = "", (), ()
+        if MODE_BLOCKS.count:  # some thread is inside no_grad or detect_anomaly: ask this one
+            op, parents, local_grads = _apply_modes(data, op, parents, local_grads)
         self.op = op
         self.parents = parents
         self.local_grads = local_grads
@@ -80,6 +89,35 @@ class Value:
         name = f"label={self.label!r}, " if self.label else ""
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
 
+    # ---- what users bring from Python and PyTorch: numbers out, comparisons ----------------------
+
+    def __float__(self) -> float:
+        return self.data
+
+    def item(self) -> float:
+        """The forward value as a Python float (as PyTorch's `tensor.item()`)."""
+        return self.data
+
+    def __format__(self, spec: str) -> str:
+        """`f"{v:.3f}"` formats the forward value; a plain `f"{v}"` is the repr."""
+        return format(self.data, spec) if spec else repr(self)
+
+    def __lt__(self, other: Operand) -> bool:
+        number = _data_of(other)
+        return NotImplemented if number is None else self.data < number
+
+    def __le__(self, other: Operand) -> bool:
+        number = _data_of(other)
+        return NotImplemented if number is None else self.data <= number
+
+    def __gt__(self, other: Operand) -> bool:
+        number = _data_of(other)
+        return NotImplemented if number is None else self.data > number
+
+    def __ge__(self, other: Operand) -> bool:
+        number = _data_of(other)
+        return NotImplemented if number is None else self.data >= number
+
     # ---- primitives: one node each, forward value and local gradients side by side ----------
 
     def __add__(self, other: Operand) -> Value:
@@ -87,14 +125,14 @@ class Value:
         b = other if type(other) is Value else _operand(other)
         if b is None:
             return NotImplemented
-        return Value(self.data + b.data, "", "+", (self, b), _ONE_ONE)
+        return new_node(self.data + b.data, "+", (self, b), _ONE_ONE)
 
     def __mul__(self, other: Operand) -> Value:
         """a * b.  d/da = b, d/db = a: the mul gate swaps its inputs onto the gradient."""
         b = other if type(other) is Value else _operand(other)
         if b is None:
             return NotImplemented
-        return Value(self.data * b.data, "", "*", (self, b), (b.data, self.data))
+        return new_node(self.data * b.data, "*", (self, b), (b.data, self.data))
 
     def exp(self) -> Value:
         """e**x.  d/dx = e**x. Raises OverflowError when e**x does not fit in a float."""
@@ -103,14 +141,14 @@ class Value:
             out = math.exp(x)
         except OverflowError:
             raise OverflowError(f"exp overflow: exp({x!r}) is too large for a float") from None
-        return Value(out, "", "exp", (self,), (out,))
+        return new_node(out, "exp", (self,), (out,))
 
     def log(self) -> Value:
         """Natural log.  d/dx = 1/x. Raises ValueError for x <= 0."""
         x = self.data
         if not x > 0.0:
             raise ValueError(f"log domain error: log({x!r}) needs a positive value")
-        return Value(math.log(x), "", "log", (self,), (1.0 / x,))
+        return new_node(math.log(x), "log", (self,), (1.0 / x,))
 
     def reciprocal(self) -> Value:
         """1/x.  d/dx = -1/x**2. Raises ZeroDivisionError for x == 0."""
@@ -118,7 +156,7 @@ class Value:
         if x == 0.0:
             raise ZeroDivisionError(f"reciprocal of zero: 1/{x!r} is undefined")
         out = 1.0 / x
-        return Value(out, "", "1/x", (self,), (-out * out,))
+        return new_node(out, "1/x", (self,), (-out * out,))
 
     def max(self, other: Operand) -> Value:
         """max(a, b).  Local gradients (1, 0) or (0, 1): the max gate routes the whole gradient.
@@ -130,34 +168,38 @@ class Value:
         if b is None:
             raise TypeError(f"max needs a Value or a real number, got {type(other).__name__}")
         if b.data > self.data:
-            return Value(b.data, "", "max", (self, b), _SECOND_WINS)
-        return Value(self.data, "", "max", (self, b), _FIRST_WINS)
+            return new_node(b.data, "max", (self, b), _SECOND_WINS)
+        return new_node(self.data, "max", (self, b), _FIRST_WINS)
+
+    maximum = max  # NumPy's and PyTorch's name for the elementwise max, which Tensor uses
 
     def __pow__(self, exponent: Operand) -> Value:
-        """x**n for a plain number n.  d/dx = n * x**(n-1).
+        """x**n for a plain number n: one node, d/dx = n * x**(n-1).
 
-        A Value exponent is the composite exp(n * log(x)), defined for x > 0.
+        a**b for two Values: one node with local gradients (b * a**(b-1), a**b * ln a). Where
+        ln a is undefined the exponent's gradient follows PyTorch: 0 at a == 0 (for b >= 0), NaN
+        for a negative base (whose power is real only for a whole b).
         """
-        if isinstance(exponent, Value):
-            return (exponent * self.log()).exp()
+        if type(exponent) is Value:
+            a, b = self.data, exponent.data
+            out = _power(a, b)
+            # where ln a is undefined: 0 at a == 0 (for b >= 0), NaN below 0, as in PyTorch
+            d_exponent = out * math.log(a) if a > 0.0 else (0.0 if a == 0.0 else math.nan)
+            return new_node(out, "**", (self, exponent), (_power_slope(a, b), d_exponent))
         n = _as_float(exponent, "the exponent of **")
         x = self.data
-        try:
-            out = x**n
-        except ZeroDivisionError:
-            raise ZeroDivisionError(f"pow: {x!r} ** {n!r} divides by zero") from None
-        except OverflowError:
-            raise OverflowError(f"pow overflow: {x!r} ** {n!r} is too large for a float") from None
-        if isinstance(out, complex):
-            raise ValueError(f"pow domain error: {x!r} ** {n!r} is not a real number")
-        if n == 0.0:
-            local = 0.0
-        else:
-            try:
-                local = n * x ** (n - 1.0)
-            except ZeroDivisionError:  # x == 0 with 0 < n < 1: the slope is vertical
-                local = math.inf
-        return Value(out, "", f"**{n:g}", (self,), (local,))
+        return new_node(_power(x, n), f"**{n:g}", (self,), (_power_slope(x, n),))
+
+    def abs(self) -> Value:
+        """|x|.  d/dx = sign(x): 1 for x > 0, -1 for x < 0, and 0 at 0 (as PyTorch)."""
+        x = self.data
+        if x > 0.0:
+            return new_node(x, "abs", (self,), _ONE)
+        if x < 0.0:
+            return new_node(-x, "abs", (self,), _MINUS_ONE)
+        return new_node(0.0, "abs", (self,), _ZERO)
+
+    __abs__ = abs
 
     # ---- composites: built from the primitives above ------------------------------------------
 
@@ -180,10 +222,10 @@ class Value:
         return self * b.reciprocal()
 
     def __radd__(self, other: Operand) -> Value:
-        return self + other
+        return self.__add__(other)
 
     def __rmul__(self, other: Operand) -> Value:
-        return self * other
+        return self.__mul__(other)
 
     def __rsub__(self, other: Operand) -> Value:
         """b - a with a plain number b."""
@@ -196,7 +238,7 @@ class Value:
         return NotImplemented if b is None else b * self.reciprocal()
 
     def __rpow__(self, base: Operand) -> Value:
-        """b**x for a plain positive number b: exp(x * log(b))."""
+        """b**x for a plain number b: the two-Value power with b as a constant leaf."""
         b = _operand(base)
         return NotImplemented if b is None else b**self
 
@@ -206,15 +248,15 @@ class Value:
         """max(0, x), fused.  d/dx = 1 for x > 0, else 0 (the tie at 0 goes to the constant 0)."""
         x = self.data
         if x > 0.0:
-            return Value(x, "", "relu", (self,), _ONE)
-        return Value(0.0, "", "relu", (self,), _ZERO)
+            return new_node(x, "relu", (self,), _ONE)
+        return new_node(0.0, "relu", (self,), _ZERO)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """max(slope*x, x) for 0 <= slope <= 1, fused.  d/dx = 1 for x > 0, else slope."""
         x = self.data
         if x > 0.0:
-            return Value(x, "", "leaky_relu", (self,), _ONE)
-        return Value(slope * x, "", "leaky_relu", (self,), (float(slope),))
+            return new_node(x, "leaky_relu", (self,), _ONE)
+        return new_node(slope * x, "leaky_relu", (self,), (float(slope),))
 
     def sigmoid(self) -> Value:
         """1 / (1 + exp(-x)), fused.  d/dx = s * (1 - s)."""
@@ -224,105 +266,159 @@ class Value:
         else:  # the same value, written so that exp cannot overflow for very negative x
             e = math.exp(x)
             s = e / (1.0 + e)
-        return Value(s, "", "sigmoid", (self,), (s * (1.0 - s),))
+        return new_node(s, "sigmoid", (self,), (s * (1.0 - s),))
 
     def tanh(self) -> Value:
         """(e**2x - 1) / (e**2x + 1), fused.  d/dx = 1 - t**2."""
         t = math.tanh(self.data)
-        return Value(t, "", "tanh", (self,), (1.0 - t * t,))
+        return new_node(t, "tanh", (self,), (1.0 - t * t,))
 
     def elu(self, alpha: float = 1.0) -> Value:
         """x for x > 0, else alpha * (exp(x) - 1), fused.  d/dx = 1, or alpha * exp(x)."""
         x = self.data
         if x > 0.0:
-            return Value(x, "", "elu", (self,), _ONE)
+            return new_node(x, "elu", (self,), _ONE)
         e = math.exp(x)
-        return Value(alpha * (e - 1.0), "", "elu", (self,), (alpha * e,))
+        return new_node(alpha * (e - 1.0), "elu", (self,), (alpha * e,))
 
     # ---- the backward pass --------------------------------------------------------------------
+
+    def chain_rule(self, upstream: float) -> None:
+        """This node's step of the backward walk: each parent's grad += local_grad * upstream."""
+        parents = self.parents
+        if len(parents) == 2:  # + and *, most of any graph: unrolled, as the walk's order is
+            first, second = parents
+            first_local, second_local = self.local_grads
+            first.grad += first_local * upstream
+            second.grad += second_local * upstream
+        else:
+            for parent, local_grad in zip(parents, self.local_grads):
+                parent.grad += local_grad * upstream
 
     def backward(self) -> None:
         """Fill in `grad` of every node this value depends on: d(self)/d(node).
 
         Intermediate grads are reset first, so they always hold this pass's gradients; leaf grads
-        accumulate across calls, as in PyTorch (call `zero_grad` on a model, or set `grad = 0.0`).
+        accumulate across calls, as in PyTorch (call `zero_grad` on a model, or on a Value).
         """
-        backpropagate(self)
+        backpropagate(self, 1.0)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (0.0)."""
+        self.grad = 0.0
+
+    def set_data(self, data: object) -> None:
+        """Replace the forward value (a parameter loaded from a file, say) with a float of it."""
+        self.data = float(data)  # type: ignore[arg-type]  # numbers and 0-d arrays
 
 
 Operand = Value | int | float
 
+_new_value = object.__new__
+
+
+def new_node(
+    data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
+) -> Value:
+    """A node made by an op: `Value(data, "", op, parents, local_grads)` without the checks of
+    the arguments, which an op has made already (ops here and in `functional` use it: it is the
+    forward pass's hot path, a third faster than the constructor)."""
+    out = _new_value(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if MODE_BLOCKS.count:
+        op, parents, local_grads = _apply_modes(data, op, parents, local_grads)
+    out.op = op
+    out.parents = parents
+    out.local_grads = local_grads
+    return out
+
+
+def _apply_modes(
+    data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
+) -> tuple[str, tuple[Value, ...], tuple[float, ...]]:
+    """What the modes of this thread make of a new node: checked for non-finite numbers inside
+    `detect_anomaly()`, made a leaf inside `no_grad()`."""
+    modes = THIS_THREAD
+    if parents and modes.anomaly:
+        if not math.isfinite(data):
+            inputs = ", ".join(f"{p.data!r}" for p in parents)
+            raise FloatingPointError(f"{op} of ({inputs}) produced a non-finite value ({data!r})")
+        for position, local_grad in enumerate(local_grads):
+            if not math.isfinite(local_grad):
+                raise FloatingPointError(
+                    f"{op} at {parents[position].data!r} has a non-finite local gradient "
+                    f"({local_grad!r}) for its input {position}"
+                )
+    if modes.no_grad:
+        return "", (), ()
+    return op, parents, local_grads
+
+
+def _checked_inputs(
+    op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
+) -> tuple[tuple[Value, ...], tuple[float, ...]]:
+    """A user-made node's parents and local gradients, checked: one real number per Value."""
+    parents, local_grads = tuple(parents), tuple(local_grads)
+    for parent in parents:
+        if type(parent) is not Value:
+            raise TypeError(f"{op or 'Value'}: parents must be Values, got {type(parent).__name__}")
+    if len(local_grads) != len(parents):
+        raise ValueError(
+            f"{op or 'Value'}: {len(parents)} parents need {len(parents)} local gradients, "
+            f"got {len(local_grads)}"
+        )
+    return parents, tuple(_as_float(g, "a local gradient") for g in local_grads)
+
 
 def _operand(other: object) -> Value | None:
     """`other` as a Value: a plain real number becomes a leaf; None for anything else."""
-    if isinstance(other, Value):
+    if type(other) is Value:
         return other
     if type(other) is float or type(other) is int or isinstance(other, numbers.Real):
-        return Value(float(other))
+        return new_node(float(other), "", (), ())
     return None
 
 
-def backpropagate(root: Value, on_node: Callable[[Value, float], None] | None = None) -> None:
-    """The backward pass of `root.backward()`.
-
-    `on_node(node, upstream)` is called after each node has passed `local_grad * upstream` to its
-    parents, in the order the pass visits them (visualize's step-through records the pass so).
-    """
-    order = topological_order(root)
-    # Leaves sum this pass on their own and add the total to what they held, so that a second
-    # identical pass exactly doubles them (as PyTorch accumulates .grad).
-    held = []
-    for node in order:
-        if not node.parents and node.grad:
-            held.append((node, node.grad))
-        node.grad = 0.0
-    root.grad = 1.0
-    for node in reversed(order):
-        upstream = node.grad
-        for parent, local_grad in zip(node.parents, node.local_grads):
-            parent.grad += local_grad * upstream
-        if on_node is not None:
-            on_node(node, upstream)
-    for leaf, earlier in held:
-        leaf.grad = earlier + leaf.grad
+def as_value(item: object, op: str = "as_value") -> Value:
+    """`item` as a Value (a plain real number becomes a constant leaf); TypeError naming `op`."""
+    value = _operand(item)
+    if value is None:
+        raise TypeError(f"{op} needs Values or real numbers, got {type(item).__name__}")
+    return value
 
 
-def topological_order(root: Any) -> list[Any]:
-    """Every node `root` depends on, each after all of its parents, `root` last.
-
-    Iterative depth-first search, so a graph of any depth works at the default recursion limit.
-    Works for any node with a `parents` tuple (Value and Tensor alike).
-    """
-    order: list[Any] = []
-    visited = {id(root)}
-    # The stack is the current path from the root, each node with an iterator over the parents
-    # it has yet to visit; a node is emitted once that iterator runs out.
-    stack = [(root, iter(root.parents))]
-    push, pop, emit, mark = stack.append, stack.pop, order.append, visited.add
-    while stack:
-        node, unvisited = stack[-1]
-        for parent in unvisited:
-            if id(parent) not in visited:
-                mark(id(parent))
-                push((parent, iter(parent.parents)))
-                break
-        else:
-            pop()
-            emit(node)
-    return order
+def _data_of(other: object) -> float | None:
+    """The number a comparison compares `other` by, or None when it is not a number."""
+    if type(other) is Value:
+        return other.data
+    if isinstance(other, numbers.Real):
+        return float(other)
+    return None
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Inside this block new values record no parents: they are leaves and backward stops there."""
-    global _recording
-    previous, _recording = _recording, False
+def _power(x: float, n: float) -> float:
+    """x**n as a real float, or the math error naming both numbers."""
     try:
-        yield
-    finally:
-        _recording = previous
+        out = x**n
+    except ZeroDivisionError:
+        raise ZeroDivisionError(f"pow: {x!r} ** {n!r} divides by zero") from None
+    except OverflowError:
+        raise OverflowError(f"pow overflow: {x!r} ** {n!r} is too large for a float") from None
+    if isinstance(out, complex):
+        raise ValueError(f"pow domain error: {x!r} ** {n!r} is not a real number")
+    return float(out)
 
 
-def is_grad_enabled() -> bool:
-    """False inside `no_grad()`."""
-    return _recording
+def _power_slope(x: float, n: float) -> float:
+    """d(x**n)/dx = n * x**(n-1); infinite where the slope is vertical (x == 0, 0 < n < 1)."""
+    if n == 0.0:
+        return 0.0
+    try:
+        return n * x ** (n - 1.0)
+    except ZeroDivisionError:  # x == 0 with 0 < n < 1
+        return math.inf
+    except OverflowError:  # x**(n-1) is negative only for a negative x and an odd whole n-1
+        odd_power_of_negative = x < 0.0 and (n - 1.0) % 2.0 == 1.0
+        return math.copysign(math.inf, -n if odd_power_of_negative else n)

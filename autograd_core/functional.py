@@ -1,8 +1,12 @@
-"""Functions of several Values: n-ary sum and dot, softmax, log-softmax, logsumexp, cross-entropy.
+"""The scalar path's functions of many Values: n-ary sum and dot, softmax, log-softmax, logsumexp,
+cross-entropy.
 
 `sum`, `dot` and `cross_entropy` are fused nodes: one node with many parents instead of a chain of
 two-input nodes. They follow the same rule as every other node (`parent.grad += local * upstream`)
 and the tests check each against its composition from the primitives.
+
+On the batch path the same functions are `Tensor` methods, working along an axis:
+`logits.softmax()`, `logits.log_softmax()`, `logits.logsumexp()`, `logits.cross_entropy(labels)`.
 """
 
 from __future__ import annotations
@@ -11,33 +15,30 @@ import builtins
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
 
-from .engine import Value, _operand
-from .tensor import Tensor
-from .tensor import cross_entropy as _tensor_cross_entropy
+from .engine import Value, as_value, new_node
 
 Scalar = Value | int | float
 
-# The softmax family and cross-entropy also take a Tensor of logits (the batch path): they then
-# work along the last axis, one row per sample.
-
 
 def as_values(items: Sequence[Scalar], op: str = "as_values") -> tuple[Value, ...]:
-    """The items as Values (plain numbers become leaves); TypeError naming the op otherwise."""
+    """The items as Values (plain numbers become leaves); TypeError naming the op otherwise.
+
+    A Tensor is refused with a pointer to its method: on the batch path these functions are
+    methods that work along an axis.
+    """
+    if callable(getattr(items, op, None)):  # a Tensor has the batch version of `op`
+        raise TypeError(
+            f"functional.{op} takes a sequence of Values; on the batch path call the method: "
+            f"x.{op}(...)"
+        )
     values = tuple(items)
     for v in values:  # a plain loop: this check runs for every neuron of every sample
         if type(v) is not Value:
             break
     else:
         return values  # type: ignore[return-value]  # the common case: nothing to wrap
-    out = []
-    for item in values:
-        value = item if type(item) is Value else _operand(item)
-        if value is None:
-            raise TypeError(f"{op} needs Values or real numbers, got {type(item).__name__}")
-        out.append(value)
-    return tuple(out)
+    return tuple(item if type(item) is Value else as_value(item, op) for item in values)
 
 
 def sum(values: Sequence[Scalar]) -> Value:
@@ -46,7 +47,7 @@ def sum(values: Sequence[Scalar]) -> Value:
     if not parents:
         raise ValueError("sum of an empty sequence: give at least one value")
     total = builtins.sum(v.data for v in parents)
-    return Value(total, "", "sum", parents, (1.0,) * len(parents))
+    return new_node(total, "sum", parents, (1.0,) * len(parents))
 
 
 def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None = None) -> Value:
@@ -65,20 +66,17 @@ def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None
     x_data = [v.data for v in x]
     total = builtins.sum(map(float.__mul__, w_data, x_data))
     if bias is None:
-        return Value(total, "", "dot", w + x, (*x_data, *w_data))
-    (b,) = as_values((bias,), "dot")
-    return Value(total + b.data, "", "dot", (*w, *x, b), (*x_data, *w_data, 1.0))
+        return new_node(total, "dot", w + x, (*x_data, *w_data))
+    b = as_value(bias, "dot")
+    return new_node(total + b.data, "dot", (*w, *x, b), (*x_data, *w_data, 1.0))
 
 
-def logsumexp(values: Any) -> Any:
+def logsumexp(values: Sequence[Scalar]) -> Value:
     """log(sum_i exp(vi)), computed as m + log(sum_i exp(vi - m)) with m = max_i vi.
 
     The shift changes nothing mathematically (and m carries no gradient, since d/dm of the whole
     is 0), but it keeps every exp at most 1, so logits of 1e4 do not overflow.
     """
-    if isinstance(values, Tensor):  # along the last axis
-        m = values.data.max(axis=-1)
-        return (values - m[..., None]).exp().sum(axis=-1).log() + m
     logits = as_values(values, "logsumexp")
     if not logits:
         raise ValueError("logsumexp of an empty sequence: give at least one value")
@@ -86,23 +84,19 @@ def logsumexp(values: Any) -> Any:
     return sum([(v - m).exp() for v in logits]).log() + m
 
 
-def log_softmax(values: Any, temperature: float = 1.0) -> Any:
+def log_softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
     """log softmax(v / T)_i = vi/T - logsumexp(v / T)."""
-    if isinstance(values, Tensor):
-        return _scaled_tensor(values, temperature, "log_softmax").log_softmax(axis=-1)
     scaled = _scaled(values, temperature, "log_softmax")
     lse = logsumexp(scaled)
     return [v - lse for v in scaled]
 
 
-def softmax(values: Any, temperature: float = 1.0) -> Any:
+def softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
     """exp(vi/T) / sum_j exp(vj/T), shifted by the max for stability.
 
     A high temperature flattens the distribution toward uniform; a low one sharpens it toward
     one-hot on the largest value.
     """
-    if isinstance(values, Tensor):
-        return _scaled_tensor(values, temperature, "softmax").log_softmax(axis=-1).exp()
     scaled = _scaled(values, temperature, "softmax")
     m = max(v.data for v in scaled)
     exps = [(v - m).exp() for v in scaled]
@@ -110,27 +104,18 @@ def softmax(values: Any, temperature: float = 1.0) -> Any:
     return [e * inverse_total for e in exps]
 
 
-def _check_temperature(temperature: float, op: str) -> None:
-    if not temperature > 0.0:
-        raise ValueError(f"{op} needs a positive temperature, got {temperature!r}")
-
-
-def _scaled_tensor(values: Tensor, temperature: float, op: str) -> Tensor:
-    _check_temperature(temperature, op)
-    return values if temperature == 1.0 else values * (1.0 / temperature)
-
-
 def _scaled(values: Sequence[Scalar], temperature: float, op: str) -> list[Value]:
     logits = as_values(values, op)
     if not logits:
         raise ValueError(f"{op} of an empty sequence: give at least one value")
-    _check_temperature(temperature, op)
+    if not temperature > 0.0:
+        raise ValueError(f"{op} needs a positive temperature, got {temperature!r}")
     if temperature == 1.0:
         return list(logits)
     return [v / temperature for v in logits]
 
 
-def class_index(target: Any, n_classes: int, op: str) -> int:
+def class_index(target: object, n_classes: int, op: str) -> int:
     """`target` as an int class index below `n_classes` (TypeError / ValueError naming `op`)."""
     if isinstance(target, bool) or not isinstance(target, numbers.Integral):
         raise TypeError(f"{op}: a target must be an int class index, got {target!r}")
@@ -140,15 +125,11 @@ def class_index(target: Any, n_classes: int, op: str) -> int:
     return index
 
 
-def cross_entropy(logits: Any, target: Any) -> Any:
+def cross_entropy(logits: Sequence[Scalar], target: int) -> Value:
     """-log softmax(logits)[target] as one fused node.
 
     Local gradients: d/dz_i = softmax(z)_i - [i == target], i.e. y - t, the seed formula.
-    For a Tensor of logits (M, k) and M integer labels: the batch mean, with gradient
-    (softmax - onehot) / M.
     """
-    if isinstance(logits, Tensor):
-        return _tensor_cross_entropy(logits, target)
     parents = as_values(logits, "cross_entropy")
     target = class_index(target, len(parents), "cross_entropy")
     z = [v.data for v in parents]
@@ -158,4 +139,4 @@ def cross_entropy(logits: Any, target: Any) -> Any:
     loss = m + math.log(total) - z[target]
     local_grads = [e / total for e in exps]
     local_grads[target] -= 1.0
-    return Value(loss, "", "cross_entropy", parents, tuple(local_grads))
+    return new_node(loss, "cross_entropy", parents, tuple(local_grads))

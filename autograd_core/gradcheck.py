@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value, no_grad
+from .engine import Value
+from .graph import no_grad
 from .tensor import Tensor
 
 
@@ -74,12 +75,14 @@ def gradcheck(
     """
     if eps <= 0.0:
         raise ValueError(f"gradcheck needs eps > 0, got {eps!r}")
-    arrays = any(isinstance(x, (np.ndarray, Tensor)) for x in inputs)
-    point = [_as_point(x, arrays) for x in inputs]
-    make = (lambda a: Tensor(a, requires_grad=True)) if arrays else Value
+    # Numbers are checked on the scalar path, arrays (and Tensors) on the batch path.
+    data = [x.data if hasattr(x, "parents") else x for x in inputs]  # a node's data, or x
+    arrays = any(isinstance(d, np.ndarray) or np.ndim(d) > 0 for d in data)
+    point: list[Any] = [np.array(d, dtype=np.float64) if arrays else float(d) for d in data]
+    make: Callable[[Any], Any] = (lambda a: Tensor(a, requires_grad=True)) if arrays else Value
     leaves = [make(p.copy() if arrays else p) for p in point]
     out = f(*leaves)
-    if not isinstance(out, (Value, Tensor)) or np.size(out.data) != 1:
+    if not hasattr(out, "parents") or np.size(out.data) != 1:
         raise TypeError(
             f"gradcheck: f must return a Value or a single-element Tensor, got {out!r:.80}"
         )
@@ -107,11 +110,6 @@ def gradcheck(
     if raise_on_mismatch and not report.ok:
         raise GradcheckError(f"gradients disagree with finite differences:\n{report}")
     return report
-
-
-def _as_point(x: Any, arrays: bool) -> Any:
-    data = x.data if isinstance(x, (Value, Tensor)) else x
-    return np.array(data, dtype=np.float64) if arrays else float(data)
 
 
 def _shifted(point: list[Any], i: int, position: tuple[int, ...], step: float) -> list[Any]:

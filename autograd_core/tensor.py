@@ -4,7 +4,8 @@ A scalar node stores a local gradient per parent and backward multiplies it by t
 gradient. An array node cannot store its Jacobian (for a 128x256 matmul that would be a matrix of
 size 32768 x 32768), so it stores, per parent, a function that computes the vector-Jacobian
 product directly: upstream gradient in, that parent's contribution out (`vjps`). The rule is the
-same: `parent.grad += vjp(node.grad)`, in reverse topological order.
+same, `parent.grad += vjp(node.grad)`, and so is the walk that applies it: `graph.backpropagate`,
+with `Tensor.chain_rule` as the inner step.
 
 The vjp functions close over arrays only, never over the node that holds them, so a graph still
 has no reference cycles.
@@ -13,37 +14,30 @@ has no reference cycles.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
-from . import engine
-from .engine import topological_order
+from .engine import Value
+from .graph import (
+    MODE_BLOCKS,
+    THIS_THREAD,
+    all_finite,
+    backpropagate,
+    first_non_finite,
+)
 
 Vjp = Callable[[np.ndarray], np.ndarray]
 ArrayLike = Any
 
-_anomaly_detection = False
 
-
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Inside this block, the first op whose forward value or backward contribution is not finite
-    raises FloatingPointError naming the op (at a cost: every result is scanned)."""
-    global _anomaly_detection
-    previous, _anomaly_detection = _anomaly_detection, True
-    try:
-        yield
-    finally:
-        _anomaly_detection = previous
-
-
-def _check_finite(array: np.ndarray, op: str, where: str) -> None:
-    if not np.all(np.isfinite(array)):
-        bad = array[~np.isfinite(array)].flat[0]
-        raise FloatingPointError(f"{op} produced a non-finite value ({bad}) in the {where} pass")
+def _mixed_paths(op: str, other: object) -> TypeError:
+    """The error for a Value meeting a Tensor: the two paths never share a graph."""
+    return TypeError(
+        f"{op}: a Tensor (the batch path) cannot be combined with a Value (the scalar path), "
+        f"got {other!r:.60}; use Tensor(value.data) for a constant, or stay on one path"
+    )
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -71,6 +65,8 @@ class Tensor:
 
     __slots__ = ("data", "grad", "label", "op", "parents", "requires_grad", "vjps")
 
+    EMPTY_GRAD: ClassVar[None] = None  # the grad of a node no gradient has reached yet
+
     __array_ufunc__ = None  # make NumPy hand `array * tensor` to Tensor.__rmul__
 
     def __init__(
@@ -82,6 +78,8 @@ class Tensor:
     ) -> None:
         if isinstance(data, Tensor):
             data = data.data
+        elif isinstance(data, Value):
+            raise _mixed_paths("Tensor()", data)
         array = np.asarray(data, dtype=dtype)
         if dtype is None and array.dtype.kind != "f":
             if array.dtype.kind not in "biu":
@@ -128,10 +126,23 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         return self.data
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """`np.asarray(tensor)` is its data (no graph: NumPy's own functions record nothing)."""
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
     def __repr__(self) -> str:
-        flag = ", requires_grad=True" if self.requires_grad else ""
-        name = f"label={self.label!r}, " if self.label else ""
-        return f"Tensor({name}shape={self.shape}, dtype={self.dtype}{flag})"
+        """The values (shortened past 20 elements), as PyTorch shows them, then what else is set."""
+        values = np.array2string(
+            self.data, precision=4, threshold=20, edgeitems=2, separator=", ", prefix="Tensor("
+        )
+        extras = [f"label={self.label!r}"] if self.label else []
+        if self.data.dtype != np.float64:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.requires_grad:
+            extras.append("requires_grad=True")
+        elif self.op:
+            extras.append(f"op={self.op!r}")
+        return "Tensor(" + ", ".join([values, *extras]) + ")"
 
     # ---- building nodes -------------------------------------------------------------------------
 
@@ -139,28 +150,36 @@ class Tensor:
         self, data: np.ndarray, op: str, parents: tuple[Tensor, ...], vjps: tuple
     ) -> Tensor:
         """A new node; it records parents only when one of them needs a gradient."""
-        if _anomaly_detection:
-            _check_finite(data, op, "forward")
         out = Tensor.__new__(Tensor)
         out.data = data
         out.grad = None
         out.label = ""
         out.requires_grad = False
         out.op, out.parents, out.vjps = "", (), ()
-        if engine._recording:
-            for parent in parents:
-                if parent.requires_grad:
-                    out.requires_grad = True
-                    out.op, out.parents, out.vjps = op, parents, vjps
-                    break
+        if MODE_BLOCKS.count:  # some thread is inside no_grad or detect_anomaly: ask this one
+            if THIS_THREAD.anomaly and not all_finite(data):
+                raise FloatingPointError(
+                    f"{op} produced a non-finite value ({first_non_finite(data)}) "
+                    f"in the forward pass, output shape {np.shape(data)}"
+                )
+            if THIS_THREAD.no_grad:
+                return out
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out.op, out.parents, out.vjps = op, parents, vjps
+                break
         return out
 
-    def _operand(self, other: Any) -> Tensor | None:
-        """`other` as a Tensor; plain numbers and arrays take this tensor's dtype (no upcast)."""
+    def _operand(self, other: Any, op: str) -> Tensor | None:
+        """`other` as a Tensor; plain numbers and arrays take this tensor's dtype (no upcast).
+        None for what is not a number; a Value raises TypeError (it is on the other path)."""
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (numbers.Real, np.ndarray, np.generic)):
             return Tensor(np.asarray(other, dtype=self.data.dtype))
+        if isinstance(other, Value):
+            raise _mixed_paths(op, other)
         return None
 
     def _mismatch(self, other: Tensor, op: str) -> ValueError:
@@ -171,7 +190,7 @@ class Tensor:
 
     def __add__(self, other: Any) -> Tensor:
         """a + b.  Both inputs get the upstream gradient (summed over broadcast axes)."""
-        b = self._operand(other)
+        b = self._operand(other, "+")
         if b is None:
             return NotImplemented
         try:
@@ -188,7 +207,7 @@ class Tensor:
 
     def __mul__(self, other: Any) -> Tensor:
         """a * b.  d/da = upstream * b, d/db = upstream * a."""
-        b = self._operand(other)
+        b = self._operand(other, "*")
         if b is None:
             return NotImplemented
         a_data, b_data = self.data, b.data
@@ -210,25 +229,25 @@ class Tensor:
         return self * -1.0
 
     def __sub__(self, other: Any) -> Tensor:
-        b = self._operand(other)
+        b = self._operand(other, "-")
         return NotImplemented if b is None else self + (-b)
 
     def __truediv__(self, other: Any) -> Tensor:
-        b = self._operand(other)
+        b = self._operand(other, "/")
         return NotImplemented if b is None else self * b.reciprocal()
 
     def __radd__(self, other: Any) -> Tensor:
-        return self + other
+        return self.__add__(other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return self * other
+        return self.__mul__(other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        b = self._operand(other)
+        b = self._operand(other, "-")
         return NotImplemented if b is None else b + (-self)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        b = self._operand(other)
+        b = self._operand(other, "/")
         return NotImplemented if b is None else b * self.reciprocal()
 
     def __pow__(self, exponent: float) -> Tensor:
@@ -259,8 +278,9 @@ class Tensor:
         return self._result(out, "1/x", (self,), (lambda g: -g * out * out,))
 
     def maximum(self, other: Any) -> Tensor:
-        """Elementwise max(a, b): the gradient is routed to the larger input; ties go to a."""
-        b = self._operand(other)
+        """Elementwise max(a, b), the op `Value.max` is: the gradient is routed to the larger
+        input; ties go to a. (Named as in NumPy and PyTorch; `Value.maximum` is the same.)"""
+        b = self._operand(other, "maximum")
         if b is None:
             raise TypeError(f"maximum needs a Tensor, array or number, got {type(other).__name__}")
         try:
@@ -270,7 +290,7 @@ class Tensor:
         a_shape, b_shape = self.shape, b.shape
         return self._result(
             np.where(first_wins, self.data, b.data),
-            "maximum",
+            "max",
             (self, b),
             (
                 lambda g: unbroadcast(g * first_wins, a_shape),
@@ -301,13 +321,29 @@ class Tensor:
         t = np.tanh(self.data)
         return self._result(t, "tanh", (self,), (lambda g: g * (1.0 - t * t),))
 
+    def elu(self, alpha: float = 1.0) -> Tensor:
+        """x for x > 0, else alpha * (e**x - 1).  d/dx = upstream * (1, or alpha * e**x)."""
+        x = self.data
+        positive = x > 0
+        e = np.exp(np.minimum(x, 0.0))  # only the x <= 0 side uses it; no overflow for large x
+        out = np.where(positive, x, alpha * (e - 1.0)).astype(x.dtype, copy=False)
+        local = np.where(positive, 1.0, alpha * e).astype(x.dtype, copy=False)
+        return self._result(out, "elu", (self,), (lambda g: g * local,))
+
+    def abs(self) -> Tensor:
+        """|x|.  d/dx = upstream * sign(x), 0 at 0 (as PyTorch)."""
+        sign = np.sign(self.data)
+        return self._result(np.abs(self.data), "abs", (self,), (lambda g: g * sign,))
+
+    __abs__ = abs
+
     # ---- linear algebra, reductions and shapes -------------------------------------------------
 
     def __matmul__(self, other: Any) -> Tensor:
         """A @ B.  d/dA = upstream @ B^T, d/dB = A^T @ upstream.
 
         1-D operands are treated as NumPy treats them (a row, or a column, vector)."""
-        b = self._operand(other)
+        b = self._operand(other, "@")
         if b is None:
             return NotImplemented
         A, B = self.data, b.data
@@ -331,7 +367,7 @@ class Tensor:
         return self._result(out, "@", (self, b), (grad_a, grad_b))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        a = self._operand(other)
+        a = self._operand(other, "@")
         return NotImplemented if a is None else a @ self
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -400,7 +436,57 @@ class Tensor:
             (lambda g: g - probs * g.sum(axis=axis, keepdims=True),),
         )
 
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(z_i) / sum_j exp(z_j) along an axis: exp of `log_softmax`, so just as stable."""
+        return self.log_softmax(axis).exp()
+
+    def logsumexp(self, axis: int = -1) -> Tensor:
+        """log(sum_i exp(z_i)) along an axis, as m + log(sum_i exp(z_i - m)) with m the max.
+
+        The shift changes nothing mathematically (m carries no gradient, since the whole does not
+        depend on it), but every exp is at most 1, so logits of 1e4 do not overflow.
+        """
+        m = np.expand_dims(self.data.max(axis=axis), axis)
+        return (self - m).exp().sum(axis=axis).log() + np.squeeze(m, axis)
+
+    def cross_entropy(self, labels: ArrayLike) -> Tensor:
+        """Mean softmax cross-entropy of logits (M, k) with integer labels (M,), as one node.
+
+        Gradient: (softmax(logits) - onehot(labels)) / M, the batch form of the seed's y - t.
+        """
+        z = self.data
+        if z.ndim != 2:
+            raise ValueError(f"cross_entropy needs logits of shape (M, k), got {z.shape}")
+        labels = class_labels(labels, z.shape, "cross_entropy")
+        rows = np.arange(len(z))
+        shifted = z - z.max(axis=1, keepdims=True)
+        exps = np.exp(shifted)
+        totals = exps.sum(axis=1, keepdims=True)
+        loss = np.mean(np.log(totals[:, 0]) - shifted[rows, labels])
+
+        def vjp(g: np.ndarray) -> np.ndarray:
+            grad = exps / totals
+            grad[rows, labels] -= 1.0
+            return grad * (g / len(z))
+
+        return self._result(np.asarray(loss, dtype=z.dtype), "cross_entropy", (self,), (vjp,))
+
+    def detach(self) -> Tensor:
+        """The same data as a new leaf that records nothing (the gradient stops here)."""
+        return Tensor(self.data)
+
     # ---- the backward pass ----------------------------------------------------------------------
+
+    def chain_rule(self, upstream: np.ndarray | None) -> None:
+        """This node's step of the backward walk: each parent that requires a gradient gets
+        vjp(upstream) added to its grad."""
+        if upstream is None:  # nothing reached this node: it does not lead to the root
+            return
+        for parent, vjp in zip(self.parents, self.vjps):
+            if parent.requires_grad:
+                contribution = vjp(upstream)
+                earlier = parent.grad
+                parent.grad = contribution if earlier is None else earlier + contribution
 
     def backward(self, gradient: ArrayLike | None = None) -> None:
         """Fill in `grad` of every tensor this one depends on that requires a gradient.
@@ -421,30 +507,25 @@ class Tensor:
                 raise ValueError(
                     f"backward: gradient shape {seed.shape} != root shape {self.shape}"
                 )
-        order = topological_order(self)
-        held = []
-        for node in order:
-            if not node.parents and node.grad is not None:
-                held.append((node, node.grad))
-            node.grad = None
-        self.grad = seed
-        check = _anomaly_detection
-        for node in reversed(order):
-            upstream = node.grad
-            if upstream is None:
-                continue
-            for parent, vjp in zip(node.parents, node.vjps):
-                if not parent.requires_grad:
-                    continue
-                contribution = vjp(upstream)
-                if check:
-                    _check_finite(contribution, node.op, "backward")
-                if parent.grad is None:
-                    parent.grad = contribution
-                else:
-                    parent.grad = parent.grad + contribution
-        for leaf, earlier in held:
-            leaf.grad = earlier if leaf.grad is None else earlier + leaf.grad
+        backpropagate(self, seed)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (None, as PyTorch's `zero_grad(set_to_none=True)`)."""
+        self.grad = None
+
+    def set_data(self, data: ArrayLike) -> None:
+        """Replace the forward value with a copy of `data` in this tensor's dtype (and shape)."""
+        array = np.array(data, dtype=self.dtype)
+        if array.shape != self.shape:
+            raise ValueError(f"set_data: shape {array.shape} != this tensor's {self.shape}")
+        self.data = array
+
+
+def as_tensor(data: ArrayLike, dtype: Any = None) -> Tensor:
+    """`data` as a Tensor: a Tensor is returned as it is, anything else becomes a constant."""
+    if isinstance(data, Tensor):
+        return data
+    return Tensor(np.asarray(data, dtype=dtype) if dtype is not None else data)
 
 
 def class_labels(labels: ArrayLike, shape: tuple[int, ...], op: str) -> np.ndarray:
@@ -460,26 +541,3 @@ def class_labels(labels: ArrayLike, shape: tuple[int, ...], op: str) -> np.ndarr
         bad = labels[(labels < 0) | (labels >= shape[1])][0]
         raise ValueError(f"{op}: label {bad} is out of range for {shape[1]} classes")
     return labels
-
-
-def cross_entropy(logits: Tensor, labels: ArrayLike) -> Tensor:
-    """Mean softmax cross-entropy over a batch of logits (M, k) with integer labels (M,), fused.
-
-    Gradient: (softmax(logits) - onehot(labels)) / M, the batch form of the seed's y - t.
-    """
-    z = logits.data
-    if z.ndim != 2:
-        raise ValueError(f"cross_entropy needs logits of shape (M, k), got {z.shape}")
-    labels = class_labels(labels, z.shape, "cross_entropy")
-    rows = np.arange(len(z))
-    shifted = z - z.max(axis=1, keepdims=True)
-    exps = np.exp(shifted)
-    totals = exps.sum(axis=1, keepdims=True)
-    loss = np.mean(np.log(totals[:, 0]) - shifted[rows, labels])
-
-    def vjp(g: np.ndarray) -> np.ndarray:
-        grad = exps / totals
-        grad[rows, labels] -= 1.0
-        return grad * (g / len(z))
-
-    return logits._result(np.asarray(loss, dtype=z.dtype), "cross_entropy", (logits,), (vjp,))

@@ -1,21 +1,25 @@
-"""nn: neural-network building blocks on top of autograd_core.
+"""nn: neural-network building blocks on top of autograd_core, on both paths.
 
-Scalar path: `Neuron`, `Layer`, `MLP` on `Value`. Batch path: `Linear`, `ReLU`, `Sigmoid`, `Tanh`,
-`Sequential` and `batch.MLP` on `Tensor`. Losses and optimisers serve both: they work on any
-parameter with `.data` and `.grad`.
+Scalar path (`nn.scalar`, on `Value`, as in micrograd): `Neuron`, `Layer`, `MLP`.
+Batch path (`nn.batch`, on `Tensor`, as in PyTorch): `Linear`, `Sequential`, `nn.batch.MLP`.
+Both: the activation modules (`ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `ELU`, `Activation(name)`),
+the losses, the optimisers (they work on any parameter with `.data` and `.grad`), `fit`.
 """
 
-from . import batch, data, losses, optim
-from .batch import LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .layers import MLP, Layer, Neuron
+from . import activations, batch, data, losses, optim, scalar
+from .activations import ELU, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from .batch import Linear, Sequential
 from .losses import binary_hinge, cross_entropy, hinge, l2, mse
 from .module import Module
 from .optim import SGD, Adam
+from .scalar import MLP, Layer, Neuron
 from .train import accuracy, evaluate, fit
 
 __all__ = [
+    "ELU",
     "MLP",
     "SGD",
+    "Activation",
     "Adam",
     "Layer",
     "LeakyReLU",
@@ -27,6 +31,7 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "accuracy",
+    "activations",
     "batch",
     "binary_hinge",
     "cross_entropy",
@@ -38,4 +43,5 @@ __all__ = [
     "losses",
     "mse",
     "optim",
+    "scalar",
 ]

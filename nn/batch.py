@@ -3,31 +3,26 @@
 A `Linear` layer computes `x @ weight + bias` with `weight` of shape (nin, nout): column j holds
 the weights of output j, which is neuron j of the scalar `Layer`. An MLP drawn from the same seed
 and init as a scalar `nn.MLP` has the same weights, and `MLP.from_scalar` copies any scalar MLP.
+The activation modules (`ReLU`, ...) are in `nn.activations`; they work on both paths.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Tensor, as_tensor
 
-from . import layers as scalar_layers
-from .layers import init_layer
+from . import scalar
+from .activations import LINEAR, activation_module
 from .module import Module
-
-
-def _as_input(x: Any, dtype: Any) -> Tensor:
-    """Arrays and lists become constant Tensors of the model's dtype (no silent upcast)."""
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=dtype))
+from .scalar import init_layer
 
 
 class Linear(Module):
-    """x @ weight + bias; weights drawn as in `nn.layers.init_layer`, biases 0."""
-
-    batched = True
+    """x @ weight + bias; weights drawn as in `nn.scalar.init_layer`, biases 0."""
 
     def __init__(
         self,
@@ -44,8 +39,9 @@ class Linear(Module):
         self.weight = Tensor(weights.T.copy(), requires_grad=True, dtype=dtype)
         self.bias = Tensor(biases, requires_grad=True, dtype=dtype)
 
-    def __call__(self, x: Any) -> Tensor:
-        x = _as_input(x, self.weight.dtype)
+    def forward(self, x: Any) -> Tensor:
+        # arrays and lists become constants of the layer's dtype (no silent upcast to float64)
+        x = as_tensor(x, self.weight.dtype)
         nin = self.weight.shape[0]
         if x.shape[-1:] != (nin,):
             raise ValueError(f"Linear expects {nin} input features, got input of shape {x.shape}")
@@ -55,66 +51,43 @@ class Linear(Module):
         return f"Linear({self.weight.shape[0]} -> {self.weight.shape[1]})"
 
 
-class Activation(Module):
-    """An elementwise activation with no parameters, named as the scalar path names them."""
-
-    batched = True
-
-    def __init__(self, name: str) -> None:
-        if name not in ("relu", "leaky_relu", "sigmoid", "tanh"):
-            raise ValueError(
-                f"unknown activation {name!r}; choose one of leaky_relu, relu, sigmoid, tanh"
-            )
-        self.name = name
-
-    def __call__(self, x: Tensor) -> Tensor:
-        result: Tensor = getattr(x, self.name)()
-        return result
-
-    def __repr__(self) -> str:
-        return {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}[
-            self.name
-        ] + "()"
-
-
-def ReLU() -> Activation:  # noqa: N802 - PyTorch's class-like name
-    return Activation("relu")
-
-
-def LeakyReLU() -> Activation:  # noqa: N802
-    return Activation("leaky_relu")
-
-
-def Sigmoid() -> Activation:  # noqa: N802
-    return Activation("sigmoid")
-
-
-def Tanh() -> Activation:  # noqa: N802
-    return Activation("tanh")
-
-
 class Sequential(Module):
-    """Modules applied in order; parameters named `layers.<index>.<name>`."""
-
-    batched = True
+    """Modules applied in order; parameters named `layers.<index>.<name>`. Indexable as a list:
+    `model[0]`, `model[-1]`, `len(model)`, `for layer in model`."""
 
     def __init__(self, *layers: Module) -> None:
         self.layers = list(layers)
 
-    def __call__(self, x: Any) -> Tensor:
-        linear = next((layer for layer in self.layers if isinstance(layer, Linear)), None)
-        out = _as_input(x, np.float64 if linear is None else linear.weight.dtype)
+    def forward(self, x: Any) -> Any:
         for layer in self.layers:
-            out = layer(out)
-        return out
+            x = layer(x)
+        return x
+
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequential: ...
+
+    def __getitem__(self, index: int | slice) -> Module | Sequential:
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(" + ", ".join(map(repr, self.layers)) + ")"
 
 
 class MLP(Sequential):
-    """The batch twin of `nn.MLP`: same constructor, same weights from the same seed and init,
-    hidden layers with `activation`, the last layer linear. Input (M, nin), output (M, nout)."""
+    """The batch twin of the scalar `nn.MLP`: same constructor, same weights from the same seed
+    and init, hidden layers with `activation`, the last layer linear. Input (M, nin), output
+    (M, nout)."""
 
     def __init__(
         self,
@@ -127,21 +100,21 @@ class MLP(Sequential):
     ) -> None:
         rng = np.random.default_rng(seed)
         layers: list[Module] = []
-        for n_in, n_out, act in scalar_layers.mlp_plan(nin, nouts, activation):
+        for n_in, n_out, act in scalar.mlp_plan(nin, nouts, activation):
             layers.append(Linear(n_in, n_out, init=init, dtype=dtype, rng=rng))
-            if act != "linear":
-                layers.append(Activation(act))
+            if act != LINEAR:
+                layers.append(activation_module(act))
         super().__init__(*layers)
 
     @classmethod
-    def from_scalar(cls, scalar: scalar_layers.MLP, dtype: Any = np.float64) -> MLP:
+    def from_scalar(cls, model: scalar.MLP, dtype: Any = np.float64) -> MLP:
         """A batch MLP with the architecture and the current weights of a scalar `nn.MLP`."""
-        sizes = [len(layer.neurons) for layer in scalar.layers]
-        activation = scalar.layers[0].neurons[0].activation if len(sizes) > 1 else "linear"
-        model = cls(scalar.layers[0].nin, sizes, activation, dtype=dtype)
-        linears = [layer for layer in model.layers if isinstance(layer, Linear)]
-        for linear, layer in zip(linears, scalar.layers):
+        sizes = [len(layer.neurons) for layer in model.layers]
+        activation = model.layers[0].neurons[0].activation if len(sizes) > 1 else LINEAR
+        batch = cls(model.layers[0].nin, sizes, activation, dtype=dtype)
+        linears = [layer for layer in batch.layers if isinstance(layer, Linear)]
+        for linear, layer in zip(linears, model.layers):
             weights = [[w.data for w in neuron.w] for neuron in layer.neurons]
-            linear.weight.data = np.array(weights, dtype=dtype).T.copy()
-            linear.bias.data = np.array([n.b.data for n in layer.neurons], dtype=dtype)
-        return model
+            linear.weight.set_data(np.array(weights).T)
+            linear.bias.set_data([n.b.data for n in layer.neurons])
+        return batch

@@ -11,34 +11,38 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core import Value
+from autograd_core import Tensor, Value
+
+Parameter = Value | Tensor
 
 
 def is_parameter(obj: object) -> bool:
-    """A trainable leaf: a `Value`, or any array node that says `requires_grad`."""
-    return isinstance(obj, Value) or getattr(obj, "requires_grad", False) is True
+    """A trainable node: one that says `requires_grad` (every Value does; a Tensor when asked)."""
+    return getattr(obj, "requires_grad", False) is True
 
 
-def zero_grad(parameters: Iterable[Any]) -> None:
-    """Forget accumulated gradients: 0.0 for a Value, None for an array parameter (as PyTorch)."""
+def zero_grad(parameters: Iterable[Parameter]) -> None:
+    """Forget accumulated gradients (each node type knows its empty gradient)."""
     for p in parameters:
-        p.grad = 0.0 if isinstance(p, Value) else None
-
-
-def _as_array(p: Any) -> np.ndarray:
-    return np.array(p.data, dtype=np.float64 if isinstance(p, Value) else None, copy=True)
+        p.zero_grad()
 
 
 class Module:
-    """Base class of everything with parameters.
+    """Base class of everything with parameters, on either path.
 
     Parameters are found by walking the instance's attributes in definition order: a parameter
     is named by its attribute, a list of them by attribute and index, and submodules (alone or in
     lists) add their own names after a dot, e.g. `layers.0.neurons.3.w.1`.
+
+    A subclass defines `forward(x)` and is called as `model(x)`, as in PyTorch (or defines
+    `__call__` itself, as in micrograd).
     """
 
     def __call__(self, x: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} does not define __call__")
+        return self.forward(x)
+
+    def forward(self, x: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} defines neither forward nor __call__")
 
     def named_parameters(self) -> list[tuple[str, Any]]:
         return list(_walk(self, ""))
@@ -51,7 +55,7 @@ class Module:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter's data as a NumPy array, by name."""
-        return {name: _as_array(p) for name, p in self.named_parameters()}
+        return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Set every parameter from `state`; all checks come first, so a bad state changes nothing.
@@ -80,10 +84,7 @@ class Module:
                 raise ValueError(f"{name} holds {array.dtype} data, not numbers")
             arrays[name] = array
         for name, p in named:
-            if isinstance(p, Value):
-                p.data = float(arrays[name])
-            else:
-                p.data = arrays[name].astype(p.data.dtype, copy=True)
+            p.set_data(arrays[name])
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the state to a NumPy `.npz` file (atomically: a failed write leaves no file)."""

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
-from .module import zero_grad
+from .module import Parameter, zero_grad
 
 LearningRate = float | Callable[[int], float]
 
@@ -19,7 +17,7 @@ LearningRate = float | Callable[[int], float]
 class Optimizer:
     """Holds the parameters and the step count; `lr` is a number or a schedule `lr(step)`."""
 
-    def __init__(self, params: Iterable[Any], lr: LearningRate) -> None:
+    def __init__(self, params: Iterable[Parameter], lr: LearningRate) -> None:
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
@@ -39,11 +37,9 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            update = lr * self._direction(i, p.grad, p.data)
-            if isinstance(p.data, np.ndarray):
-                p.data -= update  # in place: no new array per step for a large weight matrix
-            else:
-                p.data = p.data - update
+            # In place for an array (no new array per step for a large weight matrix); a float,
+            # being immutable, is simply replaced.
+            p.data -= lr * self._direction(i, p.grad, p.data)
         self.steps += 1
 
     def _direction(self, i: int, grad: Any, data: Any) -> Any:
@@ -60,7 +56,7 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[Any],
+        params: Iterable[Parameter],
         lr: LearningRate,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
@@ -92,7 +88,7 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[Any],
+        params: Iterable[Parameter],
         lr: LearningRate = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,

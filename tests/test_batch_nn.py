@@ -13,6 +13,7 @@ import nn
 from autograd_core import Tensor
 from nn.batch import MLP
 from nn.data import load_digits, train_test_split
+from nn.train import scores_of
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(6, 3))
@@ -52,7 +53,7 @@ def test_scalar_and_batch_paths_agree(loss_name: str, nout: int, activation: str
     batch_loss = getattr(nn, loss_name)(batch_out, targets)
     batch_loss.backward()
     np.testing.assert_allclose(
-        batch_out.data, [[v.data for v in out] for out in outputs], rtol=1e-10, atol=1e-12
+        batch_out.data, scores_of(outputs), rtol=1e-10, atol=1e-12
     )
     assert batch_loss.item() == pytest.approx(scalar_loss, rel=1e-10, abs=1e-12)
     linears = [layer for layer in batch.layers if isinstance(layer, nn.Linear)]
@@ -235,3 +236,62 @@ def test_train_cli_says_which_mnist_files_are_missing(tmp_path: Path) -> None:
         "train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
         "t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]"
     ]
+
+
+def test_sequential_indexes_like_a_list() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert len(model) == 3 and isinstance(model[0], nn.Linear) and isinstance(model[-1], nn.Linear)
+    assert [type(layer).__name__ for layer in model] == ["Linear", "ReLU", "Linear"]
+    head = model[:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2
+    assert head(X).shape == (6, 4)
+
+
+def test_a_pytorch_style_module_with_forward() -> None:
+    class TwoLayer(nn.Module):
+        def __init__(self) -> None:
+            self.hidden = nn.Linear(3, 5, seed=1)
+            self.out = nn.Linear(5, 2, seed=2)
+
+        def forward(self, x: Tensor) -> Tensor:
+            return self.out(self.hidden(x).tanh())
+
+    model = TwoLayer()
+    out = model(X)
+    assert out.shape == (6, 2)
+    assert [name for name, _ in model.named_parameters()] == [
+        "hidden.weight",
+        "hidden.bias",
+        "out.weight",
+        "out.bias",
+    ]
+    history = nn.fit(model, X, np.array([0, 1, 0, 1, 1, 0]), nn.cross_entropy,
+                     nn.SGD(model.parameters(), 0.1), epochs=3)
+    assert len(history["loss"]) == 3 and history["loss"][-1] < history["loss"][0]
+    with pytest.raises(NotImplementedError, match="Empty defines neither forward nor __call__"):
+
+        class Empty(nn.Module):
+            pass
+
+        Empty()(X)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.MLP(3, [4, 2], activation="elu"),
+        lambda: MLP(3, [4, 2], activation="leaky_relu", dtype=np.float32),
+        lambda: nn.Sequential(nn.Linear(3, 2), nn.ELU(0.5)),
+    ],
+)
+def test_models_pickle(make) -> None:  # type: ignore[no-untyped-def]
+    import pickle
+
+    model = make()
+    copy = pickle.loads(pickle.dumps(model))
+    assert repr(copy) == repr(model)
+    expected, got = model(X), copy(X)
+    np.testing.assert_array_equal(scores_of(got), scores_of(expected))
+    for (name, p), (copy_name, q) in zip(model.named_parameters(), copy.named_parameters()):
+        assert name == copy_name and p is not q
+        np.testing.assert_array_equal(p.data, q.data)

@@ -403,3 +403,71 @@ def test_failed_op_leaves_nothing_behind() -> None:
     assert topological_order(y) == before
     y.backward()
     assert x.grad == 3.0
+
+
+# ---- habits users bring from Python, micrograd and PyTorch -------------------------------------
+
+
+def test_numbers_out_of_a_value() -> None:
+    v = Value(2.5, "v")
+    assert float(v) == 2.5 and v.item() == 2.5
+    assert f"{v:.3f}" == "2.500" and format(v, "e") == "2.500000e+00"
+    assert f"{v}" == repr(v) == "Value(label='v', data=2.5, grad=0)"
+    assert math.sqrt(Value(4.0)) == 2.0  # anything that takes a float
+
+
+def test_ordering_compares_data_and_equality_stays_identity() -> None:
+    a, b = Value(1.0), Value(2.0)
+    assert a < b and a <= b and b > a and b >= a and a < 1.5 and a >= 1
+    assert not (b < a) and max(a, b) is b and sorted([b, a]) == [a, b]
+    twin = Value(1.0)
+    assert a != twin and a == a  # same data, different nodes
+    assert len({a, twin, a}) == 2 and {a: "a"}[a] == "a"
+    with pytest.raises(TypeError):
+        a < "abc"  # type: ignore[operator]  # noqa: B015
+
+
+def test_abs_and_its_gradient_at_zero() -> None:
+    for x, grad in [(-2.0, -1.0), (3.0, 1.0), (0.0, 0.0)]:
+        v = Value(x)
+        out = abs(v)
+        out.backward()
+        assert (out.data, v.grad, out.op) == (abs(x), grad, "abs")
+
+
+def test_power_of_two_values_is_one_node() -> None:
+    a, b = Value(1.7), Value(-0.6)
+    out = a**b
+    assert out.op == "**" and out.parents == (a, b)
+    out.backward()
+    assert out.data == pytest.approx(1.7**-0.6, rel=1e-15)
+    assert a.grad == pytest.approx(-0.6 * 1.7**-1.6, rel=1e-14)
+    assert b.grad == pytest.approx(1.7**-0.6 * math.log(1.7), rel=1e-14)
+    # where ln(a) is undefined the exponent's gradient follows PyTorch
+    zero, e = Value(0.0), Value(2.0)
+    (zero**e).backward()
+    assert (zero.grad, e.grad) == (0.0, 0.0)
+    negative, three = Value(-2.0), Value(3.0)
+    cube = negative**three
+    cube.backward()
+    assert cube.data == -8.0 and negative.grad == 12.0 and math.isnan(three.grad)
+    with pytest.raises(ValueError, match=r"pow domain error: -2\.0 \*\* 0\.5"):
+        Value(-2.0) ** Value(0.5)
+
+
+def test_maximum_is_max() -> None:
+    a, b = Value(1.0), Value(3.0)
+    assert a.maximum(b).data == a.max(b).data == 3.0 and a.maximum(b).op == "max"
+
+
+def test_a_students_own_op_through_the_constructor() -> None:
+    x = Value(0.5, "x")
+    sin = Value(math.sin(x.data), "s", op="sin", parents=(x,), local_grads=(math.cos(x.data),))
+    (sin * 2.0).backward()
+    assert x.grad == pytest.approx(2 * math.cos(0.5), rel=1e-15)
+    with pytest.raises(ValueError, match="1 parents need 1 local gradients, got 2"):
+        Value(1.0, op="bad", parents=(x,), local_grads=(1.0, 2.0))
+    with pytest.raises(TypeError, match="parents must be Values, got float"):
+        Value(1.0, op="bad", parents=(0.5,), local_grads=(1.0,))  # type: ignore[arg-type]
+    with no_grad():
+        assert Value(1.0, op="sin", parents=(x,), local_grads=(1.0,)).parents == ()

@@ -30,11 +30,25 @@ def test_every_activation_matches_the_value_method(activation: str) -> None:
     assert neuron([-1.5, 0.5]).data == pytest.approx(expected)
 
 
-def test_layer_always_returns_a_list() -> None:
+def test_one_output_is_the_value_itself_as_in_micrograd() -> None:
     layer = nn.Layer(2, 1)
     out = layer([1.0, 2.0])
-    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], Value)
-    assert len(nn.Layer(2, 5)([1.0, 2.0])) == 5
+    assert isinstance(out, Value) and out.data == layer.outputs([1.0, 2.0])[0].data
+    several = nn.Layer(2, 5)([1.0, 2.0])
+    assert isinstance(several, list) and len(several) == 5
+    assert isinstance(nn.MLP(2, [3, 1])([1.0, 2.0]), Value)
+    assert len(nn.MLP(2, [3, 2])([1.0, 2.0])) == 2
+
+
+def test_scalar_models_map_themselves_over_a_batch() -> None:
+    model = nn.MLP(2, [4, 3], seed=2)
+    rows = [[0.5, -1.0], [2.0, 0.25], [-0.3, 0.0]]
+    one_by_one = [[v.data for v in model(row)] for row in rows]
+    for batch in (rows, np.array(rows), [tuple(r) for r in rows]):
+        outputs = model(batch)
+        assert [[v.data for v in out] for out in outputs] == one_by_one
+    single = nn.MLP(2, [4, 1], seed=2)
+    assert [v.data for v in single(np.array(rows))] == [single(r).data for r in rows]
 
 
 def test_mlp_structure_and_repr() -> None:
@@ -44,7 +58,7 @@ def test_mlp_structure_and_repr() -> None:
     assert repr(model) == (
         "MLP(Layer(2 -> 16, relu), Layer(16 -> 16, relu), Layer(16 -> 1, linear))"
     )
-    assert len(model([0.5, -0.5])) == 1
+    assert isinstance(model([0.5, -0.5]), Value)
 
 
 def test_named_parameters_are_stable_dotted_names() -> None:
@@ -95,7 +109,7 @@ def test_bad_constructor_arguments() -> None:
 
 def test_zero_grad_resets_every_parameter() -> None:
     model = nn.MLP(2, [3, 1])
-    model([1.0, -1.0])[0].backward()
+    model([1.0, -1.0]).backward()
     assert any(p.grad != 0.0 for p in model.parameters())
     model.zero_grad()
     assert all(p.grad == 0.0 for p in model.parameters())
@@ -105,7 +119,7 @@ def test_zero_grad_resets_every_parameter() -> None:
 
 
 def outputs(model: nn.MLP, points: list[list[float]]) -> list[float]:
-    return [model(p)[0].data for p in points]
+    return [model(p).data for p in points]
 
 
 POINTS = [[0.1, 0.2], [-1.0, 0.5], [2.0, -3.0]]

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pytest
 
 import nn
-from autograd_core import Value
+from autograd_core import Tensor, Value
 
 
 def params_with_grads(data: list[float], grads: list[float]) -> list[Value]:
@@ -82,19 +80,11 @@ def test_learning_rate_schedule_is_a_callable_of_the_step() -> None:
     assert params[0].data == pytest.approx(1.0 - 0.5 - 0.25)
 
 
-@dataclass
-class ArrayParameter:
-    """Any object with array `.data` and `.grad` is a parameter to the optimisers."""
-
-    data: Any
-    grad: Any
-    requires_grad: bool = True
-
-
 @pytest.mark.parametrize("make", [lambda p: nn.SGD(p, 0.1, 0.9, 0.01), lambda p: nn.Adam(p, 0.01)])
 def test_optimisers_drive_array_parameters_like_scalars(make) -> None:  # type: ignore[no-untyped-def]
     scalars = params_with_grads(DATA, GRADS)
-    array = ArrayParameter(np.array(DATA), np.array(GRADS))
+    array = Tensor(np.array(DATA), requires_grad=True)
+    array.grad = np.array(GRADS)
     scalar_opt, array_opt = make(scalars), make([array])
     for _ in range(3):
         scalar_opt.step()

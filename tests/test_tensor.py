@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from autograd_core import Tensor, Value, detect_anomaly, gradcheck, no_grad, topological_order
-from autograd_core import functional as F
 
 # ---- broadcasting shapes ------------------------------------------------------------------------
 
@@ -89,8 +88,11 @@ UNARY: dict[str, tuple[Callable[[Any], Any], float, float]] = {
     "transpose": (lambda x: x.transpose(), -2.0, 2.0),
     "T": (lambda x: x.T, -2.0, 2.0),
     "log_softmax": (lambda x: x.log_softmax(axis=-1), -3.0, 3.0),
-    "softmax": (lambda x: F.softmax(x, temperature=0.7), -3.0, 3.0),
-    "logsumexp": (lambda x: F.logsumexp(x), -3.0, 3.0),
+    "softmax": (lambda x: (x / 0.7).softmax(), -3.0, 3.0),
+    "softmax_axis0": (lambda x: x.softmax(axis=0), -3.0, 3.0),
+    "logsumexp": (lambda x: x.logsumexp(), -3.0, 3.0),
+    "elu": (lambda x: x.elu(0.7), -2.0, 2.0),
+    "abs": (lambda x: abs(x), -2.0, 2.0),
 }
 
 
@@ -101,7 +103,7 @@ def test_unary_ops_and_reductions_pass_gradcheck(name: str, data: st.DataObject)
     x = data.draw(
         arrays_for(data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3)), low, high)
     )
-    if name in ("relu", "leaky_relu"):
+    if name in ("relu", "leaky_relu", "elu", "abs"):
         x = np.where(np.abs(x) < 1e-3, 0.5, x)
     w = weights_like(np.shape(op(Tensor(x)).data))
     report = gradcheck(lambda t: projected(op(t), w), [x])
@@ -272,7 +274,7 @@ def test_detect_anomaly_names_the_op() -> None:
         with pytest.raises(FloatingPointError, match=forward_error):
             x.log()
         y = x**0.5  # finite forward, infinite slope at 0
-        with pytest.raises(FloatingPointError, match=r"\*\*0\.5 .* backward"):
+        with pytest.raises(FloatingPointError, match=r"backward of \*\*0\.5 .* \(inf\)"):
             y.sum().backward()
     with np.errstate(divide="ignore"):
         assert np.isneginf(x.log().data[1])  # outside the block, NumPy's rules
@@ -281,11 +283,11 @@ def test_detect_anomaly_names_the_op() -> None:
 def test_cross_entropy_labels_are_checked() -> None:
     logits = Tensor(np.zeros((2, 3)), requires_grad=True)
     with pytest.raises(ValueError, match="label 3 is out of range for 3 classes"):
-        F.cross_entropy(logits, np.array([0, 3]))
+        logits.cross_entropy(np.array([0, 3]))
     with pytest.raises(ValueError, match="label -1 is out of range"):
-        F.cross_entropy(logits, np.array([-1, 0]))
+        logits.cross_entropy(np.array([-1, 0]))
     with pytest.raises(ValueError, match="2 integer labels"):
-        F.cross_entropy(logits, np.array([0.5, 1.0]))
+        logits.cross_entropy(np.array([0.5, 1.0]))
 
 
 def test_fused_cross_entropy_gradient_is_softmax_minus_onehot_over_m() -> None:
@@ -293,7 +295,7 @@ def test_fused_cross_entropy_gradient_is_softmax_minus_onehot_over_m() -> None:
     z = rng.normal(size=(4, 5)) * 100  # large logits: the shift keeps it finite
     labels = np.array([0, 4, 2, 2])
     logits = Tensor(z, requires_grad=True)
-    loss = F.cross_entropy(logits, labels)
+    loss = logits.cross_entropy(labels)
     loss.backward()
     probs = np.exp(z - z.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
@@ -301,14 +303,14 @@ def test_fused_cross_entropy_gradient_is_softmax_minus_onehot_over_m() -> None:
     np.testing.assert_allclose(logits.grad, (probs - onehot) / 4, atol=1e-15)
     composed = -(logits.log_softmax()[np.arange(4), labels]).mean()
     assert loss.item() == pytest.approx(composed.item(), rel=1e-12)
-    assert gradcheck(lambda t: F.cross_entropy(t, labels), [rng.normal(size=(4, 5))]).ok
+    assert gradcheck(lambda t: t.cross_entropy(labels), [rng.normal(size=(4, 5))]).ok
 
 
 def test_float32_stays_float32() -> None:
     x = Tensor(np.ones((2, 3), dtype=np.float32))
     W = Tensor(np.ones((3, 4)), requires_grad=True, dtype=np.float32)
     out = ((x @ W + 1.0) * 2 - 0.5).relu().sigmoid().tanh().exp().log() / 3
-    loss = F.cross_entropy(out, np.array([0, 1])) + (out**2).mean()
+    loss = out.cross_entropy(np.array([0, 1])) + (out**2).mean()
     assert out.dtype == np.float32 and loss.dtype == np.float32
     loss.backward()
     assert W.grad.dtype == np.float32

@@ -11,6 +11,7 @@ same graph gives the same DOT text on every run.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,25 +19,11 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from autograd_core import Tensor, topological_order
+from autograd_core import ops, topological_order
 
-GATES = {
-    "+": "add",
-    "sum": "add",
-    "*": "mul",
-    "dot": "mul",
-    "@": "mul",
-    "max": "max",
-    "relu": "max",
-    "maximum": "max",
-}
+# The gate patterns the lessons name get a colour; what each op does is in the op table.
 GATE_COLOURS = {"add": "#1f78b4", "mul": "#e6550d", "max": "#33a02c", "copy": "#6a3d9a"}
-GATE_MEANINGS = {
-    "add": "add: distributes the gradient to every input",
-    "mul": "mul: each input gets upstream x the other input",
-    "max": "max: routes the whole gradient to the larger input",
-    "copy": "copy: a value used twice adds the gradients of its uses",
-}
+COPY_MEANING = "copy: a value used twice adds the gradients of its uses"
 FILL = {"leaf": "#eeeeee", "parameter": "#fff3b0", "output": "#fdd0d0", "value": "white"}
 HIGHLIGHT = "#ffd700"
 
@@ -76,8 +63,17 @@ def node_name(node: Any, index: int) -> str:
     return node.label or f"n{index}"
 
 
+def _is_array(node: Any) -> bool:
+    return isinstance(node.data, np.ndarray)
+
+
+def _gate(op: str) -> str:
+    entry = ops.lookup(op)
+    return entry.gate if entry is not None and entry.gate in GATE_COLOURS else ""
+
+
 def _record(node: Any, grad: Any, show_grad: bool, precision: int) -> str:
-    if isinstance(node, Tensor):
+    if _is_array(node):
         fields = [
             node.label,
             f"{node.shape} {node.dtype}",
@@ -144,7 +140,7 @@ def draw_graph(
         dot.node(f"v{i}", _record(node, grad, show_grad, precision), **attrs)
         if not node.parents:
             continue
-        gate = GATES.get(node.op, "")
+        gate = _gate(node.op)
         op_attrs = {"shape": "circle" if len(node.op) <= 3 else "ellipse", "fontsize": "10"}
         if gate:
             op_attrs.update(color=GATE_COLOURS[gate], fontcolor=GATE_COLOURS[gate], penwidth="2")
@@ -182,7 +178,7 @@ def _kind(node: Any, root: Any, parameter_ids: set[int]) -> str:
         return "output"
     if node.parents:
         return "value"
-    if id(node) in parameter_ids or (isinstance(node, Tensor) and node.requires_grad):
+    if id(node) in parameter_ids or (_is_array(node) and node.requires_grad):
         return "parameter"
     return "leaf"
 
@@ -190,15 +186,17 @@ def _kind(node: Any, root: Any, parameter_ids: set[int]) -> str:
 def _add_legend(
     dot: graphviz.Digraph, order: list[Any], uses: dict[int, int], kinds: set[str]
 ) -> None:
-    """A table of the colours this graph uses."""
-    present = {GATES[n.op] for n in order if n.op in GATES}
+    """A table of the ops this graph uses, each with its meaning from the op table, and of the
+    colours of its nodes."""
+    present = {entry.name: entry for n in order if (entry := ops.lookup(n.op)) is not None}
+    rows = []
+    for entry in present.values():
+        colour = GATE_COLOURS.get(entry.gate, "#888888")
+        meaning = html.escape(entry.meaning)
+        rows.append(f'<tr><td bgcolor="{colour}">  </td><td align="left">{meaning}</td></tr>')
     if any(count > 1 for count in uses.values()):
-        present.add("copy")
-    rows = [
-        f'<tr><td bgcolor="{GATE_COLOURS[g]}">  </td><td align="left">{GATE_MEANINGS[g]}</td></tr>'
-        for g in ("add", "mul", "max", "copy")
-        if g in present
-    ]
+        colour = GATE_COLOURS["copy"]
+        rows.append(f'<tr><td bgcolor="{colour}">  </td><td align="left">{COPY_MEANING}</td></tr>')
     rows += [
         f'<tr><td bgcolor="{FILL[k]}" border="1">  </td><td align="left">{text}</td></tr>'
         for k, text in (("leaf", "input"), ("parameter", "parameter"), ("output", "output"))

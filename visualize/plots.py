@@ -14,7 +14,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from autograd_core import no_grad
-from nn.train import forward, scores_of
+from nn.train import scores_of
 
 
 def _save(figure: Figure, path: str | os.PathLike[str] | None) -> Figure:
@@ -71,7 +71,7 @@ def plot_decision_boundary(
     )
     grid = np.column_stack([xs.ravel(), ys.ravel()])
     with no_grad():
-        scores = scores_of(forward(model, grid))
+        scores = scores_of(model(grid))
     predicted = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
     classes = np.unique(y)
     colours = ListedColormap(

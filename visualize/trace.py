@@ -147,7 +147,7 @@ def trace_backward(root: Value) -> BackwardTrace:
 
     The gradients it leaves behind are exactly those of a plain `backward()`.
     """
-    if not isinstance(root, Value):
+    if not hasattr(root, "local_grads"):  # a Tensor: its step-through is still to come
         raise TypeError(f"trace_backward works on scalar Value graphs, got {type(root).__name__}")
     order = topological_order(root)
     index = {id(node): i for i, node in enumerate(order)}
@@ -176,7 +176,7 @@ def trace_backward(root: Value) -> BackwardTrace:
             )
         )
 
-    backpropagate(root, record)
+    backpropagate(root, 1.0, record)
     return BackwardTrace(root, steps)
 
 

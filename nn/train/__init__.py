@@ -21,14 +21,10 @@ Metric = Callable[[Any, np.ndarray], float]
 
 
 def scores_of(outputs: Any) -> np.ndarray:
-    """Model outputs for a batch (an array node, or per sample a list of Values or numbers) as an
-    (M, k) array of floats."""
-    data = getattr(outputs, "data", outputs)
-    if isinstance(data, np.ndarray):
-        return data.reshape(len(data), -1)
-    return np.array(
-        [[getattr(v, "data", v) for v in sample] for sample in outputs], dtype=np.float64
-    )
+    """Model outputs for a batch as an (M, k) array of floats: a Tensor (its data), or per sample
+    a Value or a list of Values (each converts with `float`)."""
+    scores = np.asarray(outputs, dtype=np.float64)
+    return scores.reshape(len(scores), -1)
 
 
 def accuracy(outputs: Any, targets: np.ndarray) -> float:
@@ -55,29 +51,16 @@ class StepInfo:
     optimizer: Optimizer
 
 
-def forward(model: Any, X: np.ndarray) -> Any:
-    """Run the model on a batch: whole, for a batch model (one that sets `batched = True`),
-    else one sample at a time (the scalar path)."""
-    if getattr(model, "batched", False):
-        return model(X)
-    return [model(row) for row in X.tolist()]
-
-
 def evaluate(
     model: Any, X: np.ndarray, y: np.ndarray, loss: Loss, metrics: dict[str, Metric]
 ) -> dict[str, float]:
     """Loss and metrics on data, without recording a graph."""
     with no_grad():
-        outputs = forward(model, X)
-        results = {"loss": float(loss(outputs, _targets(model, y)).data)}
+        outputs = model(X)
+        results = {"loss": float(loss(outputs, y).data)}
     for name, metric in metrics.items():
         results[name] = metric(outputs, y)
     return results
-
-
-def _targets(model: Any, y: np.ndarray) -> Any:
-    """Targets as the losses take them: an array on the batch path, a list of numbers else."""
-    return y if getattr(model, "batched", False) else y.tolist()
 
 
 def fit(
@@ -122,8 +105,8 @@ def fit(
         for epoch in range(epochs):
             total, seen, sums = 0.0, 0, dict.fromkeys(named, 0.0)
             for X_batch, y_batch in batches(X, y, size, shuffle=size < len(X), rng=rng):
-                outputs = forward(model, X_batch)
-                batch_loss = loss(outputs, _targets(model, y_batch))
+                outputs = model(X_batch)  # a scalar model maps itself over the rows
+                batch_loss = loss(outputs, y_batch)
                 optimizer.zero_grad()
                 batch_loss.backward()
                 optimizer.step()

@@ -1,4 +1,9 @@
-"""Neurons, layers and MLPs on the scalar `Value` engine.
+"""The scalar path of `nn`: neurons, layers and MLPs on `Value`, as in micrograd.
+
+Each model takes one sample, a list of numbers or Values, and returns its output: a lone Value
+when there is one output, a list of Values otherwise (as micrograd's `MLP` does). Given a batch,
+rows of samples (a 2-D array or a list of lists), it returns the list of per-sample outputs, so a
+training loop can hand it a batch as it would a batch model.
 
 Initialisation is seeded (`np.random.default_rng(seed)`); biases start at 0 and weights are drawn
 uniformly, by `init`:
@@ -11,36 +16,19 @@ same network from the same seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from autograd_core import Value
 from autograd_core import functional as F
 
+from .activations import LINEAR, activate, check_activation
 from .module import Module
 
-ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
-    "relu": Value.relu,
-    "leaky_relu": Value.leaky_relu,
-    "sigmoid": Value.sigmoid,
-    "tanh": Value.tanh,
-    "linear": lambda v: v,
-}
-
 Inputs = Sequence[Value | float]
-
-
-def _activation(name: str) -> Callable[[Value], Value]:
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
-
-
-def _check_length(x: Inputs, nin: int, who: str) -> None:
-    if len(x) != nin:
-        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
-
+Output = Value | list[Value]
 
 INITS = {"kaiming": lambda nin: np.sqrt(6.0 / nin), "micrograd": lambda nin: 1.0}
 
@@ -55,7 +43,38 @@ def init_layer(
     return rng.uniform(-bound, bound, (nout, nin)), np.zeros(nout)
 
 
-class Neuron(Module):
+def is_batch(x: Any) -> bool:
+    """Rows of samples (a 2-D array, or a sequence of sequences) rather than one sample."""
+    if isinstance(x, np.ndarray):
+        return x.ndim == 2
+    return len(x) > 0 and isinstance(x[0], (list, tuple, np.ndarray))
+
+
+def _check_length(x: Inputs, nin: int, who: str) -> None:
+    if len(x) != nin:
+        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
+
+
+def _single(outputs: list[Value]) -> Output:
+    """micrograd's convention: one output is returned as the Value itself."""
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
+class ScalarModule(Module):
+    """A scalar-path model: `forward_one` computes one sample, and `forward` maps it over a
+    batch."""
+
+    def forward(self, x: Any) -> Any:
+        if is_batch(x):
+            rows = x.tolist() if isinstance(x, np.ndarray) else x
+            return [self.forward_one(row) for row in rows]
+        return self.forward_one(x)
+
+    def forward_one(self, x: Inputs) -> Any:
+        raise NotImplementedError
+
+
+class Neuron(ScalarModule):
     """activation(w . x + b): one fused `dot` node plus one activation node."""
 
     def __init__(
@@ -69,8 +88,7 @@ class Neuron(Module):
     ) -> None:
         if nin < 1:
             raise ValueError(f"a neuron needs at least one input, got nin={nin}")
-        self.activation = activation
-        self._act = _activation(activation)
+        self.activation = check_activation(activation)
         if weights is None:
             w, b = init_layer(nin, 1, np.random.default_rng(seed), init)
             weights, bias = w[0], b[0]
@@ -79,16 +97,16 @@ class Neuron(Module):
         self.w = [Value(float(wi)) for wi in weights]
         self.b = Value(float(bias))
 
-    def __call__(self, x: Inputs) -> Value:
+    def forward_one(self, x: Inputs) -> Value:
         _check_length(x, len(self.w), "Neuron")
-        return self._act(F.dot(self.w, x, self.b))
+        return activate(F.dot(self.w, x, self.b), self.activation)
 
     def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, {self.activation})"
 
 
-class Layer(Module):
-    """`nout` neurons that read the same inputs. Always returns a list, also of length 1."""
+class Layer(ScalarModule):
+    """`nout` neurons that read the same inputs: a list of their outputs, or the one Value."""
 
     def __init__(
         self,
@@ -101,7 +119,7 @@ class Layer(Module):
     ) -> None:
         if nout < 1:
             raise ValueError(f"a layer needs at least one neuron, got nout={nout}")
-        _activation(activation)
+        check_activation(activation)
         weights, biases = init_layer(nin, nout, rng or np.random.default_rng(seed), init)
         self.neurons = [Neuron(nin, activation, w, b) for w, b in zip(weights, biases)]
 
@@ -109,10 +127,14 @@ class Layer(Module):
     def nin(self) -> int:
         return len(self.neurons[0].w)
 
-    def __call__(self, x: Inputs) -> list[Value]:
+    def outputs(self, x: Inputs) -> list[Value]:
+        """Every neuron's output, as a list even for one neuron (what the next layer reads)."""
         _check_length(x, self.nin, "Layer")
         inputs = F.as_values(x, "Layer")  # wrap plain numbers once, not once per neuron
-        return [neuron(inputs) for neuron in self.neurons]
+        return [neuron.forward_one(inputs) for neuron in self.neurons]
+
+    def forward_one(self, x: Inputs) -> Output:
+        return _single(self.outputs(x))
 
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {len(self.neurons)}, {self.neurons[0].activation})"
@@ -123,17 +145,17 @@ def mlp_plan(nin: int, nouts: Sequence[int], activation: str) -> list[tuple[int,
     the last one is linear. Both paths' MLPs are built from it."""
     if not nouts:
         raise ValueError("an MLP needs at least one layer size in nouts")
-    _activation(activation)
+    check_activation(activation)
     sizes = [nin, *nouts]
     return [
-        (sizes[i], sizes[i + 1], activation if i < len(nouts) - 1 else "linear")
+        (sizes[i], sizes[i + 1], activation if i < len(nouts) - 1 else LINEAR)
         for i in range(len(nouts))
     ]
 
 
-class MLP(Module):
+class MLP(ScalarModule):
     """Layers of sizes `nouts` after `nin` inputs; hidden layers use `activation`, the last is
-    linear. Returns the last layer's outputs as a list."""
+    linear. Returns the last layer's output: the Value itself when it has one neuron."""
 
     def __init__(
         self,
@@ -149,12 +171,12 @@ class MLP(Module):
             for n_in, n_out, act in mlp_plan(nin, nouts, activation)
         ]
 
-    def __call__(self, x: Inputs) -> list[Value]:
+    def forward_one(self, x: Inputs) -> Output:
         _check_length(x, self.layers[0].nin, "MLP")
-        out = self.layers[0](x)
+        out = self.layers[0].outputs(x)
         for layer in self.layers[1:]:
-            out = layer(out)
-        return out
+            out = layer.outputs(out)
+        return _single(out)
 
     def __repr__(self) -> str:
         return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"

@@ -1,0 +1,220 @@
+"""The op table: one entry per operation a node can record, and what pictures and lessons say of it.
+
+The arithmetic of each op lives in its node type, as a method that computes the forward value and
+the local gradient side by side (`Value.exp`, `Tensor.exp`). This table holds everything else
+about the op, once, for every reader: `nn` looks up activations here, the CLI's whitelist of
+functions is the scalar ops listed here, the picture legend and the backward step-through take
+each op's meaning and local gradient in words from here, and the tests check that every node
+type implements what this table says it does (and nothing it does not).
+
+Local gradients in words are templates: `{0}`, `{1}`, ... stand for the names of the inputs,
+`{out}` for the output's name, and `{n}` for the exponent of `**n`. For `x * y` the entry says
+`("{1}", "{0}")`, which a step of the backward pass reads as `d(x*y)/dx = y`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+# How the gradient moves through an op, as the lessons name the patterns. "function" covers every
+# op whose local gradient is a formula of its input or output (exp, sigmoid, ...); "shape" moves
+# gradients without scaling them (reshape, transpose, indexing); "fused" is a whole formula
+# (softmax with cross-entropy) done as one node.
+GATES = ("add", "mul", "max", "function", "shape", "fused")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation.
+
+    name: what a node made by it records in `op` (the `**n` family records `**2`, `**0.5`, ...).
+    arity: its number of inputs; None when it takes any number (sum, dot, cross_entropy).
+    gate: how the gradient moves through it, one of `GATES`.
+    meaning: one line for a legend: what happens to the gradient here.
+    local_grads: per input, d(out)/d(input) as a template (see the module docstring); an n-ary op
+        has a function of the input names instead.
+    scalar, batch: where each path implements it ("Value.exp", "functional.dot"), or None.
+    activation: whether `nn` offers it as an activation.
+    vjp: on the batch path, per input, the vector-Jacobian product in words.
+    """
+
+    name: str
+    arity: int | None
+    gate: str
+    meaning: str
+    local_grads: tuple[str, ...] | Callable[[Sequence[str], str], list[str]]
+    scalar: str | None = None
+    batch: str | None = None
+    activation: bool = False
+    vjp: tuple[str, ...] = ()
+
+    def local_grad_texts(self, inputs: Sequence[str], out: str, op: str = "") -> list[str]:
+        """d(out)/d(input) for each input, in words, with the inputs' and the output's names."""
+        if callable(self.local_grads):
+            return self.local_grads(inputs, out)
+        exponent = op[2:] if op.startswith("**") else ""
+        return [
+            template.format(*inputs, out=out, n=exponent)
+            for template in self.local_grads[: len(inputs)]
+        ]
+
+
+def _sum_grads(inputs: Sequence[str], out: str) -> list[str]:
+    return ["1"] * len(inputs)
+
+
+def _dot_grads(inputs: Sequence[str], out: str) -> list[str]:
+    """dot(w, x, b) has parents w_1..w_n, x_1..x_n and maybe b: weights get their input, inputs
+    their weight, the bias 1."""
+    n = len(inputs) // 2
+    weights, xs = inputs[:n], inputs[n : 2 * n]
+    return [*xs, *weights, *(["1"] if len(inputs) % 2 else [])]
+
+
+def _cross_entropy_grads(inputs: Sequence[str], out: str) -> list[str]:
+    return [f"softmax({name}) - [{name} is the target]" for name in inputs]
+
+
+OPS: tuple[Op, ...] = (
+    # ---- elementwise arithmetic: both paths ----
+    Op(
+        "+", 2, "add", "add: both inputs get the upstream gradient unchanged",
+        ("1", "1"), "Value.__add__", "Tensor.__add__",
+        vjp=("dL/d{0} = dL/d{out} (summed over broadcast axes)",) * 2,
+    ),
+    Op(
+        "*", 2, "mul", "mul: each input gets the upstream gradient times the other input",
+        ("{1}", "{0}"), "Value.__mul__", "Tensor.__mul__",
+        vjp=("dL/d{0} = dL/d{out} * {1}", "dL/d{1} = dL/d{out} * {0}"),
+    ),
+    Op(
+        "max", 2, "max",
+        "max: the whole gradient goes to the larger input (the first one on a tie), 0 to the other",
+        ("1 if {0} >= {1} else 0", "1 if {1} > {0} else 0"), "Value.max", "Tensor.maximum",
+        vjp=("dL/d{out} where {0} won, else 0", "dL/d{out} where {1} won, else 0"),
+    ),
+    Op(
+        "exp", 1, "function", "exp: the gradient is scaled by the output itself, e^x",
+        ("{out}",), "Value.exp", "Tensor.exp", vjp=("dL/d{out} * {out}",),
+    ),
+    Op(
+        "log", 1, "function", "log: the gradient is divided by the input",
+        ("1/{0}",), "Value.log", "Tensor.log", vjp=("dL/d{out} / {0}",),
+    ),
+    Op(
+        "1/x", 1, "function", "1/x: the gradient is scaled by -1/x^2",
+        ("-1/{0}^2",), "Value.reciprocal", "Tensor.reciprocal", vjp=("-dL/d{out} / {0}^2",),
+    ),
+    Op(
+        "**n", 1, "function", "x**n (n a number): the gradient is scaled by n x^(n-1)",
+        ("{n}*{0}^({n}-1)",), "Value.__pow__", "Tensor.__pow__",
+        vjp=("dL/d{out} * {n} {0}^({n}-1)",),
+    ),
+    Op(
+        "**", 2, "function",
+        "a**b (both values): a gets b a^(b-1) times the gradient, b gets a^b ln(a) times it",
+        ("{1}*{0}^({1}-1)", "{0}^{1}*ln({0})"), "Value.__pow__", None,
+    ),
+    Op(
+        "abs", 1, "function", "abs: the gradient keeps its sign where x > 0 and flips where x < 0",
+        ("sign({0})",), "Value.abs", "Tensor.abs", vjp=("dL/d{out} * sign({0})",),
+    ),
+    # ---- activations: both paths, one node each ----
+    Op(
+        "relu", 1, "max", "relu: the gradient passes where the input is positive, else it stops",
+        ("1 if {0} > 0 else 0",), "Value.relu", "Tensor.relu", activation=True,
+        vjp=("dL/d{out} where {0} > 0, else 0",),
+    ),
+    Op(
+        "leaky_relu", 1, "function",
+        "leaky_relu: the gradient passes where the input is positive, else it is scaled by "
+        "the slope",
+        ("1 if {0} > 0 else slope",), "Value.leaky_relu", "Tensor.leaky_relu", activation=True,
+        vjp=("dL/d{out} where {0} > 0, else slope * dL/d{out}",),
+    ),
+    Op(
+        "sigmoid", 1, "function", "sigmoid: the gradient is scaled by s (1 - s), at most 1/4",
+        ("{out}*(1-{out})",), "Value.sigmoid", "Tensor.sigmoid", activation=True,
+        vjp=("dL/d{out} * {out} (1 - {out})",),
+    ),
+    Op(
+        "tanh", 1, "function", "tanh: the gradient is scaled by 1 - t^2, at most 1",
+        ("1-{out}^2",), "Value.tanh", "Tensor.tanh", activation=True,
+        vjp=("dL/d{out} * (1 - {out}^2)",),
+    ),
+    Op(
+        "elu", 1, "function",
+        "elu: the gradient passes where the input is positive, else it is scaled by alpha e^x",
+        ("1 if {0} > 0 else {out}+alpha",), "Value.elu", "Tensor.elu", activation=True,
+        vjp=("dL/d{out} where {0} > 0, else dL/d{out} * ({out} + alpha)",),
+    ),
+    # ---- many inputs at once ----
+    Op(
+        "sum", None, "add", "sum: every input gets the upstream gradient unchanged",
+        _sum_grads, "functional.sum", "Tensor.sum",
+        vjp=("dL/d{out} copied to every summed element",),
+    ),
+    Op(
+        "dot", None, "mul",
+        "dot: each weight gets the gradient times its input, each input times its weight, "
+        "the bias the gradient itself",
+        _dot_grads, "functional.dot", None,
+    ),
+    Op(
+        "@", 2, "mul",
+        "matmul: A gets the gradient times B transposed, B gets A transposed times the gradient",
+        ("{1}^T", "{0}^T"), None, "Tensor.__matmul__",
+        vjp=("dL/d{0} = dL/d{out} @ {1}^T", "dL/d{1} = {0}^T @ dL/d{out}"),
+    ),
+    Op(
+        "cross_entropy", None, "fused",
+        "cross_entropy: each logit gets softmax minus one-hot target (y - t), one fused node",
+        _cross_entropy_grads, "functional.cross_entropy", "Tensor.cross_entropy",
+        vjp=("dL/d{0} = (softmax({0}) - onehot(labels)) / M * dL/d{out}",),
+    ),
+    Op(
+        "log_softmax", 1, "fused",
+        "log_softmax: the gradient minus softmax times the sum of the gradient, per row",
+        ("1 - softmax({0})",), None, "Tensor.log_softmax",
+        vjp=("dL/d{out} - softmax({0}) * sum(dL/d{out})",),
+    ),
+    # ---- shapes: the batch path moves gradients without scaling them ----
+    Op(
+        "reshape", 1, "shape", "reshape: the gradient is reshaped back",
+        ("1",), None, "Tensor.reshape", vjp=("dL/d{out} reshaped to {0}'s shape",),
+    ),
+    Op(
+        "transpose", 1, "shape", "transpose: the gradient is transposed back",
+        ("1",), None, "Tensor.transpose", vjp=("dL/d{out} with the axes put back",),
+    ),
+    Op(
+        "index", 1, "shape",
+        "index: the gradient goes back to the picked elements (summed where picked twice), "
+        "0 elsewhere",
+        ("1 where picked",), None, "Tensor.__getitem__",
+        vjp=("dL/d{out} scattered back into {0}'s shape",),
+    ),
+)
+
+BY_NAME: dict[str, Op] = {op.name: op for op in OPS}
+
+ACTIVATIONS: tuple[str, ...] = tuple(op.name for op in OPS if op.activation)
+
+# The ops an expression may call by name, as `name(x)` or `name(x, y)`: every scalar op that is a
+# plain method (not an operator). The CLI's whitelist is this, and nothing else.
+FUNCTIONS: dict[str, Op] = {
+    op.scalar.split(".")[1]: op
+    for op in OPS
+    if op.scalar and op.scalar.startswith("Value.") and not op.scalar.split(".")[1].startswith("_")
+}
+
+
+def lookup(op: str) -> Op | None:
+    """The table entry of what a node recorded in `op` ("**3" is the `**n` entry); None for a leaf
+    or for an op made outside this table (a student's own, say)."""
+    if op in BY_NAME:
+        return BY_NAME[op]
+    if op.startswith("**") and len(op) > 2:
+        return BY_NAME["**n"]
+    return None

@@ -1,0 +1,110 @@
+"""Activations for both paths, read from the op table (`autograd_core.ops`).
+
+An activation is an op that both node types implement as a method of the same name (`x.relu()`
+on a Value and on a Tensor), so one lookup serves both paths: the scalar `Neuron`, `Layer` and
+`MLP` take its name, and the modules below wrap it for `Sequential`. Adding an activation to the
+op table (and to the two node types) makes it available here with no change to this file.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from autograd_core import Tensor, Value, ops
+
+from .module import Module
+
+LINEAR = "linear"  # no activation: the identity, which makes no node
+NAMES: tuple[str, ...] = (*ops.ACTIVATIONS, LINEAR)
+
+Node = TypeVar("Node", Value, Tensor)
+
+
+def check_activation(name: str) -> str:
+    """`name` if it is an activation (or "linear"), else ValueError listing the choices."""
+    if name not in NAMES:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(NAMES)}")
+    return name
+
+
+def activate(x: Node, name: str, **options: float) -> Node:
+    """The activation `name` of a Value or a Tensor (its method of that name), with `options`
+    such as `slope` for leaky_relu or `alpha` for elu."""
+    if name == LINEAR:
+        return x
+    method = getattr(x, name, None)
+    if method is None:
+        raise TypeError(f"{name} needs a Value or a Tensor, got {type(x).__name__}")
+    result: Node = method(**options)
+    return result
+
+
+class Activation(Module):
+    """An elementwise activation as a module with no parameters: `Activation("elu", alpha=0.5)`
+    takes any activation of the op table; `ReLU()`, `Sigmoid()`, ... are the common ones named
+    as in PyTorch."""
+
+    def __init__(self, name: str, **options: float) -> None:
+        self.name = check_activation(name)
+        self.options = options
+
+    def forward(self, x: Node) -> Node:
+        return activate(x, self.name, **self.options)
+
+    def __repr__(self) -> str:
+        options = "".join(f", {key}={value!r}" for key, value in self.options.items())
+        if type(self) is Activation:
+            return f"Activation({self.name!r}{options})"
+        return f"{type(self).__name__}({options.removeprefix(', ')})"
+
+
+class ReLU(Activation):
+    """max(0, x), elementwise."""
+
+    def __init__(self) -> None:
+        super().__init__("relu")
+
+
+class LeakyReLU(Activation):
+    """x for x > 0, else slope * x (PyTorch calls the slope `negative_slope`)."""
+
+    def __init__(self, slope: float = 0.01) -> None:
+        super().__init__("leaky_relu", slope=slope)
+
+
+class Sigmoid(Activation):
+    """1 / (1 + e^-x), elementwise."""
+
+    def __init__(self) -> None:
+        super().__init__("sigmoid")
+
+
+class Tanh(Activation):
+    """tanh(x), elementwise."""
+
+    def __init__(self) -> None:
+        super().__init__("tanh")
+
+
+class ELU(Activation):
+    """x for x > 0, else alpha (e^x - 1)."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__("elu", alpha=alpha)
+
+
+# The activations with a class of their own, under PyTorch's names.
+NAMED: dict[str, type[Activation]] = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "elu": ELU,
+}
+
+
+def activation_module(name: str) -> Activation:
+    """The module for activation `name`: its named class (`ReLU()`) if it has one, else
+    `Activation(name)`."""
+    named = NAMED.get(check_activation(name))
+    return named() if named is not None else Activation(name)  # type: ignore[call-arg]
