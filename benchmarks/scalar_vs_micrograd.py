@@ -1,19 +1,39 @@
-"""The scalar engine against micrograd 0.1.0 on micrograd's own demo loss, side by side.
+"""The scalar engine against micrograd 0.1.0, training micrograd's own demo side by side.
 
-The loss is micrograd's demo: MLP(2, [16, 16, 1]) on 100 moons points (noise 0.1), the SVM
-max-margin loss relu(1 - y * score) averaged over the points, plus 1e-4 * sum(p * p). Both engines
-get the same weights and data; the losses must agree to 1e-12.
+The network and loss are micrograd's demo: MLP(2, [16, 16, 1]) on 100 moons points (noise 0.1),
+the SVM max-margin loss relu(1 - y * score) averaged over the points, plus 1e-4 * sum(p * p). All
+contenders start from the same weights and see the same data:
+- "micrograd 0.1.0": micrograd's `nn.MLP` and the demo's loss, as written there.
+- "ours, primitive graph": node for node the graph micrograd builds (one * and one + per weight),
+  on this engine's `Value`.
+- "ours, fused graph": what the library builds, `nn.MLP` + `nn.binary_hinge` + `nn.l2`: one `dot`
+  node per neuron.
 
-Two graphs are built with this engine:
-- "primitive": node for node the graph micrograd builds (one * and one + per weight).
-- "fused": what `nn.MLP` builds, one `dot` node per neuron, with `nn.binary_hinge` and `nn.l2`.
+What is timed is micrograd's demo training loop, as users run it. Each step builds the loss while
+the previous step's loss is still referenced (the demo's `total_loss = loss()` rebinding, as `fit`
+does too), then zero_grad, backward, and the SGD update p.data -= lr * p.grad with the demo's
+schedule lr = 1.0 - 0.9 * k / 100. Past the demo's 100 steps the demo starts over from the first
+weights (untimed), so the schedule never goes negative. The forward time includes freeing the
+previous graph where the engine frees it then (ours, by reference counting on the rebinding);
+micrograd's graphs hold reference cycles, so it pays for them later, in the cyclic collector.
+"training step" = forward + zero_grad + backward + update, each timed with time.perf_counter.
 
-Times are medians over --repeats fresh graphs with Python's default gc settings, built one after
-another as a training loop would (so each engine also pays for freeing its previous graph). The
-"gc off" column shows how much of each forward pass is the cyclic garbage collector's work.
-Memory is traced with tracemalloc in a separate build: graph bytes / node count.
+How: each contender trains in its own process, so that the garbage collector of one never walks
+another's graphs (with micrograd's graph alive in the same heap, each full collection during our
+steps would walk its half a million objects). After --warmup untimed steps each, the contenders
+run --rounds rounds; in a round each runs --steps-per-round steps in turn, so machine noise hits
+all of them alike. The table shows medians over all timed steps; a speed-up is the median of the
+per-round ratios (micrograd's time in the round / ours), with the min-max range over the rounds.
+"in gc" is time spent inside Python's cyclic collector during the step (gc.callbacks). "forward,
+gc off" comes from --gc-off-steps extra steps with the collector off during the forward pass (and
+run, untimed, after the step): building the graph (and for ours freeing the previous one) alone.
+Memory is traced with tracemalloc in a separate build: bytes the graph holds / its node count.
 
-    python benchmarks/scalar_vs_micrograd.py [--repeats 7]
+Checks: the step-1 losses must agree to 1e-12, and since all train the same network with the same
+SGD, every later step's loss must agree with micrograd's to 1e-9 relative (gradients are summed in
+different orders, so they drift by rounding); a mismatch exits non-zero.
+
+    python benchmarks/scalar_vs_micrograd.py [--rounds N] [--steps-per-round 3]
 """
 
 from __future__ import annotations
@@ -21,14 +41,18 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import multiprocessing
+import os
 import random
 import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,9 +68,17 @@ except ImportError:  # pragma: no cover - the bench extra installs it
 
 SIZES = (2, 16, 16, 1)
 ALPHA = 1e-4
+DEMO_STEPS = 100  # micrograd's demo trains for 100 steps, with lr = 1.0 - 0.9 * k / 100
+MICROGRAD = "micrograd 0.1.0"
+PRIMITIVE = "ours, primitive graph"
+FUSED = "ours, fused graph"
+STEP1_TOLERANCE = 1e-12
+TRAJECTORY_RTOL = 1e-9
+
+Weights = list[list[tuple[list[float], float]]]
 
 
-def make_weights(seed: int) -> list[list[tuple[list[float], float]]]:
+def make_weights(seed: int) -> Weights:
     """Per layer, per neuron: (weights, bias), uniform in [-1, 1] as micrograd draws them."""
     rng = random.Random(seed)
     return [
@@ -55,7 +87,7 @@ def make_weights(seed: int) -> list[list[tuple[list[float], float]]]:
     ]
 
 
-def set_weights(model: Any, weights: Any) -> None:
+def set_weights(model: Any, weights: Weights) -> None:
     """Copy the weights into an MLP; micrograd's and nn's name their parts alike."""
     for layer, layer_weights in zip(model.layers, weights):
         for neuron, (w, b) in zip(layer.neurons, layer_weights):
@@ -64,7 +96,39 @@ def set_weights(model: Any, weights: Any) -> None:
             neuron.b.data = b
 
 
-def micrograd_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callable[[], Any]:
+def moons(seed: int) -> tuple[list[list[float]], list[float]]:
+    """micrograd's demo data: 100 moons points, labels -1 / +1."""
+    X, y = make_moons(100, noise=0.1, seed=seed)
+    return X.tolist(), (y * 2 - 1).astype(float).tolist()
+
+
+@dataclass
+class Contender:
+    """One engine's side of the demo loop: what the loop calls, written as its users write it."""
+
+    loss: Callable[[], Any]  # builds the graph of the loss and returns its root
+    parameters: Callable[[], list[Any]]  # called each update, as the demo does
+    zero_grad: Callable[[], None]
+    restart: Callable[[], None]  # back to the first weights, to run the demo again
+    count_nodes: Callable[[Any], int]
+
+
+def count_micrograd_nodes(root: Any) -> int:
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        for child in stack.pop()._prev:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return len(seen)
+
+
+def count_our_nodes(root: Value) -> int:
+    return len(topological_order(root))
+
+
+def micrograd_contender(weights: Weights, X: list[list[float]], y: list[float]) -> Contender:
     model = micrograd_nn.MLP(SIZES[0], list(SIZES[1:]))
     set_weights(model, weights)
 
@@ -76,13 +140,17 @@ def micrograd_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callab
         reg_loss = ALPHA * sum(p * p for p in model.parameters())
         return data_loss + reg_loss
 
-    return loss
+    return Contender(
+        loss, model.parameters, model.zero_grad, lambda: set_weights(model, weights),
+        count_micrograd_nodes,
+    )  # fmt: skip
 
 
-def primitive_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callable[[], Value]:
+def primitive_contender(weights: Weights, X: list[list[float]], y: list[float]) -> Contender:
     """micrograd's graph, node for node, on this engine: a * and a + per weight."""
     layers = [[([Value(w) for w in ws], Value(b)) for ws, b in layer] for layer in weights]
     params = [p for layer in layers for ws, b in layer for p in (*ws, b)]
+    first_weights = [p.data for p in params]
 
     def neuron(ws: list[Value], b: Value, x: list[Value], nonlinear: bool) -> Value:
         act = b
@@ -104,10 +172,18 @@ def primitive_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callab
         reg_loss = ALPHA * sum(p * p for p in params)
         return data_loss + reg_loss
 
-    return loss
+    def zero_grad() -> None:
+        for p in params:
+            p.grad = 0.0
+
+    def restart() -> None:
+        for p, value in zip(params, first_weights):
+            p.data = value
+
+    return Contender(loss, lambda: params, zero_grad, restart, count_our_nodes)
 
 
-def fused_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callable[[], Value]:
+def fused_contender(weights: Weights, X: list[list[float]], y: list[float]) -> Contender:
     """The same loss as the library builds it: nn.MLP, nn.binary_hinge, nn.l2."""
     model = nn.MLP(SIZES[0], list(SIZES[1:]))
     set_weights(model, weights)
@@ -117,52 +193,17 @@ def fused_loss(weights: Any, X: list[list[float]], y: list[float]) -> Callable[[
         scores = [model(row) for row in X]
         return nn.binary_hinge(scores, y) + nn.l2(params, ALPHA)
 
-    return loss
+    return Contender(
+        loss, model.parameters, model.zero_grad, lambda: set_weights(model, weights),
+        count_our_nodes,
+    )  # fmt: skip
 
 
-def count_micrograd_nodes(root: Any) -> int:
-    seen = {id(root)}
-    stack = [root]
-    while stack:
-        for child in stack.pop()._prev:
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append(child)
-    return len(seen)
-
-
-def time_engine(loss: Callable[[], Any], repeats: int) -> tuple[float, float, float]:
-    """Median forward and backward seconds over `repeats` fresh graphs; returns the loss too."""
-    forwards, backwards = [], []
-    value = 0.0
-    for _ in range(repeats + 1):  # the first build warms caches and is not counted
-        start = time.perf_counter()
-        root = loss()
-        built = time.perf_counter()
-        root.backward()
-        done = time.perf_counter()
-        forwards.append(built - start)
-        backwards.append(done - built)
-        value = root.data
-        del root
-    return statistics.median(forwards[1:]), statistics.median(backwards[1:]), value
-
-
-def forward_without_gc(loss: Callable[[], Any], repeats: int) -> float:
-    """Median forward seconds with the cyclic garbage collector switched off."""
-    times = []
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(repeats):
-            start = time.perf_counter()
-            root = loss()
-            times.append(time.perf_counter() - start)
-            del root
-            gc.collect()  # micrograd's cycles are only freed by the collector
-    finally:
-        gc.enable()
-    return statistics.median(times)
+BUILDERS: dict[str, Callable[[Weights, list[list[float]], list[float]], Contender]] = {
+    MICROGRAD: micrograd_contender,
+    PRIMITIVE: primitive_contender,
+    FUSED: fused_contender,
+}
 
 
 def graph_bytes(loss: Callable[[], Any]) -> int:
@@ -178,58 +219,282 @@ def graph_bytes(loss: Callable[[], Any]) -> int:
     return held
 
 
+class CollectorClock:
+    """Seconds spent inside the cyclic garbage collector since the last `reset`."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+    def reset(self) -> None:
+        self.seconds = 0.0
+
+
+class Step(NamedTuple):
+    """One training step: seconds per phase, seconds inside the collector, and the loss."""
+
+    forward: float
+    zero_grad: float
+    backward: float
+    update: float
+    collector: float
+    loss: float
+
+    @property
+    def total(self) -> float:
+        return self.forward + self.zero_grad + self.backward + self.update
+
+
+class Trainer:
+    """micrograd's demo loop, one step at a time; the last step's loss stays referenced."""
+
+    def __init__(self, contender: Contender) -> None:
+        self.contender = contender
+        self.total_loss: Any = None
+        self.steps_done = 0
+        self.clock = CollectorClock()
+
+    def step(self, collector_off: bool = False) -> Step:
+        contender = self.contender
+        k = self.steps_done % DEMO_STEPS
+        if k == 0 and self.steps_done:
+            contender.restart()
+        if collector_off:
+            gc.disable()
+        self.clock.reset()
+        start = time.perf_counter()
+        # Rebinding drops the previous step's graph only now, after the new one is built.
+        self.total_loss = contender.loss()
+        built = time.perf_counter()
+        if collector_off:
+            gc.enable()
+        contender.zero_grad()
+        zeroed = time.perf_counter()
+        self.total_loss.backward()
+        done = time.perf_counter()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in contender.parameters():
+            p.data -= learning_rate * p.grad
+        updated = time.perf_counter()
+        collector = self.clock.seconds
+        if collector_off:
+            gc.collect()  # untimed: free what the step left for the collector
+        self.steps_done += 1
+        return Step(
+            built - start, zeroed - built, done - zeroed, updated - done, collector,
+            float(self.total_loss.data),
+        )  # fmt: skip
+
+
+def serve(connection: Connection, name: str, seed: int) -> None:
+    """A contender's process: report nodes and graph bytes, then run blocks of steps on request.
+
+    A request is (steps, collector_off); None ends the process. Steps go back as plain tuples.
+    """
+    X, y = moons(seed)
+    contender = BUILDERS[name](make_weights(seed), X, y)
+    root = contender.loss()
+    nodes = contender.count_nodes(root)
+    del root
+    connection.send((nodes, graph_bytes(contender.loss)))
+    trainer = Trainer(contender)
+    while (request := connection.recv()) is not None:
+        steps, collector_off = request
+        connection.send([tuple(trainer.step(collector_off)) for _ in range(steps)])
+
+
+@dataclass
+class Run:
+    """What one contender's process reported."""
+
+    nodes: int
+    graph_bytes: int
+    warmup: list[Step] = field(default_factory=list)
+    rounds: list[list[Step]] = field(default_factory=list)
+    collector_off: list[Step] = field(default_factory=list)
+
+    @property
+    def timed(self) -> list[Step]:
+        return [step for block in self.rounds for step in block]
+
+    @property
+    def losses(self) -> list[float]:
+        """Every step's loss, in training order."""
+        return [s.loss for s in (*self.warmup, *self.timed, *self.collector_off)]
+
+
+class Worker:
+    """The parent's handle on a contender's process."""
+
+    def __init__(self, context: Any, name: str, seed: int) -> None:
+        self.name = name
+        self.connection, child_end = context.Pipe()
+        self.process = context.Process(target=serve, args=(child_end, name, seed), daemon=True)
+        self.process.start()
+        child_end.close()
+
+    def receive(self) -> Any:
+        try:
+            return self.connection.recv()
+        except EOFError:
+            sys.exit(f"the {self.name} process died (exit code {self.process.exitcode})")
+
+    def run(self, steps: int, collector_off: bool = False) -> list[Step]:
+        self.connection.send((steps, collector_off))
+        return [Step(*row) for row in self.receive()]
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.connection.send(None)
+        self.process.join(timeout=10)
+
+
+def race(args: argparse.Namespace) -> dict[str, Run]:
+    """Start the contenders' processes and run them in turn; only one runs at any time."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a user's script
+    workers = [Worker(context, name, args.seed) for name in BUILDERS]
+    try:
+        runs = {w.name: Run(*w.receive()) for w in workers}
+        for w in workers:
+            runs[w.name].warmup = w.run(args.warmup)
+        for _ in range(args.rounds):
+            for w in workers:
+                runs[w.name].rounds.append(w.run(args.steps_per_round))
+        for _ in range(args.gc_off_steps):
+            for w in workers:
+                runs[w.name].collector_off += w.run(1, collector_off=True)
+    finally:
+        for w in workers:
+            w.stop()
+    return runs
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}"
+
+
+def speedup(ratio: float) -> str:
+    return f"{ratio:.3g}x"
+
+
+def median_of(steps: list[Step], phase: Callable[[Step], float]) -> float:
+    return statistics.median(map(phase, steps)) if steps else float("nan")
+
+
+def print_contenders(runs: dict[str, Run]) -> None:
+    print(
+        "| contender | nodes per graph | forward ms | zero_grad ms | backward ms | update ms "
+        "| training step ms | in gc ms | forward ms, gc off | backward ns/node | bytes/node "
+        "| graph MiB | step-1 loss |"
+    )
+    print("|" + "---|" * 13)
+    for name, run in runs.items():
+        timed = run.timed
+        backward = median_of(timed, lambda s: s.backward)
+        print(
+            f"| {name} | {run.nodes:,} | {ms(median_of(timed, lambda s: s.forward))} "
+            f"| {ms(median_of(timed, lambda s: s.zero_grad))} | {ms(backward)} "
+            f"| {ms(median_of(timed, lambda s: s.update))} "
+            f"| {ms(median_of(timed, lambda s: s.total))} "
+            f"| {ms(median_of(timed, lambda s: s.collector))} "
+            f"| {ms(median_of(run.collector_off, lambda s: s.forward))} "
+            f"| {backward / run.nodes * 1e9:.0f} | {run.graph_bytes / run.nodes:.0f} "
+            f"| {run.graph_bytes / 2**20:.2f} | {run.losses[0]:.16g} |"
+        )
+
+
+def per_round_ratios(base: Run, ours: Run, phase: Callable[[Step], float]) -> list[float]:
+    """For each round: micrograd's time in the phase over the round / ours."""
+    return [
+        sum(map(phase, base_block)) / sum(map(phase, our_block))
+        for base_block, our_block in zip(base.rounds, ours.rounds)
+    ]
+
+
+def ratio_cells(ratios: list[float]) -> str:
+    return f"{speedup(statistics.median(ratios))} | {speedup(min(ratios))}–{speedup(max(ratios))}"
+
+
+def print_ratios(runs: dict[str, Run]) -> None:
+    base = runs[MICROGRAD]
+    print(
+        "| ours vs micrograd 0.1.0 | training step speed-up | range | backward speed-up | range "
+        "| backward speed-up per node | range |"
+    )
+    print("|" + "---|" * 7)
+    for name in (PRIMITIVE, FUSED):
+        ours = runs[name]
+        steps = per_round_ratios(base, ours, lambda s: s.total)
+        backward = per_round_ratios(base, ours, lambda s: s.backward)
+        # micrograd's ns per node over ours: the same as `backward` when the graphs match
+        per_node = [ratio * ours.nodes / base.nodes for ratio in backward]
+        print(
+            f"| {name} | {ratio_cells(steps)} | {ratio_cells(backward)} | {ratio_cells(per_node)} |"
+        )
+
+
+def check_losses(runs: dict[str, Run]) -> None:
+    """Exit non-zero unless step 1 agrees to 1e-12 and every later step to 1e-9 relative."""
+    reference = runs[MICROGRAD].losses
+    worst = (0.0, "", 0)  # relative difference, contender, step (1-based)
+    for name, run in runs.items():
+        first = run.losses[0]
+        if abs(first - reference[0]) > STEP1_TOLERANCE:
+            sys.exit(f"step-1 loss mismatch: {name} gives {first!r}, micrograd {reference[0]!r}")
+        for step, (ours, theirs) in enumerate(zip(run.losses, reference), start=1):
+            difference = abs(ours - theirs) / abs(theirs)
+            if difference > worst[0]:
+                worst = (difference, name, step)
+    print(f"step-1 losses agree to {STEP1_TOLERANCE:g}")
+    difference, name, step = worst
+    last = max(abs(r.losses[-1] - reference[-1]) / abs(reference[-1]) for r in runs.values())
+    summary = (
+        f"largest relative difference from micrograd's loss over {len(reference)} steps: "
+        f"{difference:.1e} ({name}, step {step}); at the last step {last:.1e}"
+    )
+    if difference > TRAJECTORY_RTOL:
+        sys.exit(f"training diverged beyond {TRAJECTORY_RTOL:g} relative: {summary}")
+    print(f"losses agree to {TRAJECTORY_RTOL:g} relative over the run: {summary}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5)  # about 50 s on a 2-CPU machine
+    parser.add_argument("--steps-per-round", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per contender")
+    parser.add_argument("--gc-off-steps", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1337)
     args = parser.parse_args()
+    if min(args.rounds, args.steps_per_round, args.warmup, args.gc_off_steps) < 1:
+        parser.error("--rounds, --steps-per-round, --warmup and --gc-off-steps must be >= 1")
 
-    X_np, y_np = make_moons(100, noise=0.1, seed=args.seed)
-    X = X_np.tolist()
-    y = (y_np * 2 - 1).astype(float).tolist()  # labels -1 / +1, as in micrograd's demo
-    weights = make_weights(args.seed)
-
-    engines = {
-        "micrograd 0.1.0": micrograd_loss(weights, X, y),
-        "ours, primitive graph": primitive_loss(weights, X, y),
-        "ours, fused graph": fused_loss(weights, X, y),
-    }
-    rows = []
-    for name, loss in engines.items():
-        root = loss()
-        nodes = (
-            count_micrograd_nodes(root)
-            if name.startswith("micro")
-            else len(topological_order(root))
-        )
-        del root
-        held = graph_bytes(loss)
-        forward, backward, value = time_engine(loss, args.repeats)
-        quiet = forward_without_gc(loss, args.repeats)
-        rows.append((name, nodes, forward, backward, held, value, quiet))
-
-    base = rows[0]
+    started = time.perf_counter()
+    runs = race(args)
     print(
         f"python {sys.version.split()[0]}, gc thresholds {gc.get_threshold()}, "
-        f"median of {args.repeats}"
+        f"{os.cpu_count()} CPUs; micrograd's demo loop, each contender in its own process: "
+        f"{args.warmup} warm-up steps, then {args.rounds} rounds of {args.steps_per_round} steps "
+        "each in turn"
     )
+    print()
+    print_contenders(runs)
+    print()
     print(
-        "| engine | nodes | forward s | backward s | fwd+bwd s | speed-up vs micrograd "
-        "| forward s, gc off | bytes/node | graph MiB | graph memory vs micrograd | loss |"
+        f"Medians over the {args.rounds * args.steps_per_round} timed steps. Speed-ups: median of "
+        f"the {args.rounds} per-round ratios (micrograd's time / ours); range: their min-max."
     )
-    print("|" + "---|" * 11)
-    for name, nodes, forward, backward, held, value, quiet in rows:
-        total = forward + backward
-        print(
-            f"| {name} | {nodes:,} | {forward:.4f} | {backward:.4f} | {total:.4f} "
-            f"| {(base[2] + base[3]) / total:.1f}x | {quiet:.4f} | {held / nodes:.0f} "
-            f"| {held / 2**20:.2f} "
-            f"| 1/{base[4] / held:.1f} | {value:.15f} |"
-        )
-    for name, *_, value, _ in rows[1:]:
-        if abs(value - base[5]) > 1e-12:
-            sys.exit(f"loss mismatch: {name} gives {value!r}, micrograd {base[5]!r}")
-    print("losses agree to 1e-12")
+    print()
+    print_ratios(runs)
+    print()
+    check_losses(runs)
+    print(f"took {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

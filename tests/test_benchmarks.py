@@ -23,16 +23,27 @@ def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_scalar_benchmark_losses_agree() -> None:
     pytest.importorskip("micrograd")
-    result = run_benchmark("scalar_vs_micrograd.py", "--repeats", "1")
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark(
+        "scalar_vs_micrograd.py", "--rounds", "1", "--steps-per-round", "1", "--warmup", "1",
+        "--gc-off-steps", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr  # a loss mismatch exits non-zero
     assert "losses agree to 1e-12" in result.stdout
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    assert [row.split("|")[1].strip() for row in rows[1:]] == [
-        "micrograd 0.1.0",
-        "ours, primitive graph",
-        "ours, fused graph",
+    tables = [
+        [[cell.strip() for cell in line.split("|")[1:-1]] for line in block.splitlines()]
+        for block in result.stdout.split("\n\n")
+        if block.startswith("| ")
     ]
-    assert rows[1].split("|")[2].strip() == rows[2].split("|")[2].strip()  # same node count
+    assert len(tables) == 2  # the contenders, then the speed-ups
+    contenders, ratios = tables
+    names = [row[0] for row in contenders[2:]]
+    assert names == ["micrograd 0.1.0", "ours, primitive graph", "ours, fused graph"]
+    assert contenders[2][1] == contenders[3][1]  # node for node: the same node count
+    assert [row[0] for row in ratios[2:]] == names[1:]
+    for row in ratios[2:]:
+        # each cell a speed-up "4.2x" or a range "3.9x–4.6x" of positive numbers
+        values = [float(number) for cell in row[1:] for number in cell.rstrip("x").split("x–")]
+        assert len(values) == 9 and all(v > 0 for v in values), row
 
 
 def test_batch_benchmark_losses_agree() -> None:
