@@ -37,6 +37,19 @@ def _as_float(data: object, what: str = "Value") -> float:
     raise TypeError(f"{what} needs a real number, got {type(data).__name__}: {data!r:.80}")
 
 
+class _MicrogradName:
+    """A name micrograd's Value has and this one does not: reading it says what to use instead."""
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> object:
+        raise AttributeError(f"'Value' object has no attribute {self.name!r}: {self.hint}")
+
+
 class Value:
     """A scalar that remembers the operation that made it.
 
@@ -64,6 +77,14 @@ class Value:
     # Make NumPy hand `np.float64(2) * value` to Value.__rmul__ instead of building an array.
     __array_ufunc__ = None
 
+    # micrograd's private names, which code from its lecture reads: each says what to use here
+    _prev = _MicrogradName("micrograd's _prev is `parents` here (a tuple, in input order)")
+    _op = _MicrogradName("micrograd's _op is `op` here")
+    _backward = _MicrogradName(
+        "each node stores `local_grads` instead of a closure: call backward() on the root, or "
+        "chain_rule(upstream) for this node's own step"
+    )
+
     def __init__(
         self,
         data: float,
@@ -74,6 +95,12 @@ class Value:
     ) -> None:
         if type(data) is not float:
             data = _as_float(data)
+        if type(label) is not str:
+            raise TypeError(
+                f"Value's second argument is a label (a str), got {type(label).__name__}; "
+                "micrograd's Value(data, _children, _op) is Value(data, op=..., parents=..., "
+                "local_grads=...) here"
+            )
         if parents:
             parents, local_grads = _checked_inputs(op, parents, local_grads)
         self.data = data
@@ -88,6 +115,7 @@ class Value:
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label else ""
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
+
 
     # ---- what users bring from Python and PyTorch: numbers out, comparisons ----------------------
 
@@ -313,6 +341,8 @@ class Value:
 
 
 Operand = Value | int | float
+
+
 
 _new_value = object.__new__
 

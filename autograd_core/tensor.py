@@ -30,6 +30,18 @@ from .graph import (
 
 Vjp = Callable[[np.ndarray], np.ndarray]
 ArrayLike = Any
+Axes = Any  # an int, a tuple of ints, or None: NumPy's `axis`
+
+
+def _numpy_axes(
+    op: str, axis: Axes, dim: Axes, keepdims: bool, keepdim: bool | None
+) -> tuple[Axes, bool]:
+    """NumPy's `axis` and `keepdims`, given either those or PyTorch's `dim` and `keepdim`."""
+    if dim is not None:
+        if axis is not None and axis != -1:
+            raise TypeError(f"{op}: give axis (NumPy's name) or dim (PyTorch's), not both")
+        axis = dim
+    return axis, keepdims if keepdim is None else keepdim
 
 
 def _mixed_paths(op: str, other: object) -> TypeError:
@@ -138,10 +150,10 @@ class Tensor:
         extras = [f"label={self.label!r}"] if self.label else []
         if self.data.dtype != np.float64:
             extras.append(f"dtype={self.data.dtype}")
-        if self.requires_grad:
-            extras.append("requires_grad=True")
-        elif self.op:
+        if self.op:  # made by an op (as PyTorch shows grad_fn)
             extras.append(f"op={self.op!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
         return "Tensor(" + ", ".join([values, *extras]) + ")"
 
     # ---- building nodes -------------------------------------------------------------------------
@@ -370,8 +382,17 @@ class Tensor:
         a = self._operand(other, "@")
         return NotImplemented if a is None else a @ self
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over axes.  Every summed element gets the upstream gradient (add gate, n-ary)."""
+    def sum(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        """Sum over axes.  Every summed element gets the upstream gradient (add gate, n-ary).
+        (PyTorch's `dim` and `keepdim` are accepted for NumPy's `axis` and `keepdims`.)"""
+        axis, keepdims = _numpy_axes("sum", axis, dim, keepdims, keepdim)
         shape = self.shape
         out = self.data.sum(axis=axis, keepdims=keepdims)
 
@@ -382,8 +403,16 @@ class Tensor:
 
         return self._result(np.asarray(out), "sum", (self,), (vjp,))
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Mean over axes: the sum times 1/count."""
+    def mean(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        """Mean over axes: the sum times 1/count. (`dim`, `keepdim` as for `sum`.)"""
+        axis, keepdims = _numpy_axes("mean", axis, dim, keepdims, keepdim)
         axes = range(self.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
         count = int(np.prod([self.shape[a] for a in axes]))
         return self.sum(axis, keepdims) * (1.0 / count)
@@ -423,8 +452,9 @@ class Tensor:
 
         return self._result(np.asarray(out), "index", (self,), (vjp,))
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """z - logsumexp(z) along an axis, shifted by the max.  d/dz = g - softmax * sum(g)."""
+        axis = _numpy_axes("log_softmax", axis, dim, False, None)[0]
         z = self.data
         shifted = z - z.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -436,16 +466,17 @@ class Tensor:
             (lambda g: g - probs * g.sum(axis=axis, keepdims=True),),
         )
 
-    def softmax(self, axis: int = -1) -> Tensor:
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """exp(z_i) / sum_j exp(z_j) along an axis: exp of `log_softmax`, so just as stable."""
-        return self.log_softmax(axis).exp()
+        return self.log_softmax(axis, dim=dim).exp()
 
-    def logsumexp(self, axis: int = -1) -> Tensor:
+    def logsumexp(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """log(sum_i exp(z_i)) along an axis, as m + log(sum_i exp(z_i - m)) with m the max.
 
         The shift changes nothing mathematically (m carries no gradient, since the whole does not
         depend on it), but every exp is at most 1, so logits of 1e4 do not overflow.
         """
+        axis = _numpy_axes("logsumexp", axis, dim, False, None)[0]
         m = np.expand_dims(self.data.max(axis=axis), axis)
         return (self - m).exp().sum(axis=axis).log() + np.squeeze(m, axis)
 

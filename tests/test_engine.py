@@ -471,3 +471,15 @@ def test_a_students_own_op_through_the_constructor() -> None:
         Value(1.0, op="bad", parents=(0.5,), local_grads=(1.0,))  # type: ignore[arg-type]
     with no_grad():
         assert Value(1.0, op="sin", parents=(x,), local_grads=(1.0,)).parents == ()
+
+
+def test_micrograd_spellings_say_what_to_type_here() -> None:
+    v = Value(1.0)
+    with pytest.raises(AttributeError, match="_prev is `parents` here"):
+        v._prev  # noqa: B018
+    with pytest.raises(AttributeError, match="_op is `op` here"):
+        v._op  # noqa: B018
+    with pytest.raises(AttributeError, match="call backward"):
+        v._backward()
+    with pytest.raises(TypeError, match=r"second argument is a label .* op=\.\.\., parents="):
+        Value(2.0, (v,), "+")  # type: ignore[arg-type]

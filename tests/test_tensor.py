@@ -315,3 +315,14 @@ def test_float32_stays_float32() -> None:
     loss.backward()
     assert W.grad.dtype == np.float32
     assert Tensor([1, 2]).dtype == np.float64  # the default
+
+
+def test_pytorch_spellings_of_axes_work() -> None:
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    np.testing.assert_array_equal(x.sum(dim=1).data, x.sum(axis=1).data)
+    assert x.mean(dim=0, keepdim=True).shape == (1, 3)
+    np.testing.assert_allclose(x.softmax(dim=0).data, x.softmax(axis=0).data)
+    np.testing.assert_allclose(x.logsumexp(dim=0).data, x.logsumexp(axis=0).data)
+    with pytest.raises(TypeError, match="axis .* or dim .*, not both"):
+        x.sum(axis=0, dim=1)
+    assert "op='sum'" in repr(x.sum()) and "requires_grad=True" in repr(x)
