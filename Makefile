@@ -21,6 +21,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/scalar_vs_micrograd.py
 	$(PY) benchmarks/batch_vs_numpy.py
+	$(PY) benchmarks/mode_overhead.py
 
 system-deps:
 	@PYTHON=$(PYTHON) sh scripts/system-deps.sh

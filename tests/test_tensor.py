@@ -323,6 +323,6 @@ def test_pytorch_spellings_of_axes_work() -> None:
     assert x.mean(dim=0, keepdim=True).shape == (1, 3)
     np.testing.assert_allclose(x.softmax(dim=0).data, x.softmax(axis=0).data)
     np.testing.assert_allclose(x.logsumexp(dim=0).data, x.logsumexp(axis=0).data)
-    with pytest.raises(TypeError, match="axis .* or dim .*, not both"):
+    with pytest.raises(TypeError, match=r"axis .* or dim .*, not both"):
         x.sum(axis=0, dim=1)
     assert "op='sum'" in repr(x.sum()) and "requires_grad=True" in repr(x)
