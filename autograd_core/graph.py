@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -200,18 +200,23 @@ THIS_THREAD = ThreadModes()  # each thread sees its own counts through this one 
 
 
 @contextmanager
-def no_grad() -> Iterator[None]:
-    """Inside this block new nodes record no parents: they are leaves and backward stops there.
-
-    Only the calling thread is affected; nested blocks and blocks left out of order are fine.
-    """
-    THIS_THREAD.no_grad += 1
+def _inside(mode: str) -> Iterator[None]:
+    """A block of `mode` ("no_grad" or "anomaly") in this thread, also counted for all threads."""
+    setattr(THIS_THREAD, mode, getattr(THIS_THREAD, mode) + 1)
     MODE_BLOCKS.add(1)
     try:
         yield
     finally:
-        THIS_THREAD.no_grad -= 1
+        setattr(THIS_THREAD, mode, getattr(THIS_THREAD, mode) - 1)
         MODE_BLOCKS.add(-1)
+
+
+def no_grad() -> AbstractContextManager[None]:
+    """Inside this block new nodes record no parents: they are leaves and backward stops there.
+
+    Only the calling thread is affected; nested blocks and blocks left out of order are fine.
+    """
+    return _inside("no_grad")
 
 
 def is_grad_enabled() -> bool:
@@ -219,21 +224,14 @@ def is_grad_enabled() -> bool:
     return THIS_THREAD.no_grad == 0
 
 
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
+def detect_anomaly() -> AbstractContextManager[None]:
     """Inside this block the first non-finite number raises FloatingPointError naming the op.
 
     Checked: every forward value and local gradient a node is made with, and every gradient the
     backward pass sends. It costs a scan of every result, so it is off by default; like `no_grad`,
     it affects only the calling thread.
     """
-    THIS_THREAD.anomaly += 1
-    MODE_BLOCKS.add(1)
-    try:
-        yield
-    finally:
-        THIS_THREAD.anomaly -= 1
-        MODE_BLOCKS.add(-1)
+    return _inside("anomaly")
 
 
 def is_anomaly_enabled() -> bool:
