@@ -37,6 +37,8 @@ class Op:
     scalar, batch: where each path implements it ("Value.exp", "functional.dot"), or None.
     activation: whether `nn` offers it as an activation.
     vjp: on the batch path, per input, the vector-Jacobian product in words.
+    formula: the output in terms of the inputs, a template as `local_grads` (`{0} * {1}`), or a
+        function of the input names for an n-ary op.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Op:
     batch: str | None = None
     activation: bool = False
     vjp: tuple[str, ...] = ()
+    formula: str | Callable[[Sequence[str]], str] = ""
 
     def local_grad_texts(self, inputs: Sequence[str], out: str, op: str = "") -> list[str]:
         """d(out)/d(input) for each input, in words, with the inputs' and the output's names."""
@@ -58,6 +61,20 @@ class Op:
             template.format(*inputs, out=out, n=exponent)
             for template in self.local_grads[: len(inputs)]
         ]
+
+    def formula_text(self, inputs: Sequence[str], op: str = "") -> str:
+        """The output in terms of the inputs' names, e.g. `x * y`, `exp(x)`, `x^3`."""
+        if callable(self.formula):
+            return self.formula(inputs)
+        exponent = op[2:] if op.startswith("**") else ""
+        return (self.formula or f"{self.name}({{0}})").format(*inputs, n=exponent)
+
+    def vjp_texts(self, inputs: Sequence[str], out: str, root: str, op: str = "") -> list[str]:
+        """On the batch path, per input, how its gradient is computed, in the inputs' names."""
+        exponent = op[2:] if op.startswith("**") else ""
+        texts = [t.format(*inputs, out=out, n=exponent) for t in self.vjp]
+        texts += texts[-1:] * (len(inputs) - len(texts))  # one text may serve every input
+        return [t.replace("dL/", f"d{root}/") for t in texts[: len(inputs)]]
 
 
 def _sum_grads(inputs: Sequence[str], out: str) -> list[str]:
@@ -76,124 +93,164 @@ def _cross_entropy_grads(inputs: Sequence[str], out: str) -> list[str]:
     return [f"softmax({name}) - [{name} is the target]" for name in inputs]
 
 
+def _listed(names: Sequence[str], joiner: str) -> str:
+    """Names joined, the middle elided past six: `a + b + ... + z`."""
+    if len(names) > 6:
+        names = [*names[:2], "...", *names[-2:]]
+    return joiner.join(names)
+
+
+def _sum_formula(inputs: Sequence[str]) -> str:
+    return _listed(inputs, " + ")
+
+
+def _dot_formula(inputs: Sequence[str]) -> str:
+    n = len(inputs) // 2
+    terms = [f"{w}*{x}" for w, x in zip(inputs[:n], inputs[n : 2 * n])]
+    return _listed(terms + list(inputs[2 * n :]), " + ")
+
+
+def _cross_entropy_formula(inputs: Sequence[str]) -> str:
+    return f"cross_entropy({_listed(inputs, ', ')})"
+
+
 OPS: tuple[Op, ...] = (
     # ---- elementwise arithmetic: both paths ----
     Op(
         "+", 2, "add", "add: both inputs get the upstream gradient unchanged",
         ("1", "1"), "Value.__add__", "Tensor.__add__",
-        vjp=("dL/d{0} = dL/d{out} (summed over broadcast axes)",) * 2,
+        vjp=(
+            "dL/d{0} = dL/d{out}, summed over broadcast axes",
+            "dL/d{1} = dL/d{out}, summed over broadcast axes",
+        ),
+        formula="{0} + {1}",
     ),
     Op(
         "*", 2, "mul", "mul: each input gets the upstream gradient times the other input",
         ("{1}", "{0}"), "Value.__mul__", "Tensor.__mul__",
         vjp=("dL/d{0} = dL/d{out} * {1}", "dL/d{1} = dL/d{out} * {0}"),
+        formula="{0} * {1}",
     ),
     Op(
         "max", 2, "max",
         "max: the whole gradient goes to the larger input (the first one on a tie), 0 to the other",
         ("1 if {0} >= {1} else 0", "1 if {1} > {0} else 0"), "Value.max", "Tensor.maximum",
-        vjp=("dL/d{out} where {0} won, else 0", "dL/d{out} where {1} won, else 0"),
+        vjp=(
+            "dL/d{0} = dL/d{out} where {0} won, else 0",
+            "dL/d{1} = dL/d{out} where {1} won, else 0",
+        ),
+        formula="max({0}, {1})",
     ),
     Op(
         "exp", 1, "function", "exp: the gradient is scaled by the output itself, e^x",
-        ("{out}",), "Value.exp", "Tensor.exp", vjp=("dL/d{out} * {out}",),
+        ("{out}",), "Value.exp", "Tensor.exp", vjp=("dL/d{0} = dL/d{out} * {out}",),
     ),
     Op(
         "log", 1, "function", "log: the gradient is divided by the input",
-        ("1/{0}",), "Value.log", "Tensor.log", vjp=("dL/d{out} / {0}",),
+        ("1/{0}",), "Value.log", "Tensor.log", vjp=("dL/d{0} = dL/d{out} / {0}",),
     ),
     Op(
         "1/x", 1, "function", "1/x: the gradient is scaled by -1/x^2",
-        ("-1/{0}^2",), "Value.reciprocal", "Tensor.reciprocal", vjp=("-dL/d{out} / {0}^2",),
+        ("-1/{0}^2",), "Value.reciprocal", "Tensor.reciprocal",
+        vjp=("dL/d{0} = -dL/d{out} / {0}^2",),
+        formula="1/{0}",
     ),
     Op(
         "**n", 1, "function", "x**n (n a number): the gradient is scaled by n x^(n-1)",
         ("{n}*{0}^({n}-1)",), "Value.__pow__", "Tensor.__pow__",
-        vjp=("dL/d{out} * {n} {0}^({n}-1)",),
+        vjp=("dL/d{0} = dL/d{out} * {n}*{0}^({n}-1)",),
+        formula="{0}^{n}",
     ),
     Op(
         "**", 2, "function",
         "a**b (both values): a gets b a^(b-1) times the gradient, b gets a^b ln(a) times it",
         ("{1}*{0}^({1}-1)", "{0}^{1}*ln({0})"), "Value.__pow__", None,
+        formula="{0}^{1}",
     ),
     Op(
         "abs", 1, "function", "abs: the gradient keeps its sign where x > 0 and flips where x < 0",
-        ("sign({0})",), "Value.abs", "Tensor.abs", vjp=("dL/d{out} * sign({0})",),
+        ("sign({0})",), "Value.abs", "Tensor.abs", vjp=("dL/d{0} = dL/d{out} * sign({0})",),
     ),
     # ---- activations: both paths, one node each ----
     Op(
         "relu", 1, "max", "relu: the gradient passes where the input is positive, else it stops",
         ("1 if {0} > 0 else 0",), "Value.relu", "Tensor.relu", activation=True,
-        vjp=("dL/d{out} where {0} > 0, else 0",),
+        vjp=("dL/d{0} = dL/d{out} where {0} > 0, else 0",),
     ),
     Op(
         "leaky_relu", 1, "function",
         "leaky_relu: the gradient passes where the input is positive, else it is scaled by "
         "the slope",
         ("1 if {0} > 0 else slope",), "Value.leaky_relu", "Tensor.leaky_relu", activation=True,
-        vjp=("dL/d{out} where {0} > 0, else slope * dL/d{out}",),
+        vjp=("dL/d{0} = dL/d{out} where {0} > 0, else slope * dL/d{out}",),
     ),
     Op(
         "sigmoid", 1, "function", "sigmoid: the gradient is scaled by s (1 - s), at most 1/4",
         ("{out}*(1-{out})",), "Value.sigmoid", "Tensor.sigmoid", activation=True,
-        vjp=("dL/d{out} * {out} (1 - {out})",),
+        vjp=("dL/d{0} = dL/d{out} * {out} * (1 - {out})",),
     ),
     Op(
         "tanh", 1, "function", "tanh: the gradient is scaled by 1 - t^2, at most 1",
         ("1-{out}^2",), "Value.tanh", "Tensor.tanh", activation=True,
-        vjp=("dL/d{out} * (1 - {out}^2)",),
+        vjp=("dL/d{0} = dL/d{out} * (1 - {out}^2)",),
     ),
     Op(
         "elu", 1, "function",
         "elu: the gradient passes where the input is positive, else it is scaled by alpha e^x",
         ("1 if {0} > 0 else {out}+alpha",), "Value.elu", "Tensor.elu", activation=True,
-        vjp=("dL/d{out} where {0} > 0, else dL/d{out} * ({out} + alpha)",),
+        vjp=("dL/d{0} = dL/d{out} where {0} > 0, else dL/d{out} * ({out} + alpha)",),
     ),
     # ---- many inputs at once ----
     Op(
         "sum", None, "add", "sum: every input gets the upstream gradient unchanged",
         _sum_grads, "functional.sum", "Tensor.sum",
-        vjp=("dL/d{out} copied to every summed element",),
+        vjp=("dL/d{0} = dL/d{out} copied to every summed element",),
+        formula=_sum_formula,
     ),
     Op(
         "dot", None, "mul",
         "dot: each weight gets the gradient times its input, each input times its weight, "
         "the bias the gradient itself",
         _dot_grads, "functional.dot", None,
+        formula=_dot_formula,
     ),
     Op(
         "@", 2, "mul",
         "matmul: A gets the gradient times B transposed, B gets A transposed times the gradient",
         ("{1}^T", "{0}^T"), None, "Tensor.__matmul__",
         vjp=("dL/d{0} = dL/d{out} @ {1}^T", "dL/d{1} = {0}^T @ dL/d{out}"),
+        formula="{0} @ {1}",
     ),
     Op(
         "cross_entropy", None, "fused",
         "cross_entropy: each logit gets softmax minus one-hot target (y - t), one fused node",
         _cross_entropy_grads, "functional.cross_entropy", "Tensor.cross_entropy",
         vjp=("dL/d{0} = (softmax({0}) - onehot(labels)) / M * dL/d{out}",),
+        formula=_cross_entropy_formula,
     ),
     Op(
         "log_softmax", 1, "fused",
         "log_softmax: the gradient minus softmax times the sum of the gradient, per row",
         ("1 - softmax({0})",), None, "Tensor.log_softmax",
-        vjp=("dL/d{out} - softmax({0}) * sum(dL/d{out})",),
+        vjp=("dL/d{0} = dL/d{out} - softmax({0}) * sum(dL/d{out})",),
     ),
     # ---- shapes: the batch path moves gradients without scaling them ----
     Op(
         "reshape", 1, "shape", "reshape: the gradient is reshaped back",
-        ("1",), None, "Tensor.reshape", vjp=("dL/d{out} reshaped to {0}'s shape",),
+        ("1",), None, "Tensor.reshape", vjp=("dL/d{0} = dL/d{out} reshaped to {0}'s shape",),
     ),
     Op(
         "transpose", 1, "shape", "transpose: the gradient is transposed back",
-        ("1",), None, "Tensor.transpose", vjp=("dL/d{out} with the axes put back",),
+        ("1",), None, "Tensor.transpose", vjp=("dL/d{0} = dL/d{out} with its axes put back",),
+        formula="{0}^T",
     ),
     Op(
         "index", 1, "shape",
         "index: the gradient goes back to the picked elements (summed where picked twice), "
         "0 elsewhere",
         ("1 where picked",), None, "Tensor.__getitem__",
-        vjp=("dL/d{out} scattered back into {0}'s shape",),
+        vjp=("dL/d{0} = dL/d{out} scattered back into {0}'s shape",),
+        formula="{0}[...]",
     ),
 )
 

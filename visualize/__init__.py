@@ -1,6 +1,16 @@
 """visualize: pictures of computation graphs and of the backward pass, plots, and a CLI."""
 
-from .graph import draw_graph
+from .collapse import collapsed_page, draw_collapsed
+from .graph import Picture, Style, draw_graph
 from .trace import BackwardTrace, Step, trace_backward
 
-__all__ = ["BackwardTrace", "Step", "draw_graph", "trace_backward"]
+__all__ = [
+    "BackwardTrace",
+    "Picture",
+    "Step",
+    "Style",
+    "collapsed_page",
+    "draw_collapsed",
+    "draw_graph",
+    "trace_backward",
+]

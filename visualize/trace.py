@@ -1,9 +1,18 @@
-"""A step-by-step record of the backward pass: one step per node, upstream x local at each input.
+"""The backward pass, step by step: what each node passes back to each of its inputs, and why.
 
-`trace_backward(root)` runs the engine's own backward pass (`autograd_core.backpropagate`) and
-records, after each node has passed its gradient on, what arrived at each input. The trace
-renders as pictures (`frames()`), as one self-contained HTML page (`to_html`) and as a notebook
-widget (`widget()`).
+`trace_backward(root)` runs the engine's own backward pass (`autograd_core.backpropagate`, the
+walk every `backward()` uses) and records, after each node has passed its gradient on, what
+arrived at each input. The first step is the seed alone (the output's gradient with respect to
+itself, 1); then one step per node that has inputs, in the order the pass visits them (inputs
+have nothing to pass on, so they get no step of their own). A step says, per input, the local
+gradient symbolically and as a number (`df/dq = z = -4`, from the op table) and the
+contribution (`df/dx += df/dq * dq/dx = -4 * 1`), and where a value is used more than once, the
+running total (`df/dx: 1 -> 4 -> 7`).
+
+Only what changes is recorded, so a trace takes time and memory linear in the graph. It renders
+as pictures (`frame(k)`), as one self-contained HTML page (`to_html`) that embeds the picture once
+and restyles it per step, and as a notebook widget (`widget()`); in a notebook the trace itself
+shows as that page.
 """
 
 from __future__ import annotations
@@ -11,183 +20,397 @@ from __future__ import annotations
 import html
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import graphviz
+import numpy as np
 
-from autograd_core import Value, backpropagate, topological_order
+from autograd_core import backpropagate, ops
 
-from .graph import Frame, draw_graph, node_name
+from .graph import Parameters, Picture, Style, draw_graph, format_value
+
+CURRENT = "#ffd700"  # the node whose step it is
+RECEIVING = "#c7e9c0"  # the inputs it passes its gradient to
+FLOW = "#d62728"  # the edges the gradient flows back along
+HIGHLIGHTS = (
+    (CURRENT, "the node passing its gradient back in this step"),
+    (RECEIVING, "its inputs, whose gradients grow in this step"),
+    (FLOW, "red edges: the gradient flowing back, labelled with what each input receives"),
+)
+SMALL = 16  # arrays of at most this many elements are shown whole in the panel
 
 
 @dataclass(frozen=True)
 class Contribution:
-    """What one input received in a step: upstream x local. (Its running gradient after the
-    step is in `Step.known`.)"""
+    """What one input received in a step: local gradient x upstream, and its total after."""
 
+    position: int  # which input of the node (a node may use the same value twice: x * x)
     parent: int  # the input's topological index
-    name: str
-    local_grad: float
-    contribution: float
+    local_grad: Any  # a number on the scalar path; None for a Tensor (it has a vjp, no number)
+    contribution: Any  # a number, or an array (its summary when large: see `_kept`)
+    total: Any  # the input's gradient so far, this contribution included (kept the same way)
 
 
 @dataclass(frozen=True)
 class Step:
-    """One node's turn in the backward pass."""
+    """One step of the backward pass: the seed (number 0), or one node passing its gradient."""
 
     number: int
     node: int  # topological index
-    name: str
-    op: str
-    upstream: float
+    upstream: Any
     contributions: tuple[Contribution, ...]
-    known: dict[int, float]  # node index -> running gradient after this step
-
-    def equations(self, root_name: str) -> list[str]:
-        """The step in words: the chain rule for each input, with numbers."""
-        r, n = root_name, self.name
-        if self.number == 0:
-            lines = [f"d{r}/d{r} = 1 (the start of the backward pass)"]
-        else:
-            lines = [f"d{r}/d{n} = {_fmt(self.upstream)} (all of its uses have reported)"]
-        if not self.contributions:
-            lines.append(f"{n} is an input: nothing to pass on")
-        for c in self.contributions:
-            lines.append(
-                f"d{r}/d{c.name} += d{r}/d{n} * d{n}/d{c.name} = {_fmt(self.upstream)} * "
-                f"{_fmt(c.local_grad)} = {_fmt(c.contribution)}"
-            )
-        return lines
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+def _kept(array: Any) -> Any:
+    """A number as it is; an array whole if small, else only its summary (so a trace's memory is
+    linear in the number of nodes, not in the size of their arrays)."""
+    if isinstance(array, np.ndarray) and array.size > SMALL:
+        return format_value(array)
+    return array
+
+
+def _cell(value: Any) -> str:
+    """A gradient as a picture's box shows it (arrays as summaries, as `draw_graph` does)."""
+    return value if isinstance(value, str) else format_value(value)
+
+
+def _shown(value: Any) -> str:
+    """A number, or a small array in full on one line, or a large one's kept summary."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, np.ndarray) and 1 < value.size <= SMALL:
+        text = np.array2string(value, precision=4, separator=" ", max_line_width=10_000)
+        return " ".join(text.split())  # one line: a matrix's rows side by side
+    return format_value(value)
 
 
 class BackwardTrace:
-    """The recorded backward pass of a scalar graph."""
+    """The recorded backward pass of a graph (scalar or array)."""
 
-    def __init__(self, root: Value, steps: list[Step]) -> None:
-        self.root = root
+    def __init__(self, picture: Picture, steps: list[Step]) -> None:
+        self.picture = picture
+        self.root = picture.root
         self.steps = steps
-        self.root_name = root.label or "L"
+        self.root_name = picture.names[-1]
 
     def __len__(self) -> int:
         return len(self.steps)
 
+    # ---- the panel: each step in words ---------------------------------------------------------
+
+    def texts(self) -> list[str]:
+        """The panel text of every step, in one pass over the trace."""
+        return list(self._texts())
+
     def text(self, number: int) -> str:
         """The panel text of one step."""
-        step = self.steps[number]
-        op = f" ({step.op})" if step.op else ""
-        header = f"Step {number + 1} of {len(self.steps)}: {step.name}{op}"
-        return "\n".join([header, *step.equations(self.root_name)])
+        if not 0 <= number < len(self.steps):
+            raise IndexError(f"step {number} of a trace with {len(self.steps)} steps")
+        for k, text in enumerate(self._texts()):
+            if k == number:
+                return text
+        raise AssertionError("unreachable")
+
+    def _texts(self) -> Iterator[str]:
+        picture, r = self.picture, self.root_name
+        history: dict[int, list[Any]] = {}  # node -> its running totals so far, this pass
+        for step in self.steps:
+            i = step.node
+            header = f"Step {step.number + 1} of {len(self.steps)}: "
+            if step.number == 0:
+                history[i] = [step.upstream]
+                yield (
+                    f"{header}start at the output {r}\n"
+                    f"d{r}/d{r} = {_shown(step.upstream)}: the output's gradient with respect to "
+                    "itself, the seed of the backward pass"
+                )
+                continue
+            node = picture.order[i]
+            entry = ops.lookup(node.op)
+            inputs = [picture.names[p] for p in picture.parent_indices(i)]
+            if entry is not None:
+                formula = entry.formula_text(inputs, node.op)
+            else:
+                formula = f"{node.op}({', '.join(inputs)})"
+            lines = [f"{header}{picture.names[i]} = {formula}"]
+            if entry is not None:
+                lines.append(f"  ({entry.meaning})")
+            lines.append(self._upstream_line(step, history.get(i, [])))
+            lines += self._local_lines(step, entry, inputs)
+            lines += self._contribution_lines(step, history)
+            yield "\n".join(lines)
+
+    def _upstream_line(self, step: Step, totals: list[Any]) -> str:
+        """What reached this node: the sum of what its uses sent."""
+        r, name = self.root_name, self.picture.names[step.node]
+        value = _shown(step.upstream)
+        if len(totals) > 1:
+            chain = " -> ".join(_shown(t) for t in totals)
+            return f"d{r}/d{name} = {value}: all {len(totals)} uses have reported ({chain})"
+        return f"d{r}/d{name} = {value}"
+
+    def _local_lines(self, step: Step, entry: ops.Op | None, inputs: list[str]) -> list[str]:
+        """Per input: the local gradient in symbols and as a number (scalar path), or how its
+        gradient is computed from the upstream one (batch path)."""
+        picture, i = self.picture, step.node
+        node, name = picture.order[i], picture.names[i]
+        if not isinstance(node.data, np.ndarray):
+            symbols = entry.local_grad_texts(inputs, name, node.op) if entry else []
+            lines = []
+            for k, local in enumerate(node.local_grads):
+                if picture.kinds[picture.parent_indices(i)[k]] == "constant":
+                    continue  # a constant keeps no gradient, so its local gradient is not needed
+                number = format_value(local)
+                symbol = symbols[k] if k < len(symbols) else number
+                shown = number if symbol == number else f"{symbol} = {number}"
+                lines.append(f"  local gradient d{name}/d{inputs[k]} = {shown}")
+            return lines
+        texts = entry.vjp_texts(inputs, name, self.root_name, node.op) if entry else []
+        return [
+            f"  {texts[c.position]}   (shape {picture.order[c.parent].shape})"
+            for c in step.contributions
+            if c.position < len(texts)
+        ]
+
+    def _contribution_lines(self, step: Step, history: dict[int, list[Any]]) -> list[str]:
+        """Per input: what it receives, and its running total where it has several uses."""
+        picture, r = self.picture, self.root_name
+        name = picture.names[step.node]
+        upstream = _shown(step.upstream)
+        lines = []
+        for c in step.contributions:
+            totals = history.setdefault(c.parent, [])
+            totals.append(c.total)
+            if picture.kinds[c.parent] == "constant":
+                continue  # a constant keeps no gradient: nothing learns from it
+            parent = picture.names[c.parent]
+            received = _shown(c.contribution)
+            if c.local_grad is None:
+                line = f"  d{r}/d{parent} += {received}"
+            elif step.node == len(picture) - 1:  # the root: the seed times the local gradient
+                line = f"  d{r}/d{parent} += {upstream} * {format_value(c.local_grad)} = {received}"
+            else:
+                line = (
+                    f"  d{r}/d{parent} += d{r}/d{name} * d{name}/d{parent} = "
+                    f"{upstream} * {format_value(c.local_grad)} = {received}"
+                )
+            uses = picture.uses[c.parent]
+            if uses > 1:
+                chain = " -> ".join(_shown(t) for t in totals)
+                line += f"   (d{r}/d{parent}: {chain}; {len(totals)} of {uses} uses)"
+            lines.append(line)
+        return lines
+
+    # ---- the state after a step, and its picture -----------------------------------------------
+
+    def grads_after(self, number: int) -> dict[int, Any]:
+        """node -> its gradient as known after step `number` (nodes not reached are missing)."""
+        known: dict[int, Any] = {}
+        for step in self.steps[: number + 1]:
+            if step.number == 0:
+                known[step.node] = step.upstream
+            for c in step.contributions:
+                known[c.parent] = c.total
+        return known
 
     def frame(self, number: int, **draw_options: Any) -> graphviz.Digraph:
-        """The graph after step `number`: the current node highlighted, the edges it fed marked
-        with their contribution, and only the gradients known so far filled in."""
+        """The picture after step `number`: the current node and its inputs highlighted, the
+        edges the gradient flows back along in red with what each input received, and only the
+        gradients known so far filled in (options as for `draw_graph`)."""
         step = self.steps[number]
-        contributions = {
-            (c.parent, step.node): f"+= {_fmt(c.contribution)}" for c in step.contributions
-        }
-        frame = Frame(grads=step.known, current=step.node, contributions=contributions)
-        return draw_graph(self.root, frame=frame, **draw_options)
+        shown = self._shown_contributions(step)
+        fills = {c.parent: RECEIVING for c in shown}
+        fills[step.node] = CURRENT
+        edges = {(c.parent, step.node): (FLOW, self._edge_label(c)) for c in shown}
+        style = Style(
+            grads=self.grads_after(number), fills=fills, edges=edges, legend=HIGHLIGHTS
+        )
+        options = {"backward": True, **draw_options}
+        return draw_graph(self.root, picture=self.picture, style=style, **options)
+
+    def _shown_contributions(self, step: Step) -> list[Contribution]:
+        """What a picture marks of a step: every contribution but those to constants, which keep
+        no gradient."""
+        return [c for c in step.contributions if self.picture.kinds[c.parent] != "constant"]
+
+    def _edge_label(self, c: Contribution) -> str:
+        """What an edge says its input received: the number, or an array's shape."""
+        if isinstance(c.contribution, (float, int)):
+            return f"+= {format_value(c.contribution)}"
+        return f"+= grad {self.picture.order[c.parent].shape}"
 
     def frames(self, **draw_options: Any) -> list[graphviz.Digraph]:
-        """One picture per step (options as for `draw_graph`)."""
+        """One picture per step (for a few steps; the page draws the graph only once)."""
         return [self.frame(i, **draw_options) for i in range(len(self.steps))]
 
-    def svgs(self, **draw_options: Any) -> list[str]:
-        """Each frame as inline SVG markup."""
-        return [_inline_svg(f.pipe(format="svg").decode()) for f in self.frames(**draw_options)]
+    # ---- the page ----------------------------------------------------------------------------
+
+    def html(self, title: str | None = None) -> str:
+        """One self-contained HTML page: the picture once (with the final gradients, which sets
+        the size of every box), and per step what changes, applied by a few lines of script."""
+        svg = draw_graph(
+            self.root,
+            picture=self.picture,
+            backward=True,
+            collapse=False,
+            rankdir="TB" if isinstance(self.root.data, np.ndarray) else "LR",  # arrays: tall boxes
+            style=Style(legend=HIGHLIGHTS),
+        ).pipe(format="svg").decode()
+        svg = svg[svg.find("<svg") :]
+        steps = [
+            {
+                "node": f"v{step.node}",
+                "seed": step.number == 0,
+                "grads": [[f"v{c.parent}", self._edge_label(c)] for c in shown],
+                "edges": [f"e{c.parent}_{step.node}" for c in shown],
+                "through": f"e{step.node}",  # the edge from the node's op to the node
+            }
+            for step in self.steps
+            for shown in [self._shown_contributions(step)]
+        ]
+        data = {
+            "steps": steps,
+            "texts": self.texts(),
+            "totals": self._changed_grads(),
+            "root": f"v{len(self.picture) - 1}",
+        }
+        return _PAGE.format(
+            title=html.escape(title or f"Backward pass of {self.root_name}"),
+            svg=svg,
+            data=_script_json(data),
+            last=len(self.steps) - 1,
+            current=CURRENT,
+            receiving=RECEIVING,
+            flow=FLOW,
+        )
+
+    def _changed_grads(self) -> list[list[list[str]]]:
+        """Per step, [node id, new gradient text] for each node whose gradient it changed."""
+        out = []
+        for step in self.steps:
+            changed = [[f"v{c.parent}", _cell(c.total)] for c in self._shown_contributions(step)]
+            if step.number == 0:
+                changed.append([f"v{step.node}", _cell(step.upstream)])
+            out.append(changed)
+        return out
 
     def to_html(self, path: str | os.PathLike[str], title: str | None = None) -> Path:
-        """Write one self-contained HTML page (SVG inlined, no network): a slider, previous/next
-        buttons, the arrow keys, and a panel that states each step as an equation."""
+        """Write the page (`html`) to `path`."""
         path = Path(path)
         path.write_text(self.html(title), encoding="utf-8")
         return path
 
-    def html(self, title: str | None = None) -> str:
-        """The page `to_html` writes, as text."""
-        return _PAGE.format(
-            title=html.escape(title or f"Backward pass of {self.root_name}"),
-            frames="\n".join(
-                f'<div class="frame" data-step="{i}" hidden>{svg}</div>'
-                for i, svg in enumerate(self.svgs())
-            ),
-            texts=json.dumps([self.text(i) for i in range(len(self.steps))]),
-            last=len(self.steps) - 1,
-        )
+    def _repr_html_(self) -> str:
+        """In a notebook, or a static export of one, the trace shows as its page."""
+        return _iframe(self.html())
 
     def widget(self) -> Any:
-        """An ipywidgets view of the same: slider, buttons, picture and panel."""
+        """An ipywidgets view: previous / next buttons, a slider, the panel and the picture of the
+        current step (drawn when it is first shown). A static export of the notebook, which has
+        no widget state, shows the HTML page instead."""
         import ipywidgets as widgets
 
-        svgs = self.svgs()
-        slider = widgets.IntSlider(value=0, min=0, max=len(svgs) - 1, description="step")
+        cache: dict[int, str] = {}
+
+        def svg(number: int) -> str:
+            if number not in cache:
+                drawn = self.frame(number).pipe(format="svg").decode()
+                cache[number] = drawn[drawn.find("<svg") :]
+            return cache[number]
+
+        slider = widgets.IntSlider(value=0, min=0, max=len(self.steps) - 1, description="step")
         previous = widgets.Button(description="previous")
         following = widgets.Button(description="next")
-        picture = widgets.HTML(svgs[0])
         panel = widgets.HTML(_panel_html(self.text(0)))
+        picture = widgets.HTML(svg(0))
 
         def show(change: dict[str, Any]) -> None:
-            picture.value = svgs[change["new"]]
+            picture.value = svg(change["new"])
             panel.value = _panel_html(self.text(change["new"]))
 
         slider.observe(show, names="value")
         previous.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
         following.on_click(lambda _: setattr(slider, "value", min(slider.value + 1, slider.max)))
-        return widgets.VBox([widgets.HBox([previous, slider, following]), panel, picture])
+        page = self.html()
+        return StepThroughWidget([widgets.HBox([previous, slider, following]), panel, picture], page)
 
 
-def trace_backward(root: Value) -> BackwardTrace:
-    """Run `root.backward()` and record it, one step per node in the order the pass visits them.
+def trace_backward(root: Any, parameters: Parameters = None) -> BackwardTrace:
+    """Run `root.backward()` and record it: the seed, then one step per node with inputs, in the
+    order the pass visits them. Works for a Value or a single-element Tensor. `parameters`
+    (a Module, or a mapping name -> parameter) name the parameters in the panel and pictures.
 
     The gradients it leaves behind are exactly those of a plain `backward()`.
     """
-    if not hasattr(root, "local_grads"):  # a Tensor: its step-through is still to come
-        raise TypeError(f"trace_backward works on scalar Value graphs, got {type(root).__name__}")
-    order = topological_order(root)
-    index = {id(node): i for i, node in enumerate(order)}
-    known: dict[int, float] = {}
-    steps: list[Step] = []
+    picture = Picture(root, parameters)
+    index = picture.index
+    scalar = not isinstance(root.data, np.ndarray)
+    if scalar:
+        seed: Any = 1.0
+    elif root.data.size != 1:
+        raise ValueError(f"trace_backward needs a single-element root, got shape {root.data.shape}")
+    else:
+        seed = np.ones_like(root.data)
+    steps = [Step(0, len(picture) - 1, seed, ())]
+    running: dict[int, Any] = {}  # this pass's gradient of each node reached, summed as the walk
 
-    def record(node: Value, upstream: float) -> None:
-        i = index[id(node)]
-        known[i] = node.grad
+    def record(node: Any, upstream: Any) -> None:
+        if not node.parents or upstream is None:
+            return  # an input has nothing to pass on, and a node off the path to the root neither
         contributions = []
-        for parent, local_grad in zip(node.parents, node.local_grads):
-            p = index[id(parent)]
-            known[p] = parent.grad
-            contributions.append(
-                Contribution(p, node_name(parent, p), local_grad, local_grad * upstream)
-            )
-        steps.append(
-            Step(
-                len(steps),
-                i,
-                node_name(node, i),
-                node.op,
-                upstream,
-                tuple(contributions),
-                dict(known),
-            )
-        )
+        if scalar:
+            for k, (parent, local_grad) in enumerate(zip(node.parents, node.local_grads)):
+                p = index[id(parent)]
+                received = local_grad * upstream
+                running[p] = running.get(p, 0.0) + received  # as the walk adds, so as exact
+                contributions.append(Contribution(k, p, local_grad, received, running[p]))
+        else:
+            for k, (parent, vjp) in enumerate(zip(node.parents, node.vjps)):
+                if parent.requires_grad:  # what the walk sent, and the total it made
+                    p = index[id(parent)]
+                    received = _kept(vjp(upstream))
+                    contributions.append(Contribution(k, p, None, received, _kept(parent.grad)))
+        steps.append(Step(len(steps), index[id(node)], _kept(upstream), tuple(contributions)))
 
-    backpropagate(root, 1.0, record)
-    return BackwardTrace(root, steps)
+    backpropagate(root, seed, record)
+    return BackwardTrace(picture, steps)
 
 
-def _inline_svg(svg: str) -> str:
-    """SVG markup without the XML prologue, so it can sit inside an HTML page."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+class StepThroughWidget:
+    """The widget, plus the page as the HTML a static notebook export shows in its place."""
+
+    def __init__(self, children: list[Any], page: str) -> None:
+        import ipywidgets as widgets
+
+        self.box = widgets.VBox(children)
+        self.children = self.box.children
+        self.page = page
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(self.box._repr_mimebundle_(**kwargs) or {})
+        bundle["text/html"] = _iframe(self.page)
+        return bundle
+
+
+def _iframe(page: str) -> str:
+    return (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width: 100%; height: 640px; '
+        'border: 1px solid #ddd" title="backward pass, step by step"></iframe>'
+    )
 
 
 def _panel_html(text: str) -> str:
-    return f"<pre style='font-size: 13px'>{html.escape(text)}</pre>"
+    return f"<pre style='font-size: 13px; white-space: pre-wrap'>{html.escape(text)}</pre>"
+
+
+def _script_json(data: Any) -> str:
+    """JSON that is safe inside a <script> element: no `<`, `>` or `&` appears literally, so no
+    label can close the element (`</script>`) or open a comment (`<!--`)."""
+    text = json.dumps(data, ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 _PAGE = """<!DOCTYPE html>
@@ -196,11 +419,21 @@ _PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <title>{title}</title>
 <style>
-  body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }}
-  #controls {{ display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.8em; }}
-  #slider {{ width: 20em; }}
-  #panel {{ background: #f6f6f6; padding: 0.6em 0.9em; font-size: 14px; white-space: pre-wrap; }}
-  .frame svg {{ max-width: 100%; height: auto; }}
+  body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.2em; }}
+  #controls {{ display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.6em; }}
+  #slider {{ width: 24em; }}
+  #panel {{ background: #f6f6f6; padding: 0.6em 0.9em; font-size: 14px; white-space: pre-wrap;
+            min-height: 7em; }}
+  #graph {{ overflow: auto; max-height: 80vh; border: 1px solid #eee; }}
+  #graph.fit svg {{ max-width: 100%; height: auto; }}
+  g.value.unknown text.grad {{ fill: #bbbbbb; }}
+  g.value.current > polygon:first-of-type {{ fill: {current}; }}
+  g.value.receiving > polygon:first-of-type {{ fill: {receiving}; }}
+  g.edge.flow path {{ stroke: {flow}; stroke-width: 3; stroke-dasharray: 8 4;
+                     animation: flow 0.8s linear infinite; }}
+  g.edge.flow polygon {{ fill: {flow}; stroke: {flow}; }}
+  text.flow-label {{ fill: {flow}; font-size: 11px; font-weight: bold; }}
+  @keyframes flow {{ to {{ stroke-dashoffset: -24; }} }}
 </style>
 </head>
 <body>
@@ -210,24 +443,72 @@ _PAGE = """<!DOCTYPE html>
   <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
   <button id="next" type="button">next &rarr;</button>
   <span id="counter"></span>
+  <label><input id="fit" type="checkbox"> fit the picture to the window</label>
 </div>
 <pre id="panel"></pre>
-{frames}
+<div id="graph">{svg}</div>
 <script>
-const texts = {texts};
-const frames = document.querySelectorAll(".frame");
+const data = {data};
 const slider = document.getElementById("slider");
+const graph = document.getElementById("graph");
+const gradTexts = {{}};
+document.querySelectorAll("g.value").forEach((g) => {{
+  g.querySelectorAll("text").forEach((t) => {{
+    if (t.textContent.startsWith("grad")) {{ t.classList.add("grad"); gradTexts[g.id] = t; }}
+  }});
+}});
 let current = 0;
 function show(step) {{
-  current = Math.max(0, Math.min(frames.length - 1, step));
-  frames.forEach((frame, i) => {{ frame.hidden = i !== current; }});
+  current = Math.max(0, Math.min(data.steps.length - 1, step));
+  const known = {{}};
+  for (let k = 0; k <= current; k++) {{
+    for (const [id, text] of data.totals[k]) known[id] = text;
+  }}
+  for (const [id, t] of Object.entries(gradTexts)) {{
+    t.textContent = "grad " + (id in known ? known[id] : "?");
+    t.parentNode.classList.toggle("unknown", !(id in known));
+  }}
+  document.querySelectorAll("g.value").forEach((g) => {{
+    g.classList.remove("current", "receiving");
+  }});
+  document.querySelectorAll("g.edge.flow").forEach((g) => g.classList.remove("flow"));
+  document.querySelectorAll("text.flow-label").forEach((t) => t.remove());
+  const s = data.steps[current];
+  const node = document.getElementById(s.node);
+  if (node) node.classList.add("current");
+  const focus = document.getElementById(s.node + "op") || node;  // where the gradient splits
+  if (focus && graph.scrollWidth > graph.clientWidth + 1 || graph.scrollHeight > graph.clientHeight + 1) {{
+    focus.scrollIntoView({{block: "center", inline: "center"}});
+  }}
+  const through = document.getElementById(s.through);
+  if (through && !s.seed) through.classList.add("flow");
+  s.grads.forEach(([id, text], k) => {{
+    const input = document.getElementById(id);
+    if (input) input.classList.add("receiving");
+    const edge = document.getElementById(s.edges[k]);
+    if (!edge) return;
+    edge.classList.add("flow");
+    const path = edge.querySelector("path");
+    if (path && path.getTotalLength) {{
+      const middle = path.getPointAtLength(path.getTotalLength() / 2);
+      const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      label.setAttribute("x", middle.x);
+      label.setAttribute("y", middle.y - 4);
+      label.setAttribute("class", "flow-label");
+      label.textContent = text;
+      edge.appendChild(label);
+    }}
+  }});
   slider.value = current;
-  document.getElementById("panel").textContent = texts[current];
-  document.getElementById("counter").textContent = (current + 1) + " / " + frames.length;
+  document.getElementById("panel").textContent = data.texts[current];
+  document.getElementById("counter").textContent = (current + 1) + " / " + data.steps.length;
 }}
 document.getElementById("prev").addEventListener("click", () => show(current - 1));
 document.getElementById("next").addEventListener("click", () => show(current + 1));
 slider.addEventListener("input", () => show(Number(slider.value)));
+document.getElementById("fit").addEventListener("change", (event) => {{
+  document.getElementById("graph").classList.toggle("fit", event.target.checked);
+}});
 document.addEventListener("keydown", (event) => {{
   if (event.key === "ArrowLeft") {{ show(current - 1); event.preventDefault(); }}
   if (event.key === "ArrowRight") {{ show(current + 1); event.preventDefault(); }}
