@@ -36,7 +36,18 @@ class Module:
 
     A subclass defines `forward(x)` and is called as `model(x)`, as in PyTorch (or defines
     `__call__` itself, as in micrograd).
+
+    Parameters are labelled with their dotted names as they are attached (`w.0` in a neuron,
+    `layers.0.neurons.3.w.0` once the neuron is in an MLP), so pictures and the step-through can
+    tell weights from inputs. A label you gave a parameter yourself is kept.
     """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        for dotted, parameter in _named(value, name):
+            old = parameter.label
+            if not old or dotted.endswith("." + old):  # unlabelled, or labelled by a submodule
+                parameter.label = dotted
 
     def __call__(self, x: Any) -> Any:
         return self.forward(x)

@@ -36,7 +36,7 @@ from .graph import (
     summary,
 )
 
-MAX_BOXES = 60  # a collapsed picture with more boxes than this goes up a level
+MAX_BOXES = 24  # a collapsed picture with more boxes than this goes up a module level
 
 
 def module_of(name: str) -> str:
@@ -87,24 +87,49 @@ def modules(picture: Picture, parameters: Parameters) -> list[str]:
         owners = {module[p] for p in parents if picture.kinds[p] == "parameter" and module[p]}
         if len(owners) == 1:
             module[i] = owners.pop()
-        elif len(owners) > 1:
-            module[i] = os.path.commonprefix(sorted(owners)).rstrip(".")
-        elif len(parents) == 1:
+        elif len(parents) == 1 and not owners:
             module[i] = module[parents[0]]
     return module
 
 
-def boxes(picture: Picture, parameters: Parameters, depth: int | None) -> list[Box]:
-    """The boxes of the collapsed picture, each with its members (topological indices)."""
+def _levels(module: str) -> int:
+    """How deep a module path is: `layers.0.neurons.3` is 2 levels (layer, neuron)."""
+    return sum(1 for part in module.split(".") if part and not part.isdigit())
+
+
+def _chains(picture: Picture, free: list[bool]) -> list[int]:
+    """For the nodes outside modules, the head of the chain each belongs to: a node joins its
+    input's chain when that input has the same op and no other use (`x + x + ... + x` is one
+    chain of `+`)."""
+    head = list(range(len(picture)))
+    for i, node in enumerate(picture.order):
+        if not free[i] or not node.parents:
+            continue
+        for p in picture.parent_indices(i):
+            if free[p] and picture.uses[p] == 1 and picture.order[p].op == node.op:
+                head[i] = head[p]
+                break
+    return head
+
+
+def boxes(
+    picture: Picture, parameters: Parameters, depth: int | None, members: list[int] | None = None
+) -> list[Box]:
+    """The boxes of the collapsed picture (of `members` only, if given), each with its members
+    (topological indices): modules cut to `depth` levels; outside modules, leaves by kind, and
+    ops by chain and by how far they are from the leaves (so samples of a batch line up)."""
     module = modules(picture, parameters)
-    level = [0] * len(picture)  # longest path from a leaf: samples of a batch line up
+    chosen = range(len(picture)) if members is None else members
+    level = [0] * len(picture)  # longest path from a leaf
     for i, node in enumerate(picture.order):
         if node.parents:
             level[i] = 1 + max(level[p] for p in picture.parent_indices(i))
+    free = [not module[i] for i in range(len(picture))]
+    head = _chains(picture, free)
     by_key: dict[str, Box] = {}
-    for i, node in enumerate(picture.order):
+    for i in chosen:
+        node, kind = picture.order[i], picture.kinds[i]
         owner = _at_depth(module[i], depth)
-        kind = picture.kinds[i]
         if kind == "output":
             key, title = "output", picture.names[i]
         elif owner:
@@ -112,17 +137,23 @@ def boxes(picture: Picture, parameters: Parameters, depth: int | None) -> list[B
         elif not node.parents:
             key, title = f"leaves {kind}", f"{kind}s"
         else:
-            key, title = f"op {node.op} {level[i]}", node.op
-        box = by_key.setdefault(key, Box(key, title))
-        box.members.append(i)
+            key, title = f"op {node.op} {level[head[i]]}", node.op
+        by_key.setdefault(key, Box(key, title)).members.append(i)
     return list(by_key.values())
 
 
-def choose_depth(picture: Picture, parameters: Parameters, max_boxes: int = MAX_BOXES) -> int | None:
-    """The deepest module level whose picture has at most `max_boxes` boxes (None: deepest)."""
-    deepest = max((m.count(".") + 1 for m in modules(picture, parameters) if m), default=0)
+def choose_depth(
+    picture: Picture,
+    parameters: Parameters,
+    max_boxes: int = MAX_BOXES,
+    members: list[int] | None = None,
+) -> int | None:
+    """The deepest module level whose picture has at most `max_boxes` boxes (None: no modules)."""
+    chosen = range(len(picture)) if members is None else members
+    module = modules(picture, parameters)
+    deepest = max((_levels(module[i]) for i in chosen if module[i]), default=0)
     for depth in range(deepest, 0, -1):
-        if len(boxes(picture, parameters, depth)) <= max_boxes:
+        if len(boxes(picture, parameters, depth, members)) <= max_boxes:
             return depth
     return 1 if deepest else None
 
@@ -149,7 +180,7 @@ def _box_label(picture: Picture, box: Box, inside: set[int], module_type: str, p
         if grads_of:
             text += ", grad " + summary(np.concatenate(grads_of), precision)
         cells.append(text)
-    return html_label(cells)
+    return html_label(cells, stacked=True)
 
 
 def _module_type(parameters: Parameters, path: str) -> str:
@@ -169,44 +200,45 @@ def draw_collapsed(
     parameters: Parameters = None,
     depth: int | None = None,
     *,
+    members: list[int] | None = None,
     rankdir: str = "LR",
     precision: int = 4,
     legend: bool = True,
+    ids: str = "b",
 ) -> graphviz.Digraph:
-    """The collapsed picture: one box per module (or per kind / op outside modules)."""
+    """The collapsed picture of the graph (of `members` only, if given): one box per module cut
+    to `depth` levels (chosen to keep the boxes few, by default), per kind of leaf, and per chain
+    of ops outside modules. Box ids are `{ids}0`, `{ids}1`, ... in the order of `boxes`."""
     if depth is None:
-        depth = choose_depth(picture, parameters)
-    all_boxes = boxes(picture, parameters, depth)
-    box_of = {}
-    for b, box in enumerate(all_boxes):
-        for i in box.members:
-            box_of[i] = b
+        depth = choose_depth(picture, parameters, members=members)
+    all_boxes = boxes(picture, parameters, depth, members)
+    box_of = {i: b for b, box in enumerate(all_boxes) for i in box.members}
     dot = new_digraph(rankdir, backward=False)
     for b, box in enumerate(all_boxes):
-        first = box.members[0]
-        kind = picture.kinds[first]
+        kind = picture.kinds[box.members[0]]
         module_path = box.key.removeprefix("module ") if box.key.startswith("module ") else ""
-        label = _box_label(picture, box, set(box.members), _module_type(parameters, module_path), precision)
+        module_type = _module_type(parameters, module_path)
+        label = _box_label(picture, box, set(box.members), module_type, precision)
         fill = FILL["parameter"] if module_path else FILL.get(kind, FILL["value"])
         dot.node(
-            f"b{b}", label, shape="plaintext", style="filled", fillcolor=fill, id=f"b{b}",
+            f"{ids}{b}", label, shape="plaintext", style="filled", fillcolor=fill, id=f"{ids}{b}",
             **{"class": "box"},
-        )
+        )  # fmt: skip
     edges: Counter[tuple[int, int]] = Counter()
-    for i, node in enumerate(picture.order):
+    for i, b in box_of.items():
         for p in picture.parent_indices(i):
-            if box_of[p] != box_of[i]:
-                edges[(box_of[p], box_of[i])] += 1
+            if p in box_of and box_of[p] != b:
+                edges[(box_of[p], b)] += 1
     for (a, b), count in sorted(edges.items()):
-        head_op = picture.order[all_boxes[b].members[0]].op
-        attrs = {"id": f"e_b{a}_b{b}", "color": gate_colour(head_op)}
+        head_op = picture.order[all_boxes[b].members[-1]].op
+        attrs = {"id": f"e_{ids}{a}_{ids}{b}", "color": gate_colour(head_op)}
         if count > 1:
             attrs["label"] = f"x{count}"
-        dot.edge(f"b{a}", f"b{b}", **attrs)
+        dot.edge(f"{ids}{a}", f"{ids}{b}", **attrs)
     if legend:
         note = (
-            f"{len(picture)} values drawn as {len(all_boxes)} boxes: a module's box holds its "
-            "nodes; out / grad summarise what leaves it"
+            f"{len(box_of)} values drawn as {len(all_boxes)} boxes: a module's box holds its "
+            "nodes; out and grad summarise the values that leave it"
         )
         dot.node("legend", html_label([note], bold_first=False), shape="plaintext", id="legend")
     return dot
@@ -217,28 +249,66 @@ def collapsed_page(
     path: str | os.PathLike[str],
     parameters: Parameters = None,
     title: str = "Computation graph",
-    max_nodes: int = 150,
+    max_nodes: int = 40,
 ) -> Path:
-    """An HTML page with the collapsed picture; clicking a box opens its own picture below (a
-    module's nodes drawn in full, or collapsed again if there are more than `max_nodes`)."""
+    """An HTML page with the collapsed picture. Clicking a module's box opens it below: its
+    submodules as boxes, or, at the deepest level, its nodes drawn in full (the first
+    `max_nodes` of them); every opened picture's boxes open in turn."""
     picture = Picture(root, parameters)
-    depth = choose_depth(picture, parameters)
-    all_boxes = boxes(picture, parameters, depth)
-    overview = _svg(draw_collapsed(picture, parameters, depth))
-    details = []
-    for b, box in enumerate(all_boxes):
-        shown = box.members[:max_nodes]
-        more = len(box.members) - len(shown)
-        note = f" (the first {len(shown)} of {len(box.members)} values)" if more else ""
-        body = _svg(draw_nodes(picture, shown, legend=False))
-        details.append(
-            f'<section class="detail" id="detail-b{b}" hidden><h2>'
-            f"{html.escape(box.title)}{note}</h2>{body}</section>"
+    sections: list[str] = []
+
+    def section(ids: str, members: list[int] | None, depth: int | None, heading: str) -> str:
+        """The picture of `members` at `depth` as a section; its boxes' own sections are added
+        to `sections` (ids nest: b3 opens to b3_0, b3_1, ...)."""
+        all_boxes = boxes(picture, parameters, depth, members)
+        graph = draw_collapsed(picture, parameters, depth, members=members, ids=f"{ids}_" if ids else "b")
+        prefix = f"{ids}_" if ids else "b"
+        for b, box in enumerate(all_boxes):
+            box_id = f"{prefix}{b}"
+            inner = box.members
+            deeper = None if depth is None else depth + 1
+            if box.key.startswith("module ") and deeper is not None and len(
+                boxes(picture, parameters, deeper, inner)
+            ) > 1:
+                sections.append(section(box_id, inner, deeper, box.title))
+            else:
+                shown = _first_ops(picture, inner, max_nodes)
+                more = len(inner) - len(shown)
+                note = f" (the first ops of it: {len(shown)} of {len(inner)} values)" if more else ""
+                body = _svg(draw_nodes(picture, shown, legend=False))
+                sections.append(
+                    f'<section class="detail" id="detail-{box_id}" hidden>'
+                    f"<h2>{html.escape(box.title)}{html.escape(note)}</h2>{body}</section>"
+                )
+        hidden = " hidden" if ids else ""
+        return (
+            f'<section class="detail" id="detail-{ids or "top"}"{hidden}><h2>'
+            f"{html.escape(heading)}</h2>{_svg(graph)}</section>"
         )
-    page = _PAGE.format(title=html.escape(title), overview=overview, details="\n".join(details))
+
+    top = section("", None, choose_depth(picture, parameters), "The whole graph")
+    page = _PAGE.format(title=html.escape(title), overview=top, details="\n".join(sections))
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _first_ops(picture: Picture, members: list[int], max_nodes: int) -> list[int]:
+    """The first ops of `members` (for a batch, the first samples) with the members they read,
+    as many as fit in `max_nodes` values (leaves alone if the members have no ops)."""
+    inside = set(members)
+    chosen: list[int] = []
+    taken: set[int] = set()
+    for i in members:
+        if not picture.order[i].parents:
+            continue
+        new = [i, *(p for p in picture.parent_indices(i) if p not in taken)]  # stubs count too
+        if chosen and len(taken) + len(set(new) - taken) > max_nodes:
+            break
+        taken.update(new)
+        chosen.append(i)
+    shown = sorted(t for t in taken if t in inside)  # outside inputs are drawn as stubs
+    return shown or members[:max_nodes]
 
 
 def _svg(graph: graphviz.Digraph) -> str:
@@ -255,13 +325,17 @@ g.box {{ cursor: pointer; }}
 g.box:hover polygon {{ stroke: #d62728; stroke-width: 2; }}
 </style></head><body>
 <h1>{title}</h1>
-<p>Click a box to open it.</p>
-<div id="overview">{overview}</div>
+<p>Click a box to open it below; the boxes there open in turn.</p>
+{overview}
 {details}
 <script>
 document.querySelectorAll("g.box").forEach((box) => {{
   box.addEventListener("click", () => {{
-    document.querySelectorAll(".detail").forEach((d) => {{ d.hidden = true; }});
+    // keep open the sections on the way to this box (b3 is on the way to b3_1), close the rest
+    document.querySelectorAll(".detail").forEach((d) => {{
+      const id = d.id.replace("detail-", "");
+      d.hidden = !(id === "top" || box.id === id || box.id.startsWith(id + "_"));
+    }});
     const detail = document.getElementById("detail-" + box.id);
     if (detail) {{ detail.hidden = false; detail.scrollIntoView(); }}
   }});

@@ -14,8 +14,8 @@ operation, edges input -> op -> output. On top of that:
   its meaning from the op table (`autograd_core.ops`).
 
 Node ids are topological indices (`v0`, `v1`, ... and `v3op` for the op that made `v3`; edges
-`e0_3` from v0 into v3's op, `e3` from v3's op to v3), so the same graph gives the same DOT text
-on every run, and the ids reach the SVG, where the step-through page restyles them.
+`e3_0` for the first input of v3's op, `e3` from v3's op to v3), so the same graph gives the same
+DOT text on every run, and the ids reach the SVG, where the step-through page restyles them.
 
 A graph too large to read (more than `max_nodes` values) is drawn collapsed: every module (a
 neuron, a layer) as one box with a summary of its values and gradients (`visualize.collapse`).
@@ -78,9 +78,12 @@ def is_array(node: Any) -> bool:
 
 
 def format_value(value: Any, precision: int = 4) -> str:
-    """A node's data or grad as text: a number, or an array's summary ('' for no gradient)."""
+    """A node's data or grad as text: a number, or an array's summary ('' for no gradient; a text,
+    such as a summary made earlier, as it is)."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, np.ndarray):
         return summary(value, precision)
     return fmt(float(value), precision)
@@ -367,7 +370,7 @@ def _add_op(
     dot.edge(f"v{i}op", f"v{i}", color=colour, id=f"e{i}")
     local = getattr(node, "local_grads", ())
     for k, p in enumerate(picture.parent_indices(i)):
-        attrs = {"id": f"e{p}_{i}"}
+        attrs = {"id": f"e{i}_{k}"}  # node i's input k: unique even for x * x
         if picture.uses[p] > 1:
             attrs.update(color=GATE_COLOURS["copy"], penwidth="2")
         if local_grads and k < len(local):

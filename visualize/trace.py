@@ -265,7 +265,7 @@ class BackwardTrace:
                 "node": f"v{step.node}",
                 "seed": step.number == 0,
                 "grads": [[f"v{c.parent}", self._edge_label(c)] for c in shown],
-                "edges": [f"e{c.parent}_{step.node}" for c in shown],
+                "edges": [f"e{step.node}_{c.position}" for c in shown],
                 "through": f"e{step.node}",  # the edge from the node's op to the node
             }
             for step in self.steps
