@@ -92,7 +92,7 @@ def collapsed_mlp(repeats: int) -> None:
         return draw_graph(loss, parameters=model).pipe(format="svg").decode()
 
     seconds, svg = median_time(draw, repeats)
-    boxes = svg.count('class="box')
+    boxes = svg.count('class="node box"')
     print("\n3. draw_graph of a whole batch: 100 moons points through nn.MLP(2, [16, 16, 1])")
     print("| values | boxes drawn | seconds (layout and SVG) | SVG KB |")
     print("|---|---|---|---|")

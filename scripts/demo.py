@@ -1,6 +1,7 @@
 """`make demo`: the chain rule on f = (x + y) * z (printed, drawn and stepped through), the four
 gate patterns, micrograd's moons MLP trained with the `nn` library (with its decision boundary),
-and the batch path on the 8x8 digits. Pictures go to out/."""
+the README's pictures (a neuron's step-through, a whole batch drawn collapsed), and the batch
+path on the 8x8 digits. Pictures go to out/."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from nn.batch import MLP
 from nn.data import load_digits, make_moons, train_test_split
 from visualize import draw_graph, trace_backward
 from visualize.plots import plot_decision_boundary, plot_history
+
+from pictures import write_pictures  # scripts/pictures.py, beside this file
 
 OUT = Path("out")
 
@@ -41,7 +44,7 @@ def chain_rule() -> None:
     q.label = "q"
     f = q * z
     f.label = "f"
-    trace_backward(f).to_html(OUT / "chain_rule_steps.html")
+    trace_backward(f).to_html(OUT / "chain_rule_steps.html", title="Backward pass of f = (x + y) z")
     print(f"pictures: {OUT}/chain_rule.svg, .png; step-through: {OUT}/chain_rule_steps.html")
 
 
@@ -80,7 +83,6 @@ def train_moons() -> None:
         loss=lambda out, target: nn.binary_hinge(out, target) + nn.l2(params, 1e-4),
         optimizer=nn.SGD(params, lr=lambda step: 1.0 - 0.9 * step / 100),
         epochs=100,
-        progress=True,
     )
     final = nn.evaluate(model, X, y, nn.binary_hinge, {"accuracy": nn.accuracy})
     first_perfect = history["accuracy"].index(1.0) + 1 if 1.0 in history["accuracy"] else None
@@ -108,7 +110,6 @@ def train_digits() -> None:
         epochs=20,
         batch_size=64,
         validation=(X_test, y_test),
-        progress=True,
     )
     print(
         f"{model} with Adam: test accuracy {history['val_accuracy'][-1]:.2%} "
@@ -128,7 +129,6 @@ def train_digits() -> None:
         epochs=20,
         batch_size=64,
         validation=(X_test, y_test),
-        progress=True,
     )
     print(
         f"softmax classifier {linear} with SGD: test accuracy "
@@ -136,9 +136,16 @@ def train_digits() -> None:
     )
 
 
+def readme_pictures() -> None:
+    print("\n== A neuron's backward pass step by step, and a whole batch drawn collapsed ==")
+    for path in write_pictures(OUT):
+        print(f"wrote {path}")
+
+
 if __name__ == "__main__":
     OUT.mkdir(exist_ok=True)
     chain_rule()
     gate_patterns()
     train_moons()
+    readme_pictures()
     train_digits()

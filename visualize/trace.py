@@ -21,9 +21,8 @@ import html
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import graphviz
 import numpy as np
@@ -43,8 +42,7 @@ HIGHLIGHTS = (
 SMALL = 16  # arrays of at most this many elements are shown whole in the panel
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
     """What one input received in a step: local gradient x upstream, and its total after."""
 
     position: int  # which input of the node (a node may use the same value twice: x * x)
@@ -54,8 +52,7 @@ class Contribution:
     total: Any  # the input's gradient so far, this contribution included (kept the same way)
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One step of the backward pass: the seed (number 0), or one node passing its gradient."""
 
     number: int
@@ -477,8 +474,12 @@ function show(step) {{
   const node = document.getElementById(s.node);
   if (node) node.classList.add("current");
   const focus = document.getElementById(s.node + "op") || node;  // where the gradient splits
-  if (focus && graph.scrollWidth > graph.clientWidth + 1 || graph.scrollHeight > graph.clientHeight + 1) {{
-    focus.scrollIntoView({{block: "center", inline: "center"}});
+  if (focus) {{  // scroll only when the step happens out of sight
+    const box = focus.getBoundingClientRect(), view = graph.getBoundingClientRect();
+    if (box.left < view.left || box.right > view.right || box.top < view.top ||
+        box.bottom > view.bottom) {{
+      focus.scrollIntoView({{block: "center", inline: "center"}});
+    }}
   }}
   const through = document.getElementById(s.through);
   if (through && !s.seed) through.classList.add("flow");
@@ -506,9 +507,13 @@ function show(step) {{
 document.getElementById("prev").addEventListener("click", () => show(current - 1));
 document.getElementById("next").addEventListener("click", () => show(current + 1));
 slider.addEventListener("input", () => show(Number(slider.value)));
-document.getElementById("fit").addEventListener("change", (event) => {{
-  document.getElementById("graph").classList.toggle("fit", event.target.checked);
-}});
+const fit = document.getElementById("fit");
+fit.addEventListener("change", () => graph.classList.toggle("fit", fit.checked));
+const picture = graph.querySelector("svg");
+if (picture && picture.getBoundingClientRect().width <= 1.4 * graph.clientWidth) {{
+  fit.checked = true;  // a little too wide: shrink it rather than scroll
+  graph.classList.add("fit");
+}}
 document.addEventListener("keydown", (event) => {{
   if (event.key === "ArrowLeft") {{ show(current - 1); event.preventDefault(); }}
   if (event.key === "ArrowRight") {{ show(current + 1); event.preventDefault(); }}
