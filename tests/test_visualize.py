@@ -30,7 +30,10 @@ def cells(source: str, node_id: str) -> list[str]:
     """The cells of a value's box in DOT source, unescaped, e.g. ['x', 'data -2', 'grad -4']."""
     match = re.search(rf"^\s*{node_id} \[label=<(.*)> ", source, flags=re.M)
     assert match, f"no node {node_id} in\n{source}"
-    return [html.unescape(re.sub("</?B>", "", c)) for c in re.findall(r"<TD[^>]*>(.*?)</TD>", match.group(1))]
+    return [
+        html.unescape(re.sub("</?B>", "", c))
+        for c in re.findall(r"<TD[^>]*>(.*?)</TD>", match.group(1))
+    ]
 
 
 def attributes(source: str, node_id: str) -> str:
@@ -106,7 +109,9 @@ def test_constants_are_drawn_as_constants_not_inputs() -> None:
         assert 'fillcolor="#f2f2f2"' in attributes(source, f"v{i}")
     assert 'class="value input"' in attributes(source, f"v{picture.index[id(a)]}")
     assert "a constant (a plain number" in source
-    assert cells(draw_graph(out, constant_grads=True).source, f"v{constants[0]}")[1].startswith("grad")
+    assert cells(draw_graph(out, constant_grads=True).source, f"v{constants[0]}")[1].startswith(
+        "grad"
+    )
 
 
 def test_parameters_are_named_from_a_module_or_a_mapping() -> None:
@@ -153,7 +158,9 @@ def test_a_graph_too_large_to_read_is_drawn_collapsed() -> None:
     for _ in range(300):
         out = out * 1.01
     collapsed = draw_graph(out)  # 601 values: more than max_nodes=300
-    assert re.search(r"\bid=\"?b0\"?", collapsed.source) and "601 values drawn as" in collapsed.source
+    assert (
+        re.search(r"\bid=\"?b0\"?", collapsed.source) and "601 values drawn as" in collapsed.source
+    )
     assert re.search(r"\bid=\"?v600\"?", draw_graph(out, collapse=False).source)
 
 
@@ -261,7 +268,7 @@ def test_frames_highlight_the_step_and_blank_the_unknown() -> None:
     assert 'fillcolor="#ffd700"' in attributes(second, "v4")  # the node of this step
     assert 'fillcolor="#c7e9c0"' in attributes(second, "v2")  # an input receiving
     assert re.search(r"v2 -> v4op \[.*label=\"\+= -4\".*color=\"#d62728\"", second)
-    assert 'dir=back' in second  # arrows point the way the gradient flows
+    assert "dir=back" in second  # arrows point the way the gradient flows
     assert "the node passing its gradient back in this step" in second  # the legend says so
     assert cells(trace.frame(2).source, "v0") == ["x", "data -2", "grad -4"]
 
@@ -359,7 +366,9 @@ def browser() -> Iterator[object]:
 def open_page(browser, path: Path):  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(path.as_uri())
     return page, errors

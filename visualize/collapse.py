@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,15 +158,15 @@ def choose_depth(
     return 1 if deepest else None
 
 
-def _box_label(picture: Picture, box: Box, inside: set[int], module_type: str, precision: int) -> str:
+def _box_label(
+    picture: Picture, box: Box, inside: set[int], module_type: str, precision: int
+) -> str:
     counts = Counter(picture.order[i].op or picture.kinds[i] for i in box.members)
     contents = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in sorted(counts.items()))
-    # what leaves the box: members with a user outside it (or the output itself)
-    used_outside = set()
-    for i, node in enumerate(picture.order):
-        if i not in inside:
-            used_outside.update(p for p in picture.parent_indices(i) if p in inside)
-    leaving = sorted(used_outside) or [box.members[-1]]
+    # what leaves the box: members with a user outside it (or, for the output, itself)
+    users = picture.users()
+    leaving = [i for i in box.members if any(u not in inside for u in users[i])]
+    leaving = leaving or [box.members[-1]]
     values = [np.ravel(picture.order[i].data) for i in leaving]
     grads = [np.ravel(picture.order[i].grad) for i in leaving if picture.order[i].grad is not None]
     cells = [f"{box.title}{' · ' + module_type if module_type else ''}", contents]
@@ -175,7 +175,9 @@ def _box_label(picture: Picture, box: Box, inside: set[int], module_type: str, p
         cells.append("grad " + summary(np.concatenate(grads), precision))
     params = [i for i in box.members if picture.kinds[i] == "parameter"]
     if params:
-        grads_of = [np.ravel(picture.order[i].grad) for i in params if picture.order[i].grad is not None]
+        grads_of = [
+            np.ravel(picture.order[i].grad) for i in params if picture.order[i].grad is not None
+        ]
         text = f"{len(params)} parameters"
         if grads_of:
             text += ", grad " + summary(np.concatenate(grads_of), precision)
@@ -187,12 +189,18 @@ def _module_type(parameters: Parameters, path: str) -> str:
     """The class name of the submodule at `path` of a Module (or '')."""
     obj = parameters
     for part in path.split(".") if path else []:
-        obj = obj[int(part)] if part.isdigit() and isinstance(obj, (list, tuple)) else getattr(
-            obj, part, None
+        obj = (
+            obj[int(part)]
+            if part.isdigit() and isinstance(obj, (list, tuple))
+            else getattr(obj, part, None)
         )
         if obj is None:
             return ""
-    return type(obj).__name__ if path and callable(getattr(parameters, "named_parameters", None)) else ""
+    return (
+        type(obj).__name__
+        if path and callable(getattr(parameters, "named_parameters", None))
+        else ""
+    )
 
 
 def draw_collapsed(
@@ -261,20 +269,26 @@ def collapsed_page(
         """The picture of `members` at `depth` as a section; its boxes' own sections are added
         to `sections` (ids nest: b3 opens to b3_0, b3_1, ...)."""
         all_boxes = boxes(picture, parameters, depth, members)
-        graph = draw_collapsed(picture, parameters, depth, members=members, ids=f"{ids}_" if ids else "b")
+        graph = draw_collapsed(
+            picture, parameters, depth, members=members, ids=f"{ids}_" if ids else "b"
+        )
         prefix = f"{ids}_" if ids else "b"
         for b, box in enumerate(all_boxes):
             box_id = f"{prefix}{b}"
             inner = box.members
             deeper = None if depth is None else depth + 1
-            if box.key.startswith("module ") and deeper is not None and len(
-                boxes(picture, parameters, deeper, inner)
-            ) > 1:
+            if (
+                box.key.startswith("module ")
+                and deeper is not None
+                and len(boxes(picture, parameters, deeper, inner)) > 1
+            ):
                 sections.append(section(box_id, inner, deeper, box.title))
             else:
                 shown = _first_ops(picture, inner, max_nodes)
                 more = len(inner) - len(shown)
-                note = f" (the first ops of it: {len(shown)} of {len(inner)} values)" if more else ""
+                note = (
+                    f" (the first ops of it: {len(shown)} of {len(inner)} values)" if more else ""
+                )
                 body = _svg(draw_nodes(picture, shown, legend=False))
                 sections.append(
                     f'<section class="detail" id="detail-{box_id}" hidden>'

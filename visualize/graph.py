@@ -137,6 +137,7 @@ class Picture:
             for parent in node.parents:
                 self.uses[self.index[id(parent)]] += 1
         self.kinds: list[Kind] = [self._kind(node, parameter_names) for node in self.order]
+        self._users: list[list[int]] | None = None
         self.names = self._names(parameter_names)
 
     def __len__(self) -> int:
@@ -186,6 +187,15 @@ class Picture:
 
     def parent_indices(self, i: int) -> list[int]:
         return [self.index[id(parent)] for parent in self.order[i].parents]
+
+    def users(self) -> list[list[int]]:
+        """For each node, the nodes that use it as an input (made on first use, then kept)."""
+        if self._users is None:
+            self._users = [[] for _ in self.order]
+            for i in range(len(self.order)):
+                for p in self.parent_indices(i):
+                    self._users[p].append(i)
+        return self._users
 
 
 @dataclass
@@ -297,7 +307,9 @@ def html_label(cells: list[str], bold_first: bool = True, stacked: bool = False)
     for k, text in enumerate(cells):
         escaped = html.escape(text, quote=False) or " "
         align = ' ALIGN="LEFT"' if stacked else ""
-        tds.append(f"<TD{align}>{'<B>' + escaped + '</B>' if k == 0 and bold_first else escaped}</TD>")
+        tds.append(
+            f"<TD{align}>{'<B>' + escaped + '</B>' if k == 0 and bold_first else escaped}</TD>"
+        )
     rows = "</TR><TR>".join(tds) if stacked else "".join(tds)
     return (
         '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4"><TR>'
@@ -389,8 +401,12 @@ def legend_rows(picture: Picture) -> list[tuple[str, str]]:
         entry = ops.lookup(node.op)
         if entry is None and node.op and node.op not in seen:
             seen.add(node.op)  # a student's own op: the table knows nothing of it
-            rows.append((OTHER_OP_COLOUR, f"{node.op}: an op of your own (its local gradients "
-                         "are what you gave)"))
+            rows.append(
+                (
+                    OTHER_OP_COLOUR,
+                    f"{node.op}: an op of your own (its local gradients are what you gave)",
+                )
+            )
         elif entry is not None and entry.name not in seen:
             seen.add(entry.name)
             rows.append((gate_colour(node.op), entry.meaning))

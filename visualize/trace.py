@@ -222,9 +222,7 @@ class BackwardTrace:
         fills = {c.parent: RECEIVING for c in shown}
         fills[step.node] = CURRENT
         edges = {(c.parent, step.node): (FLOW, self._edge_label(c)) for c in shown}
-        style = Style(
-            grads=self.grads_after(number), fills=fills, edges=edges, legend=HIGHLIGHTS
-        )
+        style = Style(grads=self.grads_after(number), fills=fills, edges=edges, legend=HIGHLIGHTS)
         options = {"backward": True, **draw_options}
         return draw_graph(self.root, picture=self.picture, style=style, **options)
 
@@ -248,14 +246,20 @@ class BackwardTrace:
     def html(self, title: str | None = None) -> str:
         """One self-contained HTML page: the picture once (with the final gradients, which sets
         the size of every box), and per step what changes, applied by a few lines of script."""
-        svg = draw_graph(
-            self.root,
-            picture=self.picture,
-            backward=True,
-            collapse=False,
-            rankdir="TB" if isinstance(self.root.data, np.ndarray) else "LR",  # arrays: tall boxes
-            style=Style(legend=HIGHLIGHTS),
-        ).pipe(format="svg").decode()
+        svg = (
+            draw_graph(
+                self.root,
+                picture=self.picture,
+                backward=True,
+                collapse=False,
+                rankdir="TB"
+                if isinstance(self.root.data, np.ndarray)
+                else "LR",  # arrays: tall boxes
+                style=Style(legend=HIGHLIGHTS),
+            )
+            .pipe(format="svg")
+            .decode()
+        )
         svg = svg[svg.find("<svg") :]
         steps = [
             {
@@ -332,7 +336,9 @@ class BackwardTrace:
         previous.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
         following.on_click(lambda _: setattr(slider, "value", min(slider.value + 1, slider.max)))
         page = self.html()
-        return StepThroughWidget([widgets.HBox([previous, slider, following]), panel, picture], page)
+        return StepThroughWidget(
+            [widgets.HBox([previous, slider, following]), panel, picture], page
+        )
 
 
 def trace_backward(root: Any, parameters: Parameters = None) -> BackwardTrace:
