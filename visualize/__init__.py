@@ -1,5 +1,12 @@
 """visualize: pictures of computation graphs and of the backward pass, plots, and a CLI."""
 
+from .checks import (
+    accumulation_view,
+    check_local_grads,
+    draw_anomaly,
+    find_anomaly,
+    find_non_finite,
+)
 from .collapse import collapsed_page, draw_collapsed
 from .graph import Picture, Style, draw_graph
 from .trace import BackwardTrace, Step, trace_backward
@@ -9,8 +16,13 @@ __all__ = [
     "Picture",
     "Step",
     "Style",
+    "accumulation_view",
+    "check_local_grads",
     "collapsed_page",
+    "draw_anomaly",
     "draw_collapsed",
     "draw_graph",
+    "find_anomaly",
+    "find_non_finite",
     "trace_backward",
 ]

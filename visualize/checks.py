@@ -59,7 +59,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import graphviz
 import numpy as np
@@ -217,8 +217,7 @@ RECIPES: dict[str, Recipe] = {
     "sum": _fixed(lambda *xs: builtins.sum(xs)),
     "dot": _fixed(_dot),
     "cross_entropy": _cross_entropy,
-}
-"""The built-in scalar ops this check recomputes, by op-table name (every `**3` is `**n`)."""
+}  # the built-in scalar ops this check recomputes, by op-table name (every `**3` is `**n`)
 
 _EVALUATION_ERRORS = (ArithmeticError, ValueError, TypeError)  # NotRecoverableError is arithmetic
 
@@ -304,10 +303,13 @@ class LocalGradReport:
             status: builtins.sum(n.status == status for n in self.nodes)
             for status in (OK, WRONG_STATUS, KINK_STATUS, NOT_CHECKED)
         }
-        lines = [
-            f"local gradients of {len(self.nodes)} nodes: "
-            + ", ".join(f"{count} {status}" for status, count in counts.items())
+        shown = [
+            f"{count} {status}"
+            for status, count in counts.items()
+            if count or status == WRONG_STATUS
         ]
+        plural = "" if len(self.nodes) == 1 else "s"
+        lines = [f"local gradients of {len(self.nodes)} node{plural}: " + ", ".join(shown)]
         rows = [("node", "op", "input", "stored", "numeric", "status")]
         for check in self.nodes:
             if not check.inputs:
@@ -321,7 +323,10 @@ class LocalGradReport:
         notes = [
             f"  {check.name} ({check.op}): {text}"
             for check in self.nodes
-            for text in [check.reason, *(f"input {g.name}: {g.note}" for g in check.inputs)]
+            for text in [
+                check.reason,
+                *(f"input {g.name}: {g.note}" for g in check.inputs if g.note),
+            ]
             if text
         ]
         if notes:
@@ -355,7 +360,8 @@ class LocalGradReport:
                         f"stored {fmt(grad.stored)}"
                     )
             if check.status == NOT_CHECKED:
-                lines.append("not checked: " + (check.reason or _first_note(check)))
+                why = check.reason or _first_note(check)
+                lines.append("not checked: " + why.split(": ")[0])
             if lines:
                 notes[check.index] = "; ".join(lines)
         meanings = {
@@ -488,13 +494,14 @@ def _check_node(
     xs = [p.data for p in node.parents]
     try:
         computed = _evaluate(function, xs)
+    except NotRecoverableError as error:
+        return NodeCheck(i, name, op, NOT_CHECKED, reason=str(error), value=node.data)
     except _EVALUATION_ERRORS as error:
-        reason = f"its function fails at its own inputs: {type(error).__name__}: {error}"
+        reason = f"its function fails at its own inputs: {type(error).__name__} {error}"
         return NodeCheck(i, name, op, NOT_CHECKED, reason=reason, value=node.data)
     reason = ""
-    value_ok = (math.isnan(computed) and math.isnan(node.data)) or tol.agrees(
-        node.data, computed, tol.rounding([computed], 1.0)
-    )
+    same = computed == node.data or (math.isnan(computed) and math.isnan(node.data))
+    value_ok = same or tol.agrees(node.data, computed, tol.rounding([computed], 1.0))
     if not value_ok:
         reason = (
             f"its value is {fmt(node.data, 6)} but {op} of its inputs is {fmt(computed, 6)}: the "
@@ -538,7 +545,7 @@ def _check_input(
 
     x = xs[k]
     h = tol.eps * max(1.0, abs(x))
-    first: tuple[float, float] | None = None  # (numeric, rounding) at h
+    first: float | None = None  # the central difference at h, the one the report shows
     for step in (h, h / 10.0, h / 100.0):
         try:
             up, down = x + step, x - step
@@ -552,12 +559,12 @@ def _check_input(
         numeric = (f_up - f_down) / (up - down)
         rounding = tol.rounding([f_up, f_down], up - down)
         if first is None:
-            first = (numeric, rounding)
+            first = numeric
         if not math.isfinite(stored):
             note = f"the stored local gradient is {stored!r}, the difference is finite"
             return LocalGrad(k, parent, name, stored, numeric, WRONG_STATUS, note)
         if tol.agrees(stored, numeric, rounding):
-            return LocalGrad(k, parent, name, stored, first[0], OK)
+            return LocalGrad(k, parent, name, stored, first, OK)
     assert first is not None
     kink = _kink(f, x, h, at, stored, tol)
     if kink is not None:
@@ -567,8 +574,8 @@ def _check_input(
             f"not differentiable here: slope {fmt(left)} from the left, {fmt(right)} from the "
             f"right; the stored {fmt(stored)} is {where}"
         )
-        return LocalGrad(k, parent, name, stored, first[0], KINK_STATUS, note, kink)
-    return LocalGrad(k, parent, name, stored, first[0], WRONG_STATUS)
+        return LocalGrad(k, parent, name, stored, first, KINK_STATUS, note, kink)
+    return LocalGrad(k, parent, name, stored, first, WRONG_STATUS)
 
 
 def _kink(
@@ -616,7 +623,7 @@ class Anomaly:
     """
 
     message: str
-    stage: str  # "forward" or "backward"
+    stage: Literal["forward", "backward"]
     index: int
     name: str
     value: Any  # the non-finite number (inf, -inf or nan)
@@ -630,8 +637,22 @@ class Anomaly:
     def input_name(self) -> str | None:
         return None if self.input_index is None else self.picture.names[self.input_index]
 
+    @property
+    def where(self) -> str:
+        """Where the number is, in the picture's names."""
+        value, op = _number_text(self.value), self.picture.order[self.index].op
+        if self.stage == "backward":
+            return f"{self.name}'s backward step ({op}) sent {value} to its input {self.input_name}"
+        if self.position is not None:
+            return (
+                f"{self.name} ({op}) has the local gradient {value} for its input {self.input_name}"
+            )
+        if not op:
+            return f"the leaf {self.name} holds {value}"
+        return f"{self.name} ({op}) is the first non-finite value; the ones after it follow from it"
+
     def __str__(self) -> str:
-        return self.message
+        return f"{self.message}\n{self.where}"
 
     def draw(self, **options: Any) -> graphviz.Digraph:
         """`draw_graph` of the graph with the node in red and a line saying what is not finite;
@@ -692,7 +713,7 @@ def find_non_finite(root: Any, parameters: Parameters = None) -> Anomaly | None:
     picture = Picture(root, parameters)
     for i, node in enumerate(picture.order):
         name = picture.names[i]
-        inputs = ", ".join(_number_text_or_summary(p.data) for p in node.parents)
+        inputs = ", ".join(_number_text(p.data) for p in node.parents)
         if not all_finite(node.data):
             value = first_non_finite(node.data)
             if node.parents:
@@ -700,25 +721,21 @@ def find_non_finite(root: Any, parameters: Parameters = None) -> Anomaly | None:
             else:
                 message = f"the leaf holds a non-finite value ({value!r})"
             return Anomaly(
-                f"{message}, at {name} in the picture", "forward", i, name, value, picture,
+                message, "forward", i, name, value, picture,
                 parameters=parameters,
             )  # fmt: skip
         for position, local in enumerate(getattr(node, "local_grads", ())):
             if not math.isfinite(local):
                 parent = node.parents[position]
                 message = (
-                    f"{node.op} at {_number_text_or_summary(parent.data)} has a non-finite local "
-                    f"gradient ({local!r}) for its input {position}, at {name} in the picture"
+                    f"{node.op} at {_number_text(parent.data)} has a non-finite local "
+                    f"gradient ({local!r}) for its input {position}"
                 )
                 return Anomaly(
                     message, "forward", i, name, local, picture, position,
                     picture.index[id(parent)], parameters=parameters,
                 )  # fmt: skip
     return None
-
-
-def _number_text_or_summary(data: Any) -> str:
-    return repr(data) if np.ndim(data) == 0 else format_value(data)
 
 
 _SENT = re.compile(r"non-finite gradient \((\S+)\) to its input (\d+)")
@@ -794,10 +811,9 @@ def _backward_anomaly(
                 totals[key] = totals.get(key, this_pass.get(key, 0.0)) + local * upstream
         for k, parent in enumerate(node.parents):
             total = totals[id(parent)]
-            if not math.isfinite(total):
+            grads[picture.index[id(parent)]] = total
+            if position is None and not math.isfinite(total):
                 position, value = k, total
-                grads[picture.index[id(parent)]] = total
-                break
     else:
         match = _SENT.search(message)
         if match:
@@ -884,12 +900,13 @@ class AccumulationView:
 
     @property
     def was_cleared(self) -> tuple[int, ...]:
-        """The nodes whose grad zero_grad set back to empty."""
+        """The nodes whose grad zero_grad set back to empty (constants left out: no picture
+        shows their grads)."""
         last = self.passes[-1]
         return tuple(
             i
-            for i in range(len(self.picture))
-            if not _is_empty(last[i]) and _is_empty(self.cleared[i])
+            for i, kind in enumerate(self.picture.kinds)
+            if kind != "constant" and not _is_empty(last[i]) and _is_empty(self.cleared[i])
         )
 
     def text(self) -> str:
@@ -902,11 +919,11 @@ class AccumulationView:
                 continue
             values = [p[i] for p in self.passes]
             if i in self.leaves:
-                why = "a leaf: backward adds each pass to what it holds, so leaves accumulate"
+                why = "a leaf: each backward adds to its grad, so leaves accumulate"
             elif kind == "output":
-                why = "the output: each pass starts from it, seeded with 1"
+                why = "the output: each pass seeds it with 1"
             else:
-                why = "an intermediate: reset at the start of each pass, so it holds this pass's"
+                why = "an intermediate: reset at the start of each pass"
             if all(_same(v, values[0]) for v in values):
                 history = f"{_grad_text(values[0])} after each pass"
             else:
@@ -916,18 +933,17 @@ class AccumulationView:
             if i in self.leaves and not _is_empty(self.before[i]):
                 history = f"{_grad_text(self.before[i])} before, {history}"
             lines.append(f"  {names[i]}: grad {history} ({why})")
-        cleared = [names[i] for i in self.was_cleared if self.picture.kinds[i] != "constant"]
+        cleared = [names[i] for i in self.was_cleared]
         kept = [
             f"{names[i]} keeps {_grad_text(self.cleared[i])}"
             for i in self.leaves
             if not _is_empty(self.cleared[i])
         ]
         lines.append(f"after {self.zeroed_by}:")
-        lines.append("  cleared: " + (", ".join(cleared) if cleared else "nothing"))
+        lines.append("  cleared: " + (_listed(cleared) if cleared else "nothing"))
         if kept:
             lines.append(
-                "  not touched (zero_grad clears only the parameters it is given): "
-                + ", ".join(kept)
+                "  not touched (zero_grad clears only the parameters it is given): " + _listed(kept)
             )
         lines.append("  intermediates keep their last pass's grads; the next backward resets them")
         return "\n".join(lines)
@@ -954,7 +970,7 @@ class AccumulationView:
             legend=(
                 (ACCUMULATED, "a leaf: each backward() adds to its grad (the note lists it "
                  "after every pass); intermediate grads are reset each pass"),
-            ),
+            ) if accumulated else (),
         )  # fmt: skip
         dot = self._draw(style, options)
         dot.attr(label=f"grads after backward pass {k} of {n}", labelloc="t")
@@ -972,10 +988,11 @@ class AccumulationView:
             if not _is_empty(self.cleared[i]):
                 fills[i] = ACCUMULATED
                 notes[i] = f"kept {_grad_text(self.cleared[i])}: zero_grad did not touch it"
-        legend = (
+        rows = (
             (CLEARED, f"cleared by {self.zeroed_by}"),
             (ACCUMULATED, "a leaf zero_grad did not touch: it keeps what it accumulated"),
         )
+        legend = tuple(row for row in rows if row[0] in fills.values())
         style = Style(grads=dict(enumerate(self.cleared)), fills=fills, notes=notes, legend=legend)
         dot = self._draw(style, options)
         dot.attr(label=f"grads after {self.zeroed_by}", labelloc="t")
@@ -1056,6 +1073,13 @@ def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
+def _listed(names: Sequence[str], most: int = 12) -> str:
+    """Names joined by commas, the middle elided past `most` (a model has hundreds)."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return ", ".join([*names[: most - 2], "...", names[-1]]) + f" ({len(names)} in all)"
 
 
 def _grad_text(grad: Any) -> str:
