@@ -11,14 +11,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pictures import write_pictures  # scripts/pictures.py, beside this file
+
 import nn
 from autograd_core import Value
 from nn.batch import MLP
 from nn.data import load_digits, make_moons, train_test_split
 from visualize import draw_graph, trace_backward
 from visualize.plots import plot_decision_boundary, plot_history
-
-from pictures import write_pictures  # scripts/pictures.py, beside this file
 
 OUT = Path("out")
 
