@@ -1,12 +1,21 @@
-"""The lessons as committed: outputs cleared, no absolute paths, real checks, README links.
+"""The lessons as committed: outputs cleared, no absolute paths, real checks, README links; and
+the lessons executed: what a student sees (pictures as pictures, names in the graphs, plots drawn,
+the step-through page in the widget's output, nothing on stderr).
 
 nbmake (`--nbmake` in pytest's options) executes each notebook as a test of its own."""
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import json
 import re
+import struct
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -41,3 +50,193 @@ def test_readme_links_every_notebook() -> None:
     readme = (ROOT / "README.md").read_text()
     for path in NOTEBOOKS:
         assert f"(notebooks/{path.name})" in readme
+
+
+# ---- what a student sees: each lesson executed once, its outputs looked at ---------------------
+#
+# nbmake only proves a notebook raised nothing (plots once showed as `<Figure size ...>` text and
+# passed). These tests execute each lesson once (nbclient, as `jupyter nbconvert --execute` does,
+# widget state stored) and check the outputs a student gets: graphs as SVG pictures with their
+# names in them, plots as PNG pictures that are not blank, the step-through widget with the page
+# a static export can show, and nothing written to stderr.
+
+SVG = "{http://www.w3.org/2000/svg}"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+# Per lesson, per graph drawn (in order), names that must appear in the picture.
+GRAPH_NAMES = {
+    "01_chain_rule.ipynb": [
+        {"x", "y", "z", "q", "f", "data -12", "grad 1", "grad -4", "grad 3", "local -4"},
+        {"a", "b", "out", "+", "local 1", "grad 2"},  # add distributes
+        {"a", "b", "out", "*", "grad -2", "grad 6"},  # mul swaps
+        {"a", "out", "grad 4", "1.5", "0.5"},  # copy adds
+        {"a", "b", "out", "max", "grad 0", "local 0"},  # max routes
+    ],
+    "02_sigmoid_neuron.ipynb": [
+        {"w0", "x0", "w1", "x1", "w2", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "L", "exp", "1/x"},
+        {"w0", "x0", "w1", "x1", "w2", "f", "sigmoid", "grad 0.3932"},
+    ],
+    "03_softmax_cross_entropy.ipynb": [
+        {"z0", "z1", "z2", "L", "exp", "log", "sum"},
+        {"z0", "z1", "z2", "L", "cross_entropy", "local -0.341"},
+    ],
+    "04_mlp_from_scratch.ipynb": [
+        {"L0.n0.w0", "L0.n2.b", "L1.n0.w2", "L1.n0.b", "L", "dot", "tanh", "-1.2", "0.5"},
+    ],
+    "05_batch_path.ipynb": [],
+}
+PLOTS = {  # matplotlib figures shown per lesson
+    "01_chain_rule.ipynb": 0,
+    "02_sigmoid_neuron.ipynb": 0,
+    "03_softmax_cross_entropy.ipynb": 0,
+    "04_mlp_from_scratch.ipynb": 2,  # the training history and the decision boundary
+    "05_batch_path.ipynb": 1,  # the confusion matrix
+}
+# stderr a lesson may write without it being a problem: none at present (keep it that way).
+HARMLESS_STDERR: tuple[str, ...] = ()
+
+
+@pytest.fixture(scope="module")
+def executed() -> Callable[[str], Any]:
+    """`executed(name)`: the lesson run top to bottom in its own folder, once per test module."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cache: dict[str, Any] = {}
+
+    def run(name: str) -> Any:
+        if name not in cache:
+            path = ROOT / "notebooks" / name
+            notebook = nbformat.read(path, as_version=4)
+            client = nbclient.NotebookClient(
+                notebook,
+                timeout=600,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
+            )
+            client.execute()
+            cache[name] = notebook
+        return cache[name]
+
+    return run
+
+
+def _outputs(notebook: Any) -> list[tuple[int, dict[str, Any]]]:
+    return [
+        (number, output)
+        for number, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    ]
+
+
+def _shown(notebook: Any) -> list[tuple[int, dict[str, Any]]]:
+    """(cell number, data) of every rich output: what a cell displays or ends with."""
+    return [
+        (number, output["data"])
+        for number, output in _outputs(notebook)
+        if output["output_type"] in ("display_data", "execute_result")
+    ]
+
+
+def _texts(svg: str) -> set[str]:
+    """Every piece of text drawn in an SVG picture."""
+    root = ElementTree.fromstring(svg[svg.find("<svg") :])
+    return {"".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")}
+
+
+@pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
+def test_pictures_are_pictures_not_text(executed: Callable[[str], Any], name: str) -> None:
+    shown = _shown(executed(name))
+    for number, data in shown:
+        plain = "".join(data.get("text/plain", ""))
+        if plain.startswith("<graphviz."):
+            assert "image/svg+xml" in data, f"cell {number}: a graph shown as text: {plain}"
+        if plain.startswith("<Figure size"):
+            assert "image/png" in data, f"cell {number}: a plot shown as text: {plain}"
+        assert set(data) != {"text/plain"} or not plain.startswith("<"), (
+            f"cell {number} shows only an object's repr: {plain}"
+        )
+    svgs = [data["image/svg+xml"] for _, data in shown if "image/svg+xml" in data]
+    assert len(svgs) == len(GRAPH_NAMES[name])
+    assert sum("image/png" in data for _, data in shown) == PLOTS[name]
+
+
+@pytest.mark.parametrize("name", [n for n, graphs in GRAPH_NAMES.items() if graphs])
+def test_graphs_show_their_names(executed: Callable[[str], Any], name: str) -> None:
+    svgs = [data["image/svg+xml"] for _, data in _shown(executed(name)) if "image/svg+xml" in data]
+    for k, (svg, expected) in enumerate(zip(svgs, GRAPH_NAMES[name])):
+        texts = _texts("".join(svg))
+        assert expected <= texts, f"graph {k + 1} lacks {sorted(expected - texts)}"
+        assert any(t.startswith("the output (") for t in texts), f"graph {k + 1} has no legend"
+
+
+@pytest.mark.parametrize("name", [n for n, count in PLOTS.items() if count])
+def test_plots_are_drawn(executed: Callable[[str], Any], name: str) -> None:
+    from matplotlib.image import imread
+
+    for number, data in _shown(executed(name)):
+        if "image/png" not in data:
+            continue
+        png = base64.b64decode(data["image/png"])
+        width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+        assert width >= 300 and height >= 250, f"cell {number}: a {width}x{height} plot"
+        pixels = imread(io.BytesIO(png), format="png")
+        assert pixels[..., :3].std() > 0.05, f"cell {number}: the plot is blank"
+
+
+@pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
+def test_nothing_on_stderr(executed: Callable[[str], Any], name: str) -> None:
+    for number, output in _outputs(executed(name)):
+        assert output["output_type"] != "error"
+        if output["output_type"] == "stream" and output["name"] == "stderr":
+            text = "".join(output["text"])
+            assert any(re.search(p, text) for p in HARMLESS_STDERR), f"cell {number}: {text}"
+
+
+def _widget_output(notebook: Any) -> dict[str, Any]:
+    widgets = [data for _, data in _shown(notebook) if WIDGET_VIEW in data]
+    assert len(widgets) == 1, "the chain-rule lesson shows one step-through widget"
+    return widgets[0]
+
+
+def test_the_widget_carries_the_step_through_page(executed: Callable[[str], Any]) -> None:
+    notebook = executed("01_chain_rule.ipynb")
+    data = _widget_output(notebook)
+    assert data[WIDGET_VIEW]["model_id"]
+    frame = "".join(data["text/html"])
+    match = re.fullmatch(r'<iframe srcdoc="([^"]*)" style="([^"]*)"[^>]*></iframe>', frame)
+    assert match, frame[:200]
+    page = html.unescape(match[1])
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "<title>Backward pass of f</title>" in page
+    for control in ('id="prev"', 'id="slider"', 'id="next"', 'id="panel"', "<svg"):
+        assert control in page
+    assert 'max="2"' in page  # three steps: the seed, f = q * z, q = x + y
+    for step in ("Step 1 of 3: start at the output f", "Step 3 of 3: q = x + y"):
+        assert step in page
+    assert "df/dx += df/dq * dq/dx = -4 * 1 = -4" in page
+    graph = page[page.find("<svg") : page.find("</svg>") + len("</svg>")]
+    assert {"x", "y", "z", "q", "f"} <= _texts(graph)
+    assert "height: 640px" in match[2]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="visualize/trace.py: `nbconvert --execute` stores widget state, so the HTML export "
+    "renders the widget view (ipywidgets' JS from unpkg: an empty output offline, one frozen step "
+    "online), never the text/html page; see the notebook audit report",
+)
+def test_a_static_export_shows_the_step_through_page(executed: Callable[[str], Any]) -> None:
+    """What nbconvert's HTML exporter picks for the widget cell: the first type in its priority
+    that it can show, the widget view only when the notebook stores that widget's state."""
+    notebook = executed("01_chain_rule.ipynb")
+    data = _widget_output(notebook)
+    state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    priority = [WIDGET_VIEW, "application/javascript", "text/html", "image/svg+xml", "text/plain"]
+    shown = next(
+        kind
+        for kind in priority
+        if kind in data and (kind != WIDGET_VIEW or data[kind]["model_id"] in state)
+    )
+    assert shown == "text/html"
