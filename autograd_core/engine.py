@@ -236,11 +236,13 @@ class Value:
         return self * -1.0
 
     def __sub__(self, other: Operand) -> Value:
-        """a - b = a + (-b)."""
-        b = other if type(other) is Value else _operand(other)
+        """a - b = a + (-b); a plain number b becomes the one constant -b."""
+        if type(other) is Value:
+            return self + (-other)
+        b = _operand(other)
         if b is None:
             return NotImplemented
-        return self + (-b)
+        return self + -b.data
 
     def __truediv__(self, other: Operand) -> Value:
         """a / b = a * (1/b); b == 0 raises ZeroDivisionError from `reciprocal`."""

@@ -429,11 +429,22 @@ def test_a_hostile_page_runs_no_script_and_still_works(tmp_path: Path, browser) 
     page.close()
 
 
-def test_widget_moves_through_the_steps_and_exports_as_html() -> None:
+def test_the_notebook_widget_is_the_page_in_a_frame_sized_to_it() -> None:
+    f, _ = chain_rule()
+    trace = trace_backward(f)
+    frame = trace.widget()._repr_html_()
+    match = re.fullmatch(r'<iframe srcdoc="([^"]*)" style="([^"]*)"[^>]*></iframe>', frame)
+    assert match and html.unescape(match.group(1)) == trace.html()
+    height = int(re.search(r"height: (\d+)px", match.group(2)).group(1))
+    assert 400 < height <= 900  # the picture (about 170 px) and the controls, panel and title
+    assert trace._repr_html_() == frame
+
+
+def test_ipywidget_moves_through_the_steps_and_exports_as_html() -> None:
     pytest.importorskip("ipywidgets")
     f, _ = chain_rule()
     trace = trace_backward(f)
-    view = trace.widget()
+    view = trace.ipywidget()
     controls, panel, picture = view.children
     previous, slider, following = controls.children
     assert slider.max == 2 and "Step 1 of 3" in panel.value and "<svg" in picture.value
@@ -447,7 +458,6 @@ def test_widget_moves_through_the_steps_and_exports_as_html() -> None:
     bundle = view._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/html"].startswith("<iframe srcdoc=") and "&lt;svg" in bundle["text/html"]
-    assert trace._repr_html_().startswith("<iframe srcdoc=")
 
 
 # ---- plots -------------------------------------------------------------------------------------

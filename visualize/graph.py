@@ -294,7 +294,10 @@ def draw_nodes(
 
 def new_digraph(rankdir: str, backward: bool) -> graphviz.Digraph:
     """An empty picture with the house style; `backward` points arrows the way gradients flow."""
-    dot = graphviz.Digraph(name="computation_graph", graph_attr={"rankdir": rankdir})
+    # ordering=in keeps an op's inputs in their order (w0 above w1), not graphviz's choice
+    dot = graphviz.Digraph(
+        name="computation_graph", graph_attr={"rankdir": rankdir, "ordering": "in"}
+    )
     dot.attr("node", fontname="Helvetica", fontsize="11")
     dot.attr("edge", fontname="Helvetica", fontsize="9", dir="back" if backward else "forward")
     return dot
@@ -383,7 +386,7 @@ def _add_op(
     local = getattr(node, "local_grads", ())
     for k, p in enumerate(picture.parent_indices(i)):
         attrs = {"id": f"e{i}_{k}"}  # node i's input k: unique even for x * x
-        if picture.uses[p] > 1:
+        if picture.uses[p] > 1 and picture.kinds[p] != "constant":  # a constant adds nothing up
             attrs.update(color=GATE_COLOURS["copy"], penwidth="2")
         if local_grads and k < len(local):
             attrs["label"] = html.escape(f"local {fmt(local[k], precision)}")
@@ -410,7 +413,7 @@ def legend_rows(picture: Picture) -> list[tuple[str, str]]:
         elif entry is not None and entry.name not in seen:
             seen.add(entry.name)
             rows.append((gate_colour(node.op), entry.meaning))
-    if any(count > 1 for count in picture.uses):
+    if any(n > 1 and k != "constant" for n, k in zip(picture.uses, picture.kinds)):
         rows.append((GATE_COLOURS["copy"], COPY_MEANING))
     kinds = set(picture.kinds)
     rows += [(FILL[kind], KIND_MEANINGS[kind]) for kind in FILL if kind in kinds]

@@ -1,11 +1,13 @@
-"""Plots with matplotlib: the training history and a 2-D decision boundary.
+"""Plots with matplotlib: the training history, a 2-D decision boundary, a confusion matrix.
 
-Both build a `matplotlib.figure.Figure` without pyplot (so no display is needed), return it, and
-save it when given a path; in a notebook the returned figure shows inline.
+Each builds a figure without pyplot (so no display is needed), returns it, and saves it when
+given a path. The figure draws itself as a PNG in a notebook (`_repr_png_`), with no
+`%matplotlib` magic needed, so a student sees a picture, not `<Figure size ...>`.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
@@ -15,6 +17,15 @@ from matplotlib.figure import Figure
 
 from autograd_core import no_grad
 from nn.train import scores_of
+
+
+class PlotFigure(Figure):
+    """A matplotlib Figure that shows as a PNG wherever IPython displays it."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def _save(figure: Figure, path: str | os.PathLike[str] | None) -> Figure:
@@ -30,7 +41,7 @@ def plot_history(
     if not history.get("loss"):
         raise ValueError("plot_history needs a history with a non-empty 'loss' list")
     metrics = [k for k in history if k not in ("loss", "val_loss") and not k.startswith("val_")]
-    figure = Figure(figsize=(10 if metrics else 5, 3.6))
+    figure = PlotFigure(figsize=(10 if metrics else 5, 3.6))
     axes = figure.subplots(1, 2 if metrics else 1, squeeze=False)[0]
     epochs = np.arange(1, len(history["loss"]) + 1)
     axes[0].plot(epochs, history["loss"], label="training")
@@ -77,7 +88,7 @@ def plot_decision_boundary(
     colours = ListedColormap(
         ["#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc", "#fc9272"][: max(2, len(classes))]
     )
-    figure = Figure(figsize=(5, 4.4))
+    figure = PlotFigure(figsize=(5, 4.4))
     ax = figure.subplots()
     ax.contourf(xs, ys, predicted.reshape(xs.shape), alpha=0.6, cmap=colours)
     ax.scatter(
@@ -90,5 +101,36 @@ def plot_decision_boundary(
         linewidths=0.4,
     )
     ax.set(title="decision boundary", xlim=(low[0], high[0]), ylim=(low[1], high[1]))
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_confusion_matrix(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    path: str | os.PathLike[str] | None = None,
+    title: str = "confusion matrix",
+) -> Figure:
+    """Counts of (true class, predicted class), with the counts written in the cells (white on
+    the dark ones)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(
+            f"plot_confusion_matrix needs two 1-D label arrays of one shape, got {y_true.shape} "
+            f"and {y_pred.shape}"
+        )
+    classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
+    counts = np.zeros((classes, classes), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    figure = PlotFigure(figsize=(4.5, 4))
+    ax = figure.subplots()
+    ax.imshow(counts, cmap="Blues")
+    for (i, j), count in np.ndenumerate(counts):
+        if count:
+            colour = "white" if count > counts.max() / 2 else "black"
+            ax.text(j, i, count, ha="center", va="center", fontsize=8, color=colour)
+    ax.set(
+        xlabel="predicted", ylabel="true", xticks=range(classes), yticks=range(classes), title=title
+    )
     figure.tight_layout()
     return _save(figure, path)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -305,13 +306,20 @@ class BackwardTrace:
         return path
 
     def _repr_html_(self) -> str:
-        """In a notebook, or a static export of one, the trace shows as its page."""
-        return _iframe(self.html())
+        """In a notebook the trace shows as its page."""
+        return self.widget()._repr_html_()
 
-    def widget(self) -> Any:
+    def widget(self) -> StepThroughPage:
+        """The step-through for a notebook: the page, in a frame sized to its picture. It runs in
+        the page itself (buttons, slider, arrow keys), so it works live and in a static export of
+        the notebook alike (an HTML export keeps it, where a widget's state would show nothing).
+        `ipywidget()` is the same driven from Python."""
+        return StepThroughPage(self.html())
+
+    def ipywidget(self) -> Any:
         """An ipywidgets view: previous / next buttons, a slider, the panel and the picture of the
-        current step (drawn when it is first shown). A static export of the notebook, which has
-        no widget state, shows the HTML page instead."""
+        current step (drawn by Graphviz when first shown). It needs a running kernel; a static
+        export shows the page instead."""
         import ipywidgets as widgets
 
         cache: dict[int, str] = {}
@@ -382,8 +390,18 @@ def trace_backward(root: Any, parameters: Parameters = None) -> BackwardTrace:
     return BackwardTrace(picture, steps)
 
 
+class StepThroughPage:
+    """The step-through page, shown in a notebook as a frame sized to its picture."""
+
+    def __init__(self, page: str) -> None:
+        self.page = page
+
+    def _repr_html_(self) -> str:
+        return _iframe(self.page)
+
+
 class StepThroughWidget:
-    """The widget, plus the page as the HTML a static notebook export shows in its place."""
+    """The ipywidgets view, plus the page as the HTML a static notebook export shows instead."""
 
     def __init__(self, children: list[Any], page: str) -> None:
         import ipywidgets as widgets
@@ -399,9 +417,14 @@ class StepThroughWidget:
 
 
 def _iframe(page: str) -> str:
+    """The page in a frame as tall as its picture and controls (up to most of a screen)."""
+    match = re.search(r'<svg width="[0-9.]+pt" height="([0-9.]+)pt"', page)
+    picture = float(match.group(1)) * 4 / 3 if match else 400.0  # points to CSS pixels
+    height = int(min(picture + 330, 900))  # + title, controls, panel
     return (
-        f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width: 100%; height: 640px; '
-        'border: 1px solid #ddd" title="backward pass, step by step"></iframe>'
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width: 100%; '
+        f'height: {height}px; border: 1px solid #ddd" title="backward pass, step by step">'
+        "</iframe>"
     )
 
 
