@@ -23,7 +23,7 @@ from .graph import (
     no_grad,
     topological_order,
 )
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, as_tensor, concatenate, stack
 
 __all__ = [
     "GradcheckError",
@@ -34,6 +34,7 @@ __all__ = [
     "Value",
     "as_tensor",
     "backpropagate",
+    "concatenate",
     "detect_anomaly",
     "functional",
     "gradcheck",
@@ -41,5 +42,6 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "ops",
+    "stack",
     "topological_order",
 ]

@@ -229,6 +229,14 @@ class Value:
 
     __abs__ = abs
 
+    def sqrt(self) -> Value:
+        """sqrt(x).  d/dx = 1 / (2 sqrt(x)), infinite at 0. Raises ValueError for x < 0."""
+        x = self.data
+        if x < 0.0:
+            raise ValueError(f"sqrt domain error: sqrt({x!r}) needs a value >= 0")
+        out = math.sqrt(x)
+        return new_node(out, "sqrt", (self,), (0.5 / out if out else math.inf,))
+
     # ---- composites: built from the primitives above ------------------------------------------
 
     def __neg__(self) -> Value:

@@ -72,8 +72,10 @@ class Op:
     def vjp_texts(self, inputs: Sequence[str], out: str, root: str, op: str = "") -> list[str]:
         """On the batch path, per input, how its gradient is computed, in the inputs' names."""
         exponent = op[2:] if op.startswith("**") else ""
-        texts = [t.format(*inputs, out=out, n=exponent) for t in self.vjp]
-        texts += texts[-1:] * (len(inputs) - len(texts))  # one text may serve every input
+        if self.arity is None:  # one text for every input of an n-ary op, {0} standing for each
+            texts = [self.vjp[0].format(name, out=out, n=exponent) for name in inputs]
+        else:
+            texts = [t.format(*inputs, out=out, n=exponent) for t in self.vjp]
         return [t.replace("dL/", f"d{root}/") for t in texts[: len(inputs)]]
 
 
@@ -112,6 +114,14 @@ def _dot_formula(inputs: Sequence[str]) -> str:
 
 def _cross_entropy_formula(inputs: Sequence[str]) -> str:
     return f"cross_entropy({_listed(inputs, ', ')})"
+
+
+def _concatenate_formula(inputs: Sequence[str]) -> str:
+    return f"concatenate({_listed(inputs, ', ')})"
+
+
+def _stack_formula(inputs: Sequence[str]) -> str:
+    return f"stack({_listed(inputs, ', ')})"
 
 
 OPS: tuple[Op, ...] = (
@@ -170,6 +180,16 @@ OPS: tuple[Op, ...] = (
     Op(
         "abs", 1, "function", "abs: the gradient keeps its sign where x > 0 and flips where x < 0",
         ("sign({0})",), "Value.abs", "Tensor.abs", vjp=("dL/d{0} = dL/d{out} * sign({0})",),
+    ),
+    Op(
+        "sqrt", 1, "function", "sqrt: the gradient is scaled by 1 / (2 sqrt(x))",
+        ("1/(2*{out})",), "Value.sqrt", "Tensor.sqrt", vjp=("dL/d{0} = dL/d{out} / (2 * {out})",),
+    ),
+    Op(
+        "clip", 1, "max", "clip: the gradient passes where the input is within the bounds, else "
+        "it stops",
+        ("1 if low <= {0} <= high else 0",), None, "Tensor.clip",
+        vjp=("dL/d{0} = dL/d{out} where low <= {0} <= high, else 0",),
     ),
     # ---- activations: both paths, one node each ----
     Op(
@@ -234,7 +254,33 @@ OPS: tuple[Op, ...] = (
         ("1 - softmax({0})",), None, "Tensor.log_softmax",
         vjp=("dL/d{0} = dL/d{out} - softmax({0}) * sum(dL/d{out})",),
     ),
+    Op(
+        "max_over", 1, "max",
+        "max over an axis: the whole gradient goes to the largest element of each slice (the "
+        "first on a tie)",
+        ("1 at the largest, else 0",), None, "Tensor.max",
+        vjp=("dL/d{0} = dL/d{out} at the largest element of each slice, 0 elsewhere",),
+        formula="max({0})",
+    ),
+    Op(
+        "min_over", 1, "max",
+        "min over an axis: the whole gradient goes to the smallest element of each slice (the "
+        "first on a tie)",
+        ("1 at the smallest, else 0",), None, "Tensor.min",
+        vjp=("dL/d{0} = dL/d{out} at the smallest element of each slice, 0 elsewhere",),
+        formula="min({0})",
+    ),
     # ---- shapes: the batch path moves gradients without scaling them ----
+    Op(
+        "concatenate", None, "shape", "concatenate: each input gets its own slice of the gradient",
+        _sum_grads, None, "tensor.concatenate",
+        vjp=("dL/d{0} = its slice of dL/d{out}",), formula=_concatenate_formula,
+    ),
+    Op(
+        "stack", None, "shape", "stack: each input gets its own layer of the gradient",
+        _sum_grads, None, "tensor.stack",
+        vjp=("dL/d{0} = its layer of dL/d{out}",), formula=_stack_formula,
+    ),
     Op(
         "reshape", 1, "shape", "reshape: the gradient is reshaped back",
         ("1",), None, "Tensor.reshape", vjp=("dL/d{0} = dL/d{out} reshaped to {0}'s shape",),

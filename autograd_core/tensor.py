@@ -349,6 +349,22 @@ class Tensor:
 
     __abs__ = abs
 
+    def sqrt(self) -> Tensor:
+        """sqrt(x).  d/dx = upstream / (2 sqrt(x))."""
+        out = np.sqrt(self.data)
+        return self._result(out, "sqrt", (self,), (lambda g: g / (2.0 * out),))
+
+    def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
+        """x held within [low, high].  The gradient passes where x is inside (bounds included,
+        as PyTorch's clamp), else it stops."""
+        x = self.data
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        return self._result(np.clip(x, low, high), "clip", (self,), (lambda g: g * inside,))
+
     # ---- linear algebra, reductions and shapes -------------------------------------------------
 
     def __matmul__(self, other: Any) -> Tensor:
@@ -416,6 +432,47 @@ class Tensor:
         axes = range(self.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
         count = int(np.prod([self.shape[a] for a in axes]))
         return self.sum(axis, keepdims) * (1.0 / count)
+
+    def max(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None) -> Tensor:
+        """The largest element over an axis (all, by default): its gradient goes to that element
+        of each slice, the first one on a tie. (`maximum(other)` is the elementwise max.)"""
+        return self._extreme("max", axis, keepdims, dim)
+
+    def min(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None) -> Tensor:
+        """The smallest element over an axis, as `max`."""
+        return self._extreme("min", axis, keepdims, dim)
+
+    def _extreme(self, which: str, axis: Axes, keepdims: bool, dim: Axes) -> Tensor:
+        axis = _numpy_axes(which, axis, dim, keepdims, None)[0]
+        if isinstance(axis, tuple):
+            raise ValueError(f"{which} over several axes {axis}: reshape them into one first")
+        x = self.data
+        if x.size == 0:
+            raise ValueError(f"{which} of an empty Tensor of shape {x.shape}")
+        out = x.max(axis=axis, keepdims=True) if which == "max" else x.min(axis=axis, keepdims=True)
+        # route to the first winner of each slice: a running count keeps only the first tie
+        wins = np.cumsum(x == out, axis=axis) if axis is not None else np.cumsum(x == out)
+        first = ((x == out) & (wins.reshape(x.shape) == 1)).astype(x.dtype)
+
+        def vjp(g: np.ndarray) -> np.ndarray:
+            if not keepdims and axis is not None:
+                g = np.expand_dims(g, axis)
+            return first * g  # broadcast over the slice: only the winner is nonzero
+
+        value = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
+        return self._result(np.asarray(value), f"{which}_over", (self,), (vjp,))
+
+    def argmax(self, axis: int | None = None) -> np.ndarray:
+        """The index of the largest element over an axis (an integer array: no gradient)."""
+        return np.asarray(self.data.argmax(axis=axis))
+
+    def argmin(self, axis: int | None = None) -> np.ndarray:
+        """The index of the smallest element over an axis (an integer array: no gradient)."""
+        return np.asarray(self.data.argmin(axis=axis))
+
+    def flatten(self, start_axis: int = 0) -> Tensor:
+        """The axes from `start_axis` on as one (`flatten(1)` keeps a batch axis)."""
+        return self.reshape(*self.shape[:start_axis], -1)
 
     def reshape(self, *shape: Any) -> Tensor:
         """The same data in a new shape; the gradient is reshaped back."""
@@ -550,6 +607,56 @@ class Tensor:
         if array.shape != self.shape:
             raise ValueError(f"set_data: shape {array.shape} != this tensor's {self.shape}")
         self.data = array
+
+
+def concatenate(tensors: list[Tensor], axis: int = 0) -> Tensor:
+    """Tensors joined along an existing axis, as one node.  Each input gets its slice of the
+    upstream gradient."""
+    parts = [as_tensor(t) for t in tensors]
+    if not parts:
+        raise ValueError("concatenate needs at least one Tensor")
+    try:
+        out = np.concatenate([p.data for p in parts], axis=axis)
+    except ValueError as error:
+        shapes = ", ".join(str(p.shape) for p in parts)
+        raise ValueError(f"concatenate along axis {axis}: shapes {shapes}: {error}") from None
+    ends = np.cumsum([p.shape[axis] for p in parts])
+    bounds = list(zip([0, *ends[:-1]], ends))
+    vjps = tuple(_slice_of(axis, start, stop) for start, stop in bounds)
+    return parts[0]._result(out, "concatenate", tuple(parts), vjps)
+
+
+def stack(tensors: list[Tensor], axis: int = 0) -> Tensor:
+    """Tensors of one shape stacked along a new axis, as one node.  Each input gets its slice of
+    the upstream gradient."""
+    parts = [as_tensor(t) for t in tensors]
+    if not parts:
+        raise ValueError("stack needs at least one Tensor")
+    try:
+        out = np.stack([p.data for p in parts], axis=axis)
+    except ValueError as error:
+        shapes = ", ".join(str(p.shape) for p in parts)
+        raise ValueError(f"stack along axis {axis}: shapes {shapes}: {error}") from None
+    vjps = tuple(_taken(axis, k) for k in range(len(parts)))
+    return parts[0]._result(out, "stack", tuple(parts), vjps)
+
+
+def _slice_of(axis: int, start: int, stop: int) -> Vjp:
+    """The vjp of one input of `concatenate`: its own slice of the gradient."""
+
+    def vjp(g: np.ndarray) -> np.ndarray:
+        return np.take(g, np.arange(start, stop), axis=axis)
+
+    return vjp
+
+
+def _taken(axis: int, k: int) -> Vjp:
+    """The vjp of input `k` of `stack`: its own layer of the gradient."""
+
+    def vjp(g: np.ndarray) -> np.ndarray:
+        return np.take(g, k, axis=axis)
+
+    return vjp
 
 
 def as_tensor(data: ArrayLike, dtype: Any = None) -> Tensor:

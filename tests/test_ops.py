@@ -40,6 +40,7 @@ SCALAR_CASES: dict[str, tuple[Callable[..., Value], list[float]]] = {
     "sum": (lambda a, b, c: F.sum([a, b, c]), [0.3, -1.2, 2.0]),
     "dot": (lambda a, b, c: F.dot([a], [b], c), [0.3, -1.2, 2.0]),
     "cross_entropy": (lambda a, b, c: F.cross_entropy([a, b, c], 1), [0.3, -1.2, 2.0]),
+    "sqrt": (lambda a: a.sqrt(), [0.7]),
 }
 
 RNG = np.random.default_rng(0)
@@ -69,6 +70,12 @@ BATCH_CASES: dict[str, tuple[Callable[..., Tensor], list[np.ndarray]]] = {
     "reshape": (lambda a: a.reshape(3, 2), [M23]),
     "transpose": (lambda a: a.transpose(), [M23]),
     "index": (lambda a: a[np.array([1, 1, 0])], [M23]),
+    "sqrt": (lambda a: a.sqrt(), [POSITIVE]),
+    "clip": (lambda a: a.clip(-0.5, 0.5), [np.where(np.abs(np.abs(M23) - 0.5) < 0.05, 0.1, M23)]),
+    "max_over": (lambda a: a.max(axis=1), [M23]),
+    "min_over": (lambda a: a.min(axis=0), [M23]),
+    "concatenate": (lambda a, b: autograd_core.concatenate([a, b], axis=1), [M23, M23[:, :1]]),
+    "stack": (lambda a, b: autograd_core.stack([a, b], axis=0), [M23, POSITIVE]),
 }
 
 

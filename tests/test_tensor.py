@@ -326,3 +326,50 @@ def test_pytorch_spellings_of_axes_work() -> None:
     with pytest.raises(TypeError, match=r"axis .* or dim .*, not both"):
         x.sum(axis=0, dim=1)
     assert "op='sum'" in repr(x.sum()) and "requires_grad=True" in repr(x)
+
+
+def test_max_and_min_over_an_axis_route_to_the_first_winner() -> None:
+    x = Tensor(np.array([[1.0, 3.0, 3.0], [2.0, -1.0, 0.5]]), requires_grad=True)
+    top = x.max(axis=1)
+    np.testing.assert_array_equal(top.data, [3.0, 2.0])
+    top.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 1, 0], [1, 0, 0]])  # the tie goes to the first
+    x.zero_grad()
+    x.min().backward()  # over everything: a 0-d result
+    np.testing.assert_array_equal(x.grad, [[0, 0, 0], [0, 1, 0]])
+    assert x.max(dim=0, keepdims=True).shape == (1, 3)
+    np.testing.assert_array_equal(x.argmax(axis=1), [1, 0])
+    assert x.argmin() == 4
+    with pytest.raises(ValueError, match="reshape them into one"):
+        x.max(axis=(0, 1))
+    with pytest.raises(ValueError, match="max of an empty Tensor"):
+        Tensor(np.ones((0, 2))).max()
+
+
+def test_sqrt_clip_flatten_concatenate_stack() -> None:
+    from autograd_core import concatenate, stack
+
+    x = Tensor(np.array([[4.0, 9.0], [0.25, 1.0]]), requires_grad=True)
+    np.testing.assert_allclose(x.sqrt().data, [[2, 3], [0.5, 1]])
+    clipped = x.clip(0.5, 4.0)
+    np.testing.assert_array_equal(clipped.data, [[4, 4], [0.5, 1]])
+    clipped.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1, 0], [0, 1]])  # 4 is inside (bounds count)
+    assert x.flatten().shape == (4,) and Tensor(np.ones((2, 3, 4))).flatten(1).shape == (2, 12)
+    a, b = Tensor(np.ones((2, 1)), requires_grad=True), Tensor(np.zeros((2, 2)), requires_grad=True)
+    joined = concatenate([a, b], axis=1)
+    assert joined.shape == (2, 3) and joined.op == "concatenate"
+    (joined * np.arange(6.0).reshape(2, 3)).sum().backward()
+    np.testing.assert_array_equal(a.grad, [[0], [3]])
+    np.testing.assert_array_equal(b.grad, [[1, 2], [4, 5]])
+    stacked = stack([b, b * 2.0], axis=0)
+    assert stacked.shape == (2, 2, 2)
+    with pytest.raises(ValueError, match=r"concatenate along axis 0: shapes \(2, 1\), \(2, 2\)"):
+        concatenate([a, b], axis=0)
+    with pytest.raises(ValueError, match="stack needs at least one"):
+        stack([])
+    with pytest.raises(ValueError, match=r"sqrt domain error: sqrt\(-1\.0\)"):
+        Value(-1.0).sqrt()
+    root = Value(0.0)
+    root.sqrt().backward()
+    assert root.grad == np.inf
