@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_core import Value, detect_anomaly, ops
+from autograd_core import Value, detect_anomaly, is_grad_enabled, ops
 from autograd_core import functional as F
 from visualize.checks import (
     ACCUMULATED,
@@ -127,8 +127,11 @@ def test_relu_just_beside_its_kink_is_checked_with_a_smaller_step() -> None:
     assert report.ok and report.node("out").status == OK
 
 
+SCALAR_OPS = {op.name for op in ops.OPS if op.scalar}  # every op the scalar path implements
+
+
 def every_scalar_op(rng: random.Random) -> Value:
-    """One expression that uses every op of RECIPES (some twice, on both sides of 0)."""
+    """One expression that uses every scalar op of the op table (some twice, on both sides of 0)."""
 
     def v(lo: float, hi: float, name: str) -> Value:
         return Value(rng.uniform(lo, hi), name)
@@ -137,7 +140,7 @@ def every_scalar_op(rng: random.Random) -> Value:
     negative, positive = v(-2, -0.1, "neg"), v(0.1, 2, "pos")
     terms = [
         a + b, a * b, a.max(b), a.exp(), c.log(), c.reciprocal(), a**2, a**3, c**0.5, c**-1,
-        c**b, abs(a), a.relu(), negative.relu(), positive.leaky_relu(0.1),
+        c**b, abs(a), c.sqrt(), a.relu(), negative.relu(), positive.leaky_relu(0.1),
         negative.leaky_relu(0.2), a.sigmoid(), b.tanh(), positive.elu(0.7), negative.elu(1.3),
         F.sum([a, b, c]), F.dot([a, b], [b, c]), F.dot([a, b], [c, a], b),
         F.cross_entropy([a, b, c], rng.randrange(3)), a - b, a / c, 2**a,
@@ -146,8 +149,9 @@ def every_scalar_op(rng: random.Random) -> Value:
     return F.sum([t * rng.uniform(-1, 1) for t in terms])
 
 
-def test_the_recipes_cover_every_scalar_op_of_the_op_table() -> None:
-    assert set(RECIPES) == {op.name for op in ops.OPS if op.scalar}
+def test_recipes_are_only_for_ops_the_engine_cannot_recompute_alone() -> None:
+    """Every other scalar op is recomputed by its `Op.scalar` on leaves: no entry in checks.py."""
+    assert set(RECIPES) == {"**n", "leaky_relu", "elu", "dot", "cross_entropy"} < SCALAR_OPS
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -156,7 +160,7 @@ def test_every_built_in_scalar_op_passes_on_a_random_expression(seed: int) -> No
     report = check_local_grads(root)
     assert report.ok and report.complete, str(report)
     checked = {entry.name for n in report.nodes if (entry := ops.lookup(n.op)) is not None}
-    assert checked == set(RECIPES)
+    assert checked == SCALAR_OPS
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -174,6 +178,58 @@ def test_a_wrong_local_gradient_of_any_built_in_op_is_flagged(seed: int) -> None
             finally:
                 node.local_grads = right
             assert check.inputs[k].status == WRONG_STATUS, (node.op, k, check)
+
+
+def test_the_forward_is_the_engines_own_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check recomputes a node by calling the op the op table names (`Value.exp`), under
+    no_grad: an engine whose exp is wrong makes the stored local gradient disagree with it."""
+    x = Value(0.5, "x")
+    y = x.exp()  # made by the real exp: value e^x, local gradient e^x
+    grad_enabled = []
+
+    def doubled_exp(self: Value) -> Value:  # a wrong forward: 2 e^x
+        grad_enabled.append(is_grad_enabled())
+        out = 2.0 * math.exp(self.data)
+        return Value(out, op="exp", parents=(self,), local_grads=(out,))
+
+    monkeypatch.setattr(Value, "exp", doubled_exp)
+    check = check_local_grads(y).node("out")
+    assert check.status == WRONG_STATUS
+    assert check.computed == pytest.approx(2.0 * math.exp(0.5))
+    assert "forward value and the function disagree" in check.reason
+    assert check.inputs[0].numeric == pytest.approx(2.0 * math.exp(0.5), rel=1e-8)
+    assert grad_enabled and not any(grad_enabled)  # recomputed under no_grad
+    assert is_grad_enabled()
+
+
+def test_an_op_added_to_the_table_and_the_node_type_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new op needs its table entry and its Value method, and nothing in checks.py."""
+
+    def cube(self: Value) -> Value:
+        x = self.data
+        return Value(x**3, op="cube", parents=(self,), local_grads=(3.0 * x * x,))
+
+    entry = ops.Op("cube", 1, "function", "cube", ("3*{0}^2",), "Value.cube")
+    monkeypatch.setitem(ops.BY_NAME, "cube", entry)
+    monkeypatch.setattr(Value, "cube", cube, raising=False)
+    x = Value(-1.5, "x")
+    y = x.cube()  # type: ignore[attr-defined]
+    report = check_local_grads(y * 2)
+    assert report.ok and report.complete and report.node("n1").op == "cube"
+    wrong = Value(y.data, op="cube", parents=(x,), local_grads=(3.0 * x.data,))
+    assert check_local_grads(wrong).node("out").status == WRONG_STATUS
+
+
+def test_an_engine_error_at_a_nudge_is_reported_not_raised() -> None:
+    """log at 1e-7 and sqrt at 0: x - h is outside the domain, and the engine's ValueError there
+    makes the node 'not checked' with the reason."""
+    for root in (Value(1e-7, "x").log(), Value(0.0, "x").sqrt()):
+        check = check_local_grads(root).node("out")
+        assert check.status == NOT_CHECKED
+        note = check.inputs[0].note
+        assert note.startswith("cannot evaluate the op at x +- ") and "ValueError" in note
 
 
 def test_hidden_constants_that_cannot_be_recovered_say_so() -> None:

@@ -16,10 +16,11 @@ Local gradients, for students who write their own ops::
 
   `check_local_grads` checks each node on its own: it recomputes the node's value with one input
   nudged by +-h and compares the central difference with the local gradient the node stored. A
-  node holds numbers, not the function that made it, so the function comes from a table of the
-  built-in scalar ops here (their hidden constants, such as leaky_relu's slope or cross_entropy's
-  target, are recovered from the node's own value where that is possible) or from `functions`,
-  for an op of your own. A node whose function is unknown is reported "not checked", with the
+  node holds numbers, not the function that made it, so it is recomputed by the engine's own op,
+  found through the op table (`Op.scalar`: `Value.exp`, `functional.dot`) and called on fresh
+  leaves (a constant the node does not record, such as leaky_relu's slope or cross_entropy's
+  target, is recovered from the node's own value where that is possible), or by `functions`, for
+  an op of your own. A node whose function is unknown is reported "not checked", with the
   reason, never passed. At a kink (relu at 0, a tie of max) the central difference is the mean of
   the two one-sided slopes, so a stored gradient equal to either of them (or between them) is
   reported "not differentiable here", not wrong.
@@ -52,19 +53,18 @@ Gradient accumulation::
 
 from __future__ import annotations
 
-import builtins
 import math
-import operator
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import graphviz
 import numpy as np
 
-from autograd_core import backpropagate, detect_anomaly, ops
+import autograd_core
+from autograd_core import Value, backpropagate, detect_anomaly, no_grad, ops
 from autograd_core.graph import all_finite, first_non_finite
 
 from .graph import Parameters, Picture, Style, draw_graph, fmt, format_value, is_array
@@ -86,85 +86,82 @@ WRONG_STATUS = "wrong"
 KINK_STATUS = "not differentiable here"
 NOT_CHECKED = "not checked"
 
-# ---- the forward functions of the built-in scalar ops ------------------------------------------
+# ---- recomputing a node with the engine's own op ------------------------------------------------
 
-Forward = Callable[..., float]  # the op's output from its inputs' data, one float per input
-Recipe = Callable[[Any], "Forward | str"]  # the node -> its forward function, or why there is none
+Forward = Callable[[Sequence[float]], float]  # a node's value from its inputs' data, in order
+Functions = Mapping[str, Callable[..., float]]  # `functions`: op name -> a function of floats
+EngineOp = Callable[..., Any]  # the method or function `Op.scalar` names: Value.exp, functional.dot
+Recipe = Callable[[Any, EngineOp], "Forward | str"]  # (node, its engine op) -> forward, or why not
+
+# What recomputing can raise: a domain error at x +- h (log near 0), an overflow, a student's
+# function given the wrong number of inputs; NotRecoverableError and FloatingPointError (inside
+# `detect_anomaly`) are ArithmeticErrors. Each becomes "not checked", never a crash.
+_EVALUATION_ERRORS = (ArithmeticError, ValueError, TypeError)
 
 
 class NotRecoverableError(ArithmeticError):
-    """A forward function evaluated where a constant the node does not record would matter."""
+    """A forward evaluated where a constant the node does not record would matter."""
 
 
-def _real_power(x: float, n: float) -> float:
-    out = x**n
-    if isinstance(out, complex):
-        raise ValueError(f"{x!r} ** {n!r} is not a real number")
-    return float(out)
+def _engine_op(scalar: str) -> EngineOp:
+    """What `Op.scalar` names, looked up when asked: "Value.exp" is `Value.exp`, "functional.dot"
+    is `functional.dot` (so a patched or newly added op is the one used)."""
+    owner, name = scalar.split(".")
+    return getattr(getattr(autograd_core, owner), name)
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+def _leaves(xs: Sequence[float]) -> list[Value]:
+    return [Value(x) for x in xs]
 
 
-def _dot(*xs: float) -> float:
-    n = len(xs) // 2
-    total = builtins.sum(map(operator.mul, xs[:n], xs[n : 2 * n]))
-    return total + xs[2 * n] if len(xs) % 2 else total
+def _on_leaves(op: EngineOp, arity: int | None) -> Forward:
+    """The engine's op on fresh leaves: `op(a, b)` for a fixed number of inputs, `op([x1, ...])`
+    for any number (as `functional.sum`)."""
+    if arity is None:
+        return lambda xs: op(_leaves(xs)).data
+    return lambda xs: op(*_leaves(xs)).data
 
 
-def _logsumexp(zs: Sequence[float]) -> float:
-    m = max(zs)
-    return m + math.log(builtins.sum(math.exp(z - m) for z in zs))
-
-
-def _fixed(function: Forward) -> Recipe:
-    """An op with no hidden constant: its function is the same for every node."""
-    return lambda node: function
-
-
-def _power_n(node: Any) -> Forward | str:
-    """x**n: n is in the op's name, written with 6 significant digits (`**0.333333`)."""
+def _power_n(node: Any, power: EngineOp) -> Forward | str:
+    """x**n: n is in the op's name, written with 6 significant digits (`**0.333333`), so it is
+    used only where it gives the node's value back."""
     try:
         n = float(node.op[2:])
     except ValueError:
         return f"cannot read the exponent from {node.op!r}"
-    x = node.parents[0].data
+
+    def forward(xs: Sequence[float]) -> float:
+        return power(Value(xs[0]), n).data
+
     try:
-        reproduces = math.isclose(_real_power(x, n), node.data, rel_tol=1e-12, abs_tol=0.0)
-    except (ArithmeticError, ValueError):
+        reproduces = math.isclose(forward([node.parents[0].data]), node.data, rel_tol=1e-12)
+    except _EVALUATION_ERRORS:
         reproduces = False
     if not reproduces:
         return (
             f"the op records its exponent rounded ({node.op}), which does not reproduce its "
             f"value {fmt(node.data)}: pass functions={{{node.op!r}: lambda x: x ** n}}"
         )
-    return lambda v: _real_power(v, n)
+    return forward
 
 
-def _below_zero_scaled(
-    name: str, constant: str, scale_of: Callable[[float, float], float]
-) -> Recipe:
-    """leaky_relu and elu: x for x > 0, else a function of x scaled by a constant the node does
-    not record. Below 0 the node's value gives the constant back; above 0 it is not needed, as
-    long as the nudges stay above 0."""
+def _below_zero_scaled(constant: str, scale_of: Callable[[float, float], float]) -> Recipe:
+    """leaky_relu(x, slope) and elu(x, alpha): x for x > 0, else scaled by a constant the node
+    does not record. Below 0 the node's value gives the constant back (`scale_of(x, out)`); above
+    0 the constant does not matter, as long as the nudges stay above 0."""
 
-    def recipe(node: Any) -> Forward | str:
-        x, out = node.parents[0].data, node.data
+    def recipe(node: Any, activation: EngineOp) -> Forward:
+        x = node.parents[0].data
         if x < 0.0:
-            scale = scale_of(x, out)
-            shape = (lambda v: v) if name == "leaky_relu" else math.expm1
-            return lambda v: v if v > 0.0 else scale * shape(v)
+            scale = scale_of(x, node.data)
+            return lambda xs: activation(Value(xs[0]), scale).data
 
-        def positive_side(v: float) -> float:
-            if v > 0.0:
-                return v
+        def positive_side(xs: Sequence[float]) -> float:
+            if xs[0] > 0.0:
+                return activation(Value(xs[0])).data  # the engine's default constant: unused
             raise NotRecoverableError(
-                f"{name}'s {constant} is not recorded in the node, and its value at x = "
-                f"{fmt(x)} does not reveal it: pass functions={{{name!r}: ...}} to check it"
+                f"{node.op}'s {constant} is not recorded in the node, and its value at x = "
+                f"{fmt(x)} does not reveal it: pass functions={{{node.op!r}: ...}} to check it"
             )
 
         return positive_side
@@ -172,22 +169,35 @@ def _below_zero_scaled(
     return recipe
 
 
-def _cross_entropy(node: Any) -> Forward | str:
-    """-log softmax(z)[t]: the target t is not recorded; it is the logit whose
-    logsumexp(z) - z_t is the node's value (where logits tie, the one with a negative local
-    gradient, softmax - 1)."""
+def _dot(node: Any, dot: EngineOp) -> Forward:
+    """dot(w, x, b) records its parents as w_1..w_n, x_1..x_n and, if there is one, b."""
+
+    def forward(xs: Sequence[float]) -> float:
+        n, values = len(xs) // 2, _leaves(xs)
+        return dot(values[:n], values[n : 2 * n], values[2 * n] if len(xs) % 2 else None).data
+
+    return forward
+
+
+def _cross_entropy(node: Any, cross_entropy: EngineOp) -> Forward | str:
+    """-log softmax(z)[t]: the target t is not recorded; it is the class whose loss at the node's
+    logits is the node's value (where logits tie, the one with a negative local gradient,
+    softmax - 1)."""
+
+    def loss(xs: Sequence[float], target: int) -> float:
+        return cross_entropy(_leaves(xs), target).data
+
     z = [p.data for p in node.parents]
     try:
-        lse = _logsumexp(z)
-    except (ArithmeticError, ValueError):
-        return "cannot compute logsumexp of its inputs"
-    candidates = [
-        i
-        for i, zi in enumerate(z)
-        if math.isclose(lse - zi, node.data, rel_tol=1e-9, abs_tol=1e-12)
-    ]
+        candidates = [
+            t
+            for t in range(len(z))
+            if math.isclose(loss(z, t), node.data, rel_tol=1e-9, abs_tol=1e-12)
+        ]
+    except _EVALUATION_ERRORS as error:
+        return f"cannot compute cross_entropy of its inputs: {type(error).__name__} {error}"
     if len(candidates) > 1:
-        negative = [i for i in candidates if node.local_grads[i] < 0.0]
+        negative = [t for t in candidates if node.local_grads[t] < 0.0]
         candidates = negative if len(negative) == 1 else candidates
     if len(candidates) != 1:
         found = "no logit" if not candidates else f"{len(candidates)} logits"
@@ -196,30 +206,50 @@ def _cross_entropy(node: Any) -> Forward | str:
             f"{fmt(node.data)}"
         )
     target = candidates[0]
-    return lambda *zs: _logsumexp(zs) - zs[target]
+    return lambda xs: loss(xs, target)
 
 
+# The ops of the op table that the engine's op alone cannot recompute from a node's inputs: a
+# constant the node does not record, or inputs that are not one argument each. Every other scalar
+# op is recomputed by calling its `Op.scalar` on leaves, so a new op needs no entry here.
 RECIPES: dict[str, Recipe] = {
-    "+": _fixed(operator.add),
-    "*": _fixed(operator.mul),
-    "max": _fixed(lambda a, b: b if b > a else a),  # a tie goes to the first, as Value.max
-    "exp": _fixed(math.exp),
-    "log": _fixed(math.log),
-    "1/x": _fixed(lambda x: 1.0 / x),
-    "**n": _power_n,
-    "**": _fixed(lambda a, b: _real_power(a, b)),
-    "abs": _fixed(abs),
-    "relu": _fixed(lambda x: x if x > 0.0 else 0.0),
-    "leaky_relu": _below_zero_scaled("leaky_relu", "slope", lambda x, out: out / x),
-    "sigmoid": _fixed(_sigmoid),
-    "tanh": _fixed(math.tanh),
-    "elu": _below_zero_scaled("elu", "alpha", lambda x, out: out / math.expm1(x)),
-    "sum": _fixed(lambda *xs: builtins.sum(xs)),
-    "dot": _fixed(_dot),
+    "**n": _power_n,  # every `**3`, `**0.5`
+    "leaky_relu": _below_zero_scaled("slope", lambda x, out: out / x),
+    "elu": _below_zero_scaled("alpha", lambda x, out: out / math.expm1(x)),
+    "dot": _dot,
     "cross_entropy": _cross_entropy,
-}  # the built-in scalar ops this check recomputes, by op-table name (every `**3` is `**n`)
+}
 
-_EVALUATION_ERRORS = (ArithmeticError, ValueError, TypeError)  # NotRecoverableError is arithmetic
+
+def _float_function(function: Callable[..., float]) -> Forward:
+    """A function of `functions` as a Forward: one float per input in, a real number out."""
+
+    def forward(xs: Sequence[float]) -> float:
+        out = function(*xs)
+        if isinstance(out, complex):
+            raise ValueError(f"the function returned a complex number, {out!r}")
+        return float(out)
+
+    return forward
+
+
+def _forward_of(node: Any, functions: Functions) -> Forward | str:
+    """The node's forward (from `functions`, else the engine's op found through the op table),
+    or why it has none."""
+    if node.op in functions:
+        return _float_function(functions[node.op])
+    entry = ops.lookup(node.op)
+    if entry is None or entry.scalar is None:
+        return (
+            f"no function for the op {node.op!r}: pass functions={{{node.op!r}: ...}} "
+            "(a function of the inputs' data) to check it"
+        )
+    if entry.arity is not None and len(node.parents) != entry.arity:
+        return f"{entry.name} takes {entry.arity} inputs, this node has {len(node.parents)}"
+    op = _engine_op(entry.scalar)
+    recipe = RECIPES.get(entry.name)
+    return recipe(node, op) if recipe else _on_leaves(op, entry.arity)
+
 
 # ---- checking local gradients -------------------------------------------------------------------
 
@@ -300,7 +330,7 @@ class LocalGradReport:
 
     def __str__(self) -> str:
         counts = {
-            status: builtins.sum(n.status == status for n in self.nodes)
+            status: sum(n.status == status for n in self.nodes)
             for status in (OK, WRONG_STATUS, KINK_STATUS, NOT_CHECKED)
         }
         shown = [
@@ -360,7 +390,7 @@ class LocalGradReport:
                         f"stored {fmt(grad.stored)}"
                     )
             if check.status == NOT_CHECKED:
-                why = check.reason or _first_note(check)
+                why = check.reason or next((g.note for g in check.inputs if g.note), "")
                 lines.append("not checked: " + why.split(": ")[0])
             if lines:
                 notes[check.index] = "; ".join(lines)
@@ -375,22 +405,12 @@ class LocalGradReport:
         }
         present = {check.status for check in self.nodes}
         legend = tuple((colours[s], meanings[s]) for s in meanings if s in present)
-        options.setdefault("collapse", False)  # a collapsed picture has no per-node colours
-        return draw_graph(
-            self.picture.root,
-            parameters=self.parameters,
-            picture=self.picture,
-            style=Style(fills=fills, notes=notes, edges=edges, legend=legend),
-            **options,
-        )
+        style = Style(fills=fills, notes=notes, edges=edges, legend=legend)
+        return _draw(self.picture, self.parameters, style, options)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """In a notebook a report shows as its picture."""
         return self.draw()._repr_mimebundle_(**kwargs)
-
-
-def _first_note(check: NodeCheck) -> str:
-    return next((g.note for g in check.inputs if g.note), "")
 
 
 def check_local_grads(
@@ -411,11 +431,13 @@ def check_local_grads(
     input passes when |stored - numeric| <= atol + rtol * |numeric| plus the rounding error of
     the difference itself (a few ulps of f divided by 2h). The forward function f comes from
     `functions` (op name -> a function of the inputs' data, one float per input; it overrides
-    the built-in table, e.g. for leaky_relu's slope at 0) or from `RECIPES`. A node whose
-    function does not give its stored value back is reported wrong, as is a local gradient that
-    is not finite while the difference is. When the central difference disagrees, smaller steps
-    (h/10, h/100) are tried, and where the one-sided slopes differ at both h and h/10 the point
-    is a kink: a stored gradient within the one-sided slopes is "not differentiable here".
+    the engine, e.g. for leaky_relu's slope at 0), else it is the engine's op that `Op.scalar`
+    names, called on leaves under `no_grad` (with `RECIPES` for an op whose constant the node
+    does not record, or inputs that are not one argument each). A node whose value f does not
+    give back is reported wrong, as is a local gradient that is not finite while the difference
+    is. When the central difference disagrees, smaller steps (h/10, h/100) are tried, and where
+    the one-sided slopes differ at both h and h/10 the point is a kink: a stored gradient within
+    the one-sided slopes is "not differentiable here".
 
     `parameters` (a Module, a mapping or a list) only names nodes, as in `draw_graph`. Raises
     TypeError for a Tensor graph (it stores vector-Jacobian products, not numbers: use
@@ -439,11 +461,12 @@ def check_local_grads(
     parameters = _reusable(parameters)
     picture = Picture(root, parameters)
     tolerance = _Tolerance(eps, rtol, atol)
-    checks = [
-        _check_node(picture, i, functions, tolerance)
-        for i, node in enumerate(picture.order)
-        if node.parents
-    ]
+    with no_grad():  # the engine's ops recompute the nodes on leaves: no graph to build
+        checks = [
+            _check_node(picture, i, functions, tolerance)
+            for i, node in enumerate(picture.order)
+            if node.parents
+        ]
     return LocalGradReport(picture, tuple(checks), parameters)
 
 
@@ -461,47 +484,26 @@ class _Tolerance:
         return abs(stored - numeric) <= self.atol + self.rtol * abs(numeric) + rounding
 
 
-def _forward_of(node: Any, functions: Mapping[str, Callable[..., float]]) -> Forward | str:
-    """The node's forward function, or why it has none."""
-    if node.op in functions:
-        return functions[node.op]
-    entry = ops.lookup(node.op)
-    if entry is None or entry.name not in RECIPES:
-        return (
-            f"no function for the op {node.op!r}: pass functions={{{node.op!r}: ...}} "
-            "(a function of the inputs' data) to check it"
-        )
-    if entry.arity is not None and len(node.parents) != entry.arity:
-        return f"{entry.name} takes {entry.arity} inputs, this node has {len(node.parents)}"
-    return RECIPES[entry.name](node)
-
-
-def _evaluate(function: Forward, xs: Sequence[float]) -> float:
-    out = function(*xs)
-    if isinstance(out, complex):
-        raise ValueError(f"the function returned a complex number, {out!r}")
-    return float(out)
-
-
-def _check_node(
-    picture: Picture, i: int, functions: Mapping[str, Callable[..., float]], tol: _Tolerance
-) -> NodeCheck:
+def _check_node(picture: Picture, i: int, functions: Functions, tol: _Tolerance) -> NodeCheck:
     node = picture.order[i]
     name, op = picture.names[i], node.op
-    function = _forward_of(node, functions)
-    if isinstance(function, str):
-        return NodeCheck(i, name, op, NOT_CHECKED, reason=function, value=node.data)
+
+    def not_checked(reason: str) -> NodeCheck:
+        return NodeCheck(i, name, op, NOT_CHECKED, reason=reason, value=node.data)
+
+    forward = _forward_of(node, functions)
+    if isinstance(forward, str):
+        return not_checked(forward)
     xs = [p.data for p in node.parents]
     try:
-        computed = _evaluate(function, xs)
+        computed = forward(xs)
     except NotRecoverableError as error:
-        return NodeCheck(i, name, op, NOT_CHECKED, reason=str(error), value=node.data)
+        return not_checked(str(error))
     except _EVALUATION_ERRORS as error:
-        reason = f"its function fails at its own inputs: {type(error).__name__} {error}"
-        return NodeCheck(i, name, op, NOT_CHECKED, reason=reason, value=node.data)
-    reason = ""
+        return not_checked(f"its function fails at its own inputs: {type(error).__name__} {error}")
     same = computed == node.data or (math.isnan(computed) and math.isnan(node.data))
     value_ok = same or tol.agrees(node.data, computed, tol.rounding([computed], 1.0))
+    reason = ""
     if not value_ok:
         reason = (
             f"its value is {fmt(node.data, 6)} but {op} of its inputs is {fmt(computed, 6)}: the "
@@ -509,24 +511,17 @@ def _check_node(
         )
     parents = picture.parent_indices(i)
     grads = tuple(
-        _check_input(function, xs, k, node.local_grads[k], parents[k], picture.names[parents[k]],
+        _check_input(forward, xs, k, node.local_grads[k], parents[k], picture.names[parents[k]],
                      computed, tol)
         for k in range(len(xs))
     )  # fmt: skip
-    statuses = {g.status for g in grads}
-    if not value_ok or WRONG_STATUS in statuses:
-        status = WRONG_STATUS
-    elif NOT_CHECKED in statuses:
-        status = NOT_CHECKED
-    elif KINK_STATUS in statuses:
-        status = KINK_STATUS
-    else:
-        status = OK
+    statuses = {g.status for g in grads} | ({WRONG_STATUS} if not value_ok else set())
+    status = next((s for s in (WRONG_STATUS, NOT_CHECKED, KINK_STATUS) if s in statuses), OK)
     return NodeCheck(i, name, op, status, grads, reason, node.data, computed)
 
 
 def _check_input(
-    function: Forward,
+    forward: Forward,
     xs: Sequence[float],
     k: int,
     stored: float,
@@ -541,7 +536,7 @@ def _check_input(
     def f(x: float) -> float:
         shifted = list(xs)
         shifted[k] = x
-        return _evaluate(function, shifted)
+        return forward(shifted)
 
     x = xs[k]
     h = tol.eps * max(1.0, abs(x))
@@ -682,16 +677,8 @@ class Anomaly:
             fills.update({i: DOWNSTREAM for i in later})
             if later:
                 legend.append((DOWNSTREAM, "non-finite because an input was"))
-        options.setdefault("collapse", False)
-        return draw_graph(
-            self.picture.root,
-            parameters=self.parameters,
-            picture=self.picture,
-            style=Style(
-                grads=self.grads, fills=fills, notes=notes, edges=edges, legend=tuple(legend)
-            ),
-            **options,
-        )
+        style = Style(grads=self.grads, fills=fills, notes=notes, edges=edges, legend=tuple(legend))
+        return _draw(self.picture, self.parameters, style, options)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """In a notebook an anomaly shows as its picture."""
@@ -713,17 +700,13 @@ def find_non_finite(root: Any, parameters: Parameters = None) -> Anomaly | None:
     picture = Picture(root, parameters)
     for i, node in enumerate(picture.order):
         name = picture.names[i]
-        inputs = ", ".join(_number_text(p.data) for p in node.parents)
         if not all_finite(node.data):
             value = first_non_finite(node.data)
+            message = f"the leaf holds a non-finite value ({value!r})"
             if node.parents:
+                inputs = ", ".join(_number_text(p.data) for p in node.parents)
                 message = f"{node.op} of ({inputs}) produced a non-finite value ({value!r})"
-            else:
-                message = f"the leaf holds a non-finite value ({value!r})"
-            return Anomaly(
-                message, "forward", i, name, value, picture,
-                parameters=parameters,
-            )  # fmt: skip
+            return Anomaly(message, "forward", i, name, value, picture, parameters=parameters)
         for position, local in enumerate(getattr(node, "local_grads", ())):
             if not math.isfinite(local):
                 parent = node.parents[position]
@@ -854,14 +837,7 @@ def draw_anomaly(build: Callable[[], Any], parameters: Parameters = None) -> Ano
             f"under detect_anomaly build() raised {error}, but the graph it built again has no "
             "non-finite number: build must make the same graph every time (seed its randomness)"
         )
-    return _with_message(found, str(error))
-
-
-def _with_message(found: Anomaly, message: str) -> Anomaly:
-    return Anomaly(
-        message, found.stage, found.index, found.name, found.value, found.picture,
-        found.position, found.input_index, found.grads, found.parameters,
-    )  # fmt: skip
+    return replace(found, message=str(error))
 
 
 def _checked_root(root: Any) -> Any:
@@ -972,7 +948,7 @@ class AccumulationView:
                  "after every pass); intermediate grads are reset each pass"),
             ) if accumulated else (),
         )  # fmt: skip
-        dot = self._draw(style, options)
+        dot = _draw(self.picture, self.parameters, style, options)
         dot.attr(label=f"grads after backward pass {k} of {n}", labelloc="t")
         return dot
 
@@ -994,19 +970,9 @@ class AccumulationView:
         )
         legend = tuple(row for row in rows if row[0] in fills.values())
         style = Style(grads=dict(enumerate(self.cleared)), fills=fills, notes=notes, legend=legend)
-        dot = self._draw(style, options)
+        dot = _draw(self.picture, self.parameters, style, options)
         dot.attr(label=f"grads after {self.zeroed_by}", labelloc="t")
         return dot
-
-    def _draw(self, style: Style, options: dict[str, Any]) -> graphviz.Digraph:
-        options.setdefault("collapse", False)
-        return draw_graph(
-            self.picture.root,
-            parameters=self.parameters,
-            picture=self.picture,
-            style=style,
-            **options,
-        )
 
 
 def accumulation_view(
@@ -1050,6 +1016,15 @@ def accumulation_view(
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+
+def _draw(
+    picture: Picture, parameters: Parameters, style: Style, options: dict[str, Any]
+) -> graphviz.Digraph:
+    """`draw_graph` with a finding's marks; every node drawn unless `options` say otherwise (a
+    collapsed picture has no per-node colours)."""
+    options.setdefault("collapse", False)
+    return draw_graph(picture.root, parameters=parameters, picture=picture, style=style, **options)
 
 
 def _reusable(parameters: Parameters) -> Parameters:
