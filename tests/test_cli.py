@@ -1,32 +1,50 @@
-"""The CLI: good expressions write files and print gradients; bad ones get one line and exit 2."""
+"""The CLI: good expressions write files and print gradients; bad ones get one line and exit 2;
+large ones are drawn collapsed or refused in one line, within the time limit."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from visualize.cli import main
+from visualize import cli
+from visualize.cli import MAX_LAYOUT_COST, layout_cost, main
 from visualize.expression import ExpressionError, evaluate
+from visualize.graph import draw_graph
+from visualize.trace import trace_backward
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, code: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in a fresh interpreter (`code`: a program to run instead of `-m visualize`)."""
+    command = ["-c", code] if code else ["-m", "visualize"]
     return subprocess.run(
-        [sys.executable, "-m", "visualize", *args],
+        [sys.executable, *command, *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        timeout=60,  # generous: the CLI keeps to 10 s; this only stops a hung test
         check=False,
     )
+
+
+def page_data(page: str) -> dict:
+    """The data the step-through page's script restyles its one picture with."""
+    match = re.search(r"const data = (\{.*?\});\n", page, re.DOTALL)
+    assert match, "the page embeds its steps as JSON"
+    return json.loads(match[1])
 
 
 def test_chain_rule_from_the_command_line(tmp_path: Path) -> None:
@@ -37,7 +55,12 @@ def test_chain_rule_from_the_command_line(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[:4] == ["f = -12", "df/dx = -4", "df/dy = -4", "df/dz = 3"]
     svg = (tmp_path / "graph.svg").read_text()
     assert "<svg" in svg and "data &#45;12" in svg
-    assert (tmp_path / "steps.html").read_text().count("<svg") == 5
+    page = (tmp_path / "steps.html").read_text()
+    assert page.count("<svg") == 1  # one picture, restyled per step by the page's script
+    # the seed, then one step per node with inputs: q = x + y and f = q * z
+    assert len(page_data(page)["steps"]) == 3
+    out, _ = evaluate("(x+y)*z", {"x": -2.0, "y": 5.0, "z": -4.0})
+    assert len(trace_backward(out).texts()) == 3
 
 
 @pytest.mark.parametrize("suffix", ["svg", "png", "pdf", "dot"])
@@ -112,6 +135,7 @@ def test_hostile_and_broken_expressions_are_refused(
         (["x", "x=1", "-o", "graph.gif"], "cannot tell the format"),
         (["x", "x=1", "--steps", "steps.svg"], "give a .html file"),
         ([], "required: expression"),
+        (["-x+1", "x=1"], 'an expression that starts with "-" goes after "--"'),
     ],
 )
 def test_bad_arguments_are_one_line(
@@ -120,6 +144,13 @@ def test_bad_arguments_are_one_line(
     assert main(args) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_help_returns_instead_of_exiting(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "drawn collapsed" in capsys.readouterr().out
+    assert main(["--", "-x+1", "x=1"]) == 0  # after `--`, "-x" is the expression
+    assert capsys.readouterr().out.splitlines()[0] == "f = 0"
 
 
 def test_null_byte_is_refused() -> None:
@@ -157,3 +188,170 @@ def test_random_text_never_raises(text: str) -> None:
 @given(st.text(alphabet="xy()+-*/.,0123456789 expltanhsigmodrcu", max_size=40))
 def test_random_formulas_through_main(text: str) -> None:
     assert main([text, "x=0.5", "y=2"]) in (0, 2)
+
+
+# ---- large and deep expressions: a picture or one line, always in time ---------------------------
+
+
+def balanced_sum(terms: list[str]) -> str:
+    if len(terms) == 1:
+        return terms[0]
+    half = len(terms) // 2
+    return f"({balanced_sum(terms[:half])}+{balanced_sum(terms[half:])})"
+
+
+NINE_KB = balanced_sum(["x"] * 2250)  # 8,997 characters, 2,250 values
+assert 8_900 < len(NINE_KB) < 10_000
+
+# (expression, with --steps, the exit status, what stdout or stderr says)
+LARGE = {
+    "601 terms": ("+".join(["x"] * 601), False, 0, "collapsed: 601 values"),
+    "601 terms, steps": ("+".join(["x"] * 601), True, 2, "601 steps (limit 300)"),
+    "60-term fan-in": ("+".join(["x"] * 60), False, 0, "collapsed: 60 values"),
+    "60-term fan-in, steps": ("+".join(["x"] * 60), True, 2, "layout cost"),
+    "60 nested max": ("max(x, " * 60 + "x" + ")" * 60, False, 0, "collapsed"),
+    "x*y 100 times": ("+".join(["x*y"] * 100), False, 0, "collapsed"),
+    "990-term chain": ("+".join(["x"] * 990), False, 0, "collapsed: 990 values"),
+    "200 nested parentheses": ("(" * 200 + "x" + ")" * 200, True, 0, "wrote"),
+    "199 nested tanh": ("tanh(" * 199 + "x" + ")" * 199, True, 0, "wrote"),
+    "199 nested (x+1)": ("(" * 199 + "x" + "+1)" * 199, True, 0, "wrote"),
+    "500 nested tanh": ("tanh(" * 500 + "x" + ")" * 500, False, 2, "too many nested"),
+    "1000 nested parentheses": ("(" * 1000 + "x" + ")" * 1000, True, 2, "too many nested"),
+    "3000 unary minus": ("0+" + "-" * 3000 + "x", False, 2, "nested too deeply"),
+    "9 KB": (NINE_KB, False, 0, "collapsed: 2250 values"),
+    "9 KB, steps": (NINE_KB, True, 2, "2250 steps (limit 300)"),
+}
+
+
+@pytest.mark.parametrize("case", list(LARGE))
+def test_large_and_deep_expressions(tmp_path: Path, case: str) -> None:
+    """Each gets a picture (collapsed when too large to draw in full, which `dot` would take
+    minutes over) or one line and exit status 2, quickly; never a traceback."""
+    expression, steps, status, message = LARGE[case]
+    args = [expression, "x=0.5", "y=2", "-o", "graph.svg"] + (["--steps", "s.html"] * steps)
+    start = time.monotonic()
+    result = run_cli(*args, cwd=tmp_path)
+    print(f"{case}: exit {result.returncode} in {time.monotonic() - start:.2f} s")
+    assert "Traceback" not in result.stderr
+    assert result.returncode == status, result.stderr
+    if status == 0:
+        assert (tmp_path / "graph.svg").stat().st_size > 0
+        assert "<svg" in (tmp_path / "graph.svg").read_text()
+        assert message in result.stdout
+        if steps:
+            assert page_data((tmp_path / "s.html").read_text())["steps"]
+    else:
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+        assert list(tmp_path.iterdir()) == []  # a failure writes no file
+
+
+def test_no_trace_without_steps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the trace is built only for --steps")
+
+    monkeypatch.setattr(cli, "trace_backward", refuse)
+    path = tmp_path / "graph.svg"
+    assert main(["(x+y)*z", "x=-2", "y=5", "z=-4", "-o", str(path)]) == 0
+    assert path.read_bytes().startswith(b"<?xml")
+    assert main(["(x+y)*z", "x=-2", "y=5", "z=-4"]) == 0
+
+
+def test_gradients_are_the_same_with_and_without_steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["x*y + tanh(x)", "x=0.5", "y=-2"]
+    assert main(args) == 0
+    plain = capsys.readouterr().out
+    assert main([*args, "--steps", str(tmp_path / "s.html")]) == 0
+    assert capsys.readouterr().out.splitlines()[:3] == plain.splitlines()
+
+
+def test_layout_cost_tells_slow_pictures_from_quick_ones() -> None:
+    """The measured classification (see cli.py): fan-in far apart is slow, nesting is not."""
+
+    def cost(text: str, **options: bool) -> int:
+        out, _ = evaluate(text, {"x": 0.5, "y": 2.0})
+        out.backward()
+        return layout_cost(draw_graph(out, **{"local_grads": True, **options}))
+
+    quick = ["tanh(" * 199 + "x" + ")" * 199, "(" * 199 + "x" + "+1)" * 199, "+".join(["x"] * 30)]
+    slow = ["+".join(["x"] * 50), "max(x, " * 50 + "x" + ")" * 50, "+".join(["x*y"] * 50)]
+    assert all(cost(text, collapse=False) <= MAX_LAYOUT_COST for text in quick)
+    assert all(cost(text, collapse=False) > MAX_LAYOUT_COST for text in slow)
+    assert cost("+".join(["x"] * 601), collapse=True) < 100
+    # edge labels (local gradients) double the ranks dot lays out
+    assert cost("+".join(["x"] * 30), collapse=False) > 1.8 * cost(
+        "+".join(["x"] * 30), collapse=False, local_grads=False
+    )
+
+
+# With the layout limit out of the way, `dot` runs long; the time limit must stop it.
+UNLIMITED = (
+    "import sys, visualize.cli as c\n"
+    "c.MAX_LAYOUT_COST = 10**9\n"
+    "c.TIME_LIMIT = 1.0\n"
+    "sys.exit(c.main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-o", "graph.svg"],  # dot run by the CLI with a timeout
+        ["-o", "graph.dot", "--steps", "s.html"],  # the page's dot, run by the trace
+    ],
+)
+def test_a_dot_run_past_the_time_limit_is_stopped(tmp_path: Path, args: list[str]) -> None:
+    start = time.monotonic()
+    result = run_cli("max(x, " * 70 + "x" + ")" * 70, "x=1", *args, cwd=tmp_path, code=UNLIMITED)
+    elapsed = time.monotonic() - start
+    print(f"stopped after {elapsed:.2f} s")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: dot took longer than"), lines
+    assert list(tmp_path.iterdir()) == []
+    assert elapsed < 30  # unstopped, this dot runs for minutes
+
+
+@pytest.mark.parametrize("args", [["-o", "graph.svg"], ["--steps", "s.html"]])
+def test_missing_graphviz_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    result = run_cli("x*y", "x=2", "y=3", *args, cwd=tmp_path, env={"PATH": str(tmp_path)})
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "dot program was not found" in lines[0], lines
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (RecursionError(), "nested too deeply"),
+        (MemoryError(), "out of memory"),
+        (KeyError("surprise\nsecond line"), "internal error, please report it: KeyError"),
+    ],
+)
+def test_any_exception_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    message: str,
+) -> None:
+    def fail(*args: object) -> None:
+        raise error
+
+    monkeypatch.setattr(cli, "evaluate", fail)
+    assert main(["x", "x=1"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+
+
+def test_a_file_that_cannot_be_written_leaves_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = tmp_path / "graph.svg"
+    steps = tmp_path / "missing" / "steps.html"
+    assert main(["x*y", "x=2", "y=3", "-o", str(graph), "--steps", str(steps)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert list(tmp_path.iterdir()) == []  # the graph, written first, is taken back

@@ -4,29 +4,101 @@ Evaluates an expression of the engine's operations at the values given, prints t
 gradient with respect to each variable, and renders the annotated graph (format from the file
 suffix: svg, png, pdf or dot) and, with --steps, the backward step-through as an HTML page.
 A bad expression or argument gets one line on stderr and exit status 2, and no file is written.
+
+Limits. Whatever the expression, the CLI answers within 10 s and never prints a traceback
+(anything unforeseen is one line, `error: internal error, please report it: ...`, exit status 2):
+
+- the expression: at most 10,000 characters (so at most about as many nodes, each taking at least
+  one character), nested no deeper than Python's parser (200 parentheses) and recursion limit
+  (about 990 operators in a row) allow; anything deeper is refused before it is evaluated;
+- the picture: Graphviz's `dot` takes a time that grows very fast with the edges it must route
+  past other nodes, as from a value used by many operations far apart (`x` in `x+x+...+x`: 50
+  terms take 12 s, 60 more than a minute). Before calling `dot` the CLI estimates that work from
+  the picture itself (`layout_cost`) and draws the first of these that is within
+  `MAX_LAYOUT_COST`: every node with the local gradients on its edges; every node without them
+  (edge labels double the ranks dot lays out); the graph collapsed (operations grouped by kind
+  and depth, `visualize.collapse`). A graph of more than `MAX_FULL_VALUES` values is drawn
+  collapsed first. The line `wrote ...` says which was drawn. If none is within the limit it
+  refuses in one line, exit status 2, naming the graph's size and the limit (a .dot file is
+  still written, collapsed: writing DOT text lays nothing out);
+- the step-through page (--steps) has one step per operation and draws every node: it is refused
+  in one line above `MAX_STEPS` steps or `MAX_LAYOUT_COST`, before the backward trace is built;
+  without --steps no trace is built at all;
+- time: every `dot` run (the graph's and the page's) must end within `TIME_LIMIT` seconds of the
+  start; one that does not is stopped, and the CLI says so in one line, exit status 2.
+
+A failure writes no file: everything is rendered in memory first, and a file that cannot be
+written (exit status 1) takes back the ones written before it.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import re
+import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
+
+import graphviz
 
 from .expression import FUNCTIONS, ExpressionError, evaluate
-from .graph import draw_graph
+from .graph import Picture, draw_graph
 from .trace import trace_backward
 
 FORMATS = ("svg", "png", "pdf", "dot")
+
+# The limits, measured with dot 2.43 on a 2-core machine: `dot -Tsvg` on the DOT text of
+# `draw_graph(out, local_grads=True)` (the page: `collapse=False, backward=True`, no edge labels).
+# What makes dot slow is neither the number of nodes (200 nested tanh: 0.06 s; a balanced sum of
+# 256 x's: 0.16 s) nor fan-in alone (that sum uses x 256 times), but edges that pass many ranks,
+# as from a value used by many operations far apart; a `layout_cost` that counts them predicts it:
+#
+#   expression                       terms     values   cost           dot
+#   x+x+...+x                        30/40/50/60  30-60   1858/3278/5098/7318  0.40/1.6/12/>60 s
+#   max(x, max(x, ...))              30/40/50  31-51    1982/3442/5302  0.32/2.1/14 s
+#   x*y+x*y+...                      30/40/50  61-101   2099/3599/5499  0.26/2.5/18 s
+#   a+b+c+d+f+g+a+b+... (fan-in 6-8) 36/49/64  41-71    2427/4484/7653  0.36/2.0/14 s
+#   1*x**1+2*x**2+...                30/40/50  120-200  2308/3878/5848  0.24/1.3/6.0 s
+#   ((x+1)+1)... (parser's limit)    199       399      1793            0.11 s
+#   balanced sum of x                199/256   199/256  1814/2042       0.12/0.16 s
+#   ((x+1)*2+1)*2... collapsed       100       201      5253            18 s (in full: 902, 0.05 s)
+#   page of x+x+...+x                50/70/100 50-100   2599/5039/10199 0.06/0.13/0.44 s
+#   page of max(x, max(x, ...))      50/70     51-71    2702/5182       0.61/12 s
+#   x+x+...+x collapsed              601       601      12              0.02 s
+#
+# Up to a cost of 2500 no picture took more than 0.6 s; above that, times grow about as the fourth
+# power of the cost and reach seconds by ~3300, so 2500 leaves a wide margin for a slower machine.
+# Random expressions of 4 variables, up to 2,500 characters (2 x 150 s, 2,255 of them): the
+# slowest picture drawn took 0.99 s, the slowest page 0.34 s; those refused had 423 values or more.
+MAX_FULL_VALUES = 300  # more values than this are drawn collapsed (as `draw_graph` does)
+MAX_LAYOUT_COST = 2500  # pictures whose `layout_cost` is higher are not given to dot
+MAX_STEPS = 300  # the step-through page has one step per operation, all in one page
+TIME_LIMIT = 8.0  # seconds from the start of `run` by which every dot run must end
+# (with the interpreter's start-up, ~0.3 s, at most ~8.5 s in all)
 
 
 class UsageError(Exception):
     """A bad argument: reported on one line, exit status 2."""
 
 
+class TooLargeError(UsageError):
+    """A graph beyond what the CLI draws within its time limit: one line, exit status 2."""
+
+
+class DrawingError(Exception):
+    """Graphviz failed, is missing, or ran out of time: one line, exit status 2."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
+        if "unrecognized arguments: -" in message or "required: expression" in message:
+            message += ' (an expression that starts with "-" goes after "--")'
         raise UsageError(message)
 
 
@@ -34,7 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m visualize",
         description="Draw the computation graph of an expression, with values and gradients.",
-        epilog=f"functions: {', '.join(sorted(FUNCTIONS))}; operators: + - * / **",
+        epilog=(
+            f"functions: {', '.join(sorted(FUNCTIONS))}; operators: + - * / **. "
+            f"Graphs of more than {MAX_FULL_VALUES} values, or too tangled to lay out quickly, "
+            f"are drawn collapsed; --steps is limited to {MAX_STEPS} steps."
+        ),
     )
     parser.add_argument("expression", help='e.g. "(x+y)*z" or "tanh(w*x + b)"')
     parser.add_argument("values", nargs="*", metavar="NAME=VALUE", help="e.g. x=-2 y=5")
@@ -71,7 +147,172 @@ def _format(path: Path) -> str:
     return suffix
 
 
+# ---- how much work a picture is for dot ----------------------------------------------------------
+
+_ID = r'("(?:[^"\\]|\\.)*"|[^\s\[\]{};:"=]+)'  # a DOT node id: quoted, or a bare word
+_EDGE = re.compile(rf"\s*{_ID}(?::\S+)?\s*->\s*{_ID}(?::\S+)?\s*(.*)", re.DOTALL)
+_NODE = re.compile(rf"\s*{_ID}\s*(?:\[|$)")
+_KEYWORDS = {"graph", "node", "edge", "subgraph", "digraph", "strict"}
+
+
+def layout_cost(graph: graphviz.Digraph) -> int:
+    """An estimate of the work `dot` does on `graph`: its nodes plus, for every edge, how many
+    ranks it spans (each rank an edge passes is a virtual node dot has to place and keep from
+    crossing others), doubled when edges have labels (dot then puts a rank between every two).
+
+    Ranks are what dot's ranking would roughly give: each node as early as its inputs allow,
+    then moved next to its users when it has at least as many users as inputs (a leaf sits just
+    before its first use) and next to its inputs when it has more inputs than users. Read from
+    the DOT statements themselves, so it holds for the full and the collapsed picture alike.
+    """
+    ids: dict[str, int] = {}
+    edges: list[tuple[int, int]] = []
+    labelled = False
+    for statement in graph.body:
+        edge = _EDGE.match(statement)
+        if edge:
+            tail, head = ids.setdefault(edge[1], len(ids)), ids.setdefault(edge[2], len(ids))
+            if tail != head:
+                edges.append((tail, head))
+            labelled = labelled or "label=" in edge[3]
+            continue
+        node = _NODE.match(statement)
+        if node and node[1] not in _KEYWORDS:
+            ids.setdefault(node[1], len(ids))
+    n = len(ids)
+    users: list[list[int]] = [[] for _ in range(n)]
+    inputs: list[list[int]] = [[] for _ in range(n)]
+    for tail, head in edges:
+        users[tail].append(head)
+        inputs[head].append(tail)
+    waiting = [len(i) for i in inputs]
+    ready = deque(i for i in range(n) if not waiting[i])
+    order = []
+    while ready:
+        i = ready.popleft()
+        order.append(i)
+        for j in users[i]:
+            waiting[j] -= 1
+            if not waiting[j]:
+                ready.append(j)
+    if len(order) < n:  # a cycle (computation graphs have none): assume the worst
+        return n + len(edges) * n
+    rank = [0] * n
+    for i in order:
+        for j in users[i]:
+            rank[j] = max(rank[j], rank[i] + 1)
+    for _ in range(2):
+        for i in reversed(order):
+            if users[i] and len(users[i]) >= len(inputs[i]):
+                rank[i] = min(rank[j] for j in users[i]) - 1
+        for i in order:
+            if inputs[i] and len(inputs[i]) > len(users[i]):
+                rank[i] = max(rank[j] for j in inputs[i]) + 1
+    spans = sum(rank[head] - rank[tail] for tail, head in edges)
+    return n + (2 if labelled else 1) * spans
+
+
+def choose_picture(out: Any, picture: Picture, graph_format: str) -> tuple[graphviz.Digraph, str]:
+    """The picture to write, and a note saying how it is drawn ('' for every node with its local
+    gradients): the first that is quick to lay out of every node with local gradients on the
+    edges, every node without them (edge labels double dot's ranks), and the collapsed picture;
+    for more than `MAX_FULL_VALUES` values the collapsed picture comes first. If none is quick to
+    lay out, TooLargeError; but a .dot file, which runs no layout, gets the collapsed picture."""
+    values = len(picture)
+    full = [(False, True), (False, False)]  # (collapse, local_grads)
+    tries = [*full, (True, True)] if values <= MAX_FULL_VALUES else [(True, True), full[1]]
+    costs = []
+    for collapse, local_grads in tries:
+        graph = draw_graph(out, picture=picture, local_grads=local_grads, collapse=collapse)
+        cost = layout_cost(graph)
+        costs.append(cost)
+        if cost <= MAX_LAYOUT_COST:
+            break
+    else:
+        if graph_format != "dot":
+            raise TooLargeError(
+                f"the graph is too large to draw: {values} values, layout cost "
+                f"{min(costs)} at best (limit {MAX_LAYOUT_COST}); write a .dot file to get its text"
+            )
+        collapse = True
+        graph = draw_graph(out, picture=picture, local_grads=True, collapse=True)
+    if not collapse:
+        return graph, "" if local_grads else "without local gradients, to lay out in time"
+    why = f"more than {MAX_FULL_VALUES}" if values > MAX_FULL_VALUES else "too tangled in full"
+    return graph, f"collapsed: {values} values, {why}"
+
+
+def check_steps(out: Any, picture: Picture) -> None:
+    """Refuse a step-through page that would be too long or too slow to lay out (it draws every
+    node, without edge labels) before the trace is built."""
+    steps = 1 + sum(1 for node in picture.order if node.parents)
+    if steps > MAX_STEPS:
+        raise TooLargeError(
+            f"--steps: the step-through would have {steps} steps (limit {MAX_STEPS}); "
+            "leave out --steps to get the picture alone"
+        )
+    cost = layout_cost(draw_graph(out, picture=picture, collapse=False, backward=True))
+    if cost > MAX_LAYOUT_COST:
+        raise TooLargeError(
+            f"--steps: the step-through draws all {len(picture)} values and its layout cost is "
+            f"{cost} (limit {MAX_LAYOUT_COST}); leave out --steps to get the collapsed picture"
+        )
+
+
+# ---- running dot within the time limit -----------------------------------------------------------
+
+
+def render(graph: graphviz.Digraph, graph_format: str, seconds: float) -> bytes:
+    """`graph` laid out by dot in `graph_format`, or DrawingError if that takes over `seconds`."""
+    if graph_format == "dot":
+        return graph.source.encode(graph.encoding or "utf-8")
+    if seconds <= 0:
+        raise DrawingError(f"out of time before laying out the graph (limit {TIME_LIMIT:g} s)")
+    try:
+        done = subprocess.run(
+            [graph.engine, f"-T{graph_format}"],
+            input=graph.source.encode(graph.encoding or "utf-8"),
+            capture_output=True,
+            timeout=seconds,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise DrawingError(
+            f"dot took longer than {TIME_LIMIT:g} s to lay out the graph and was stopped; "
+            "write a .dot file to get its text"
+        ) from None
+    except FileNotFoundError:
+        raise DrawingError(_NO_DOT) from None
+    if done.returncode != 0:
+        raise DrawingError(_dot_failed(done.returncode, done.stderr))
+    return done.stdout
+
+
+_NO_DOT = (
+    "Graphviz's dot program was not found: install Graphviz (https://graphviz.org/download/) "
+    "or write a .dot file"
+)
+
+
+def _dot_failed(returncode: int, stderr: bytes | str | None) -> str:
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr or ""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"dot failed (exit status {returncode})" + (f": {first}" if first else "")
+
+
+def step_page(trace: Any, seconds: float) -> bytes:
+    """The step-through page, its dot run held to `seconds` as the graph's is."""
+    if seconds <= 0:
+        raise DrawingError(f"out of time before drawing the step-through (limit {TIME_LIMIT:g} s)")
+    page: str = trace.html(render=lambda graph: render(graph, "svg", seconds).decode())
+    return page.encode()
+
+
+# ---- the run -------------------------------------------------------------------------------------
+
+
 def run(argv: Sequence[str] | None = None) -> int:
+    deadline = time.monotonic() + TIME_LIMIT
     args = _parser().parse_args(argv)
     variables = _variables(args.values)
     graph_format = _format(args.output) if args.output else None
@@ -80,34 +321,76 @@ def run(argv: Sequence[str] | None = None) -> int:
     out, leaves = evaluate(args.expression, variables)
     if not out.label:
         out.label = "f"
-    trace = trace_backward(out)
+    picture = Picture(out) if args.output or args.steps else None
+    if args.steps and picture is not None:
+        check_steps(out, picture)  # before the trace, which is only built for the page
+        trace = trace_backward(out)  # runs the backward pass, as out.backward() would
+    else:
+        out.backward()
     # Everything is rendered in memory first, so that a failure writes no file at all.
-    files: list[tuple[Path, bytes]] = []
-    if args.output and graph_format:
-        graph = draw_graph(out, local_grads=True)
-        content = (
-            graph.source.encode() if graph_format == "dot" else graph.pipe(format=graph_format)
-        )
-        files.append((args.output, content))
+    files: list[tuple[Path, bytes, str]] = []
+    if args.output and graph_format and picture is not None:
+        graph, note = choose_picture(out, picture, graph_format)
+        content = render(graph, graph_format, deadline - time.monotonic())
+        files.append((args.output, content, note))
     if args.steps:
-        files.append((args.steps, trace.html().encode()))
-    for path, content in files:
-        path.write_bytes(content)
+        files.append((args.steps, step_page(trace, deadline - time.monotonic()), ""))
+    _write_all((path, content) for path, content, _ in files)
     print(f"{out.label} = {out.data:.6g}")
     for name, leaf in leaves.items():
         print(f"d{out.label}/d{name} = {leaf.grad:.6g}")
-    for path, _ in files:
-        print(f"wrote {path}")
+    for path, _, note in files:
+        print(f"wrote {path}" + (f" ({note})" if note else ""))
     return 0
 
 
+def _write_all(files: Iterable[tuple[Path, bytes]]) -> None:
+    """Write every file, or (on an OSError) none that did not exist before: each goes to a
+    temporary file next to it first, then takes its place."""
+    created: list[Path] = []
+    try:
+        for path, content in files:
+            existed = path.exists()
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            try:
+                temporary.write_bytes(content)
+                os.replace(temporary, path)
+            finally:
+                temporary.unlink(missing_ok=True)
+            if not existed:
+                created.append(path)
+    except OSError:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """The console entry point: one line and status 2 for any bad input, never a traceback."""
+    """The console entry point: one line on stderr and status 2 for any bad input or anything
+    else that goes wrong (1 for a file that cannot be written), never a traceback."""
     try:
         return run(argv)
-    except (UsageError, ExpressionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except SystemExit as done:  # --help, which argparse ends with sys.exit(0)
+        return done.code if isinstance(done.code, int) else 0
+    except (UsageError, ExpressionError, DrawingError) as error:
+        message = _one_line(error)
+    except RecursionError:
+        message = "the expression is nested too deeply"
+    except MemoryError:
+        message = "out of memory: the expression is too large"
+    except graphviz.ExecutableNotFound:
+        message = _NO_DOT
     except OSError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug: still one line, and how to report it
+        message = f"internal error, please report it: {type(error).__name__}: {_one_line(error)}"
+    print(f"error: {message}", file=sys.stderr)
+    return 2

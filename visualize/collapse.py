@@ -139,6 +139,9 @@ def boxes(
         else:
             key, title = f"op {node.op} {level[head[i]]}", node.op
         by_key.setdefault(key, Box(key, title)).members.append(i)
+    for box in by_key.values():  # a few leaves are named, as in the full picture
+        if box.key.startswith("leaves") and len(box.members) <= 3:
+            box.title = ", ".join(picture.names[i] for i in box.members)
     return list(by_key.values())
 
 

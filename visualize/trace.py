@@ -21,7 +21,7 @@ import html
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -244,23 +244,24 @@ class BackwardTrace:
 
     # ---- the page ----------------------------------------------------------------------------
 
-    def html(self, title: str | None = None) -> str:
+    def html(
+        self, title: str | None = None, render: Callable[[graphviz.Digraph], str] | None = None
+    ) -> str:
         """One self-contained HTML page: the picture once (with the final gradients, which sets
-        the size of every box), and per step what changes, applied by a few lines of script."""
-        svg = (
-            draw_graph(
-                self.root,
-                picture=self.picture,
-                backward=True,
-                collapse=False,
-                rankdir="TB"
-                if isinstance(self.root.data, np.ndarray)
-                else "LR",  # arrays: tall boxes
-                style=Style(legend=HIGHLIGHTS),
-            )
-            .pipe(format="svg")
-            .decode()
+        the size of every box), and per step what changes, applied by a few lines of script.
+
+        `render(graph)` lays the picture out as SVG text (by default Graphviz's `pipe`; the CLI
+        passes one that stops `dot` after its time limit)."""
+        arrays = isinstance(self.root.data, np.ndarray)
+        graph = draw_graph(
+            self.root,
+            picture=self.picture,
+            backward=True,
+            collapse=False,
+            rankdir="TB" if arrays else "LR",  # arrays have tall boxes: stack them
+            style=Style(legend=HIGHLIGHTS),
         )
+        svg = render(graph) if render else graph.pipe(format="svg", quiet=True).decode()
         svg = svg[svg.find("<svg") :]
         steps = [
             {
