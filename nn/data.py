@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+
+from .module import open_regular_file
 
 
 def make_moons(
@@ -96,40 +99,83 @@ def batches(
 
 # IDX type codes (the third byte of the magic number) and the big-endian dtypes they stand for.
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+# Deflate cannot expand data more than 1032-fold, so a gzip file of n bytes holds at most this
+# many times n: a header declaring more is a lie we can refuse before inflating anything.
+_GZIP_MAX_RATIO = 1032
+_CHUNK = 1 << 20  # bytes read at a time, so memory follows the data present, not the claim
 
 
-def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
+def load_idx(path: str | os.PathLike[str], max_bytes: int = 1 << 30) -> np.ndarray:
     """Read an IDX file (the MNIST format), raw or gzip-compressed, into an array.
 
     Layout: two zero bytes, a type code, the number of dimensions, each dimension as a big-endian
-    uint32, then the data. Raises FileNotFoundError for a missing file and ValueError for a file
-    that breaks this layout (bad magic number, short header, too little or too much data).
+    uint32, then the data. The header is read first, and the declared size (computed in Python
+    integers, so it never overflows) is refused before any data is read when it is more than
+    `max_bytes` (1 GiB by default; MNIST's largest file is 47 MB) or more than the file can hold.
+
+    Raises FileNotFoundError, PermissionError or IsADirectoryError as opening the path does, and
+    ValueError naming the path for anything else: a device, a bad magic number, a short header,
+    too little or too much data, corrupted gzip data.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no IDX file at {path}")
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
+    expected = "an IDX file (raw or gzip)"
+    with open_regular_file(path, "load_idx", expected) as file:
+        size = os.fstat(file.fileno()).st_size
+        compressed = file.read(2) == b"\x1f\x8b"
+        file.seek(0)
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ValueError(f"{path}: corrupted gzip data: {error}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'none'})")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise ValueError(f"{path}: IDX header is truncated or declares {ndim} dimensions")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    payload = len(raw) - header
-    if payload != expected:
+            if compressed:
+                with gzip.GzipFile(fileobj=file, mode="rb") as stream:
+                    return _read_idx(stream, _GZIP_MAX_RATIO * size, exact=False, limit=max_bytes)
+            return _read_idx(file, size, exact=True, limit=max_bytes)
+        except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+            raise ValueError(f"load_idx: {os.fspath(path)}: corrupted gzip data: {error}") from None
+        except ValueError as error:
+            raise ValueError(f"load_idx: {os.fspath(path)}: {error}") from None
+
+
+def _read_idx(
+    stream: gzip.GzipFile | BinaryIO, capacity: int, exact: bool, limit: int
+) -> np.ndarray:
+    """An IDX array from `stream`, which holds at most `capacity` bytes (exactly, if `exact`)."""
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in _IDX_TYPES:
         raise ValueError(
-            f"{path}: IDX shape {shape} needs {expected} bytes of data, the file has {payload}"
+            f"not an IDX file (bad magic number {magic.hex() or 'none'}); "
+            "expected 0000 then a type code and a dimension count"
         )
-    return (
-        np.frombuffer(raw, dtype=dtype, offset=header)
-        .reshape(shape)
-        .astype(dtype.newbyteorder("="))
-    )
+    ndim = magic[3]
+    dimensions = stream.read(4 * ndim)
+    if ndim == 0 or len(dimensions) < 4 * ndim:
+        raise ValueError(
+            f"IDX header is truncated or declares {ndim} dimensions; expected "
+            f"{4 * ndim} bytes of dimensions, got {len(dimensions)}"
+        )
+    shape = tuple(int.from_bytes(dimensions[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
+    dtype = np.dtype(_IDX_TYPES[magic[2]])
+    needed = math.prod(shape) * dtype.itemsize  # Python ints: (2**16)**4 stays 2**64
+    header = 4 + 4 * ndim
+    if needed > limit:
+        raise ValueError(
+            f"IDX shape {shape} declares {needed} bytes of data; the limit is max_bytes={limit}"
+        )
+    if exact and needed != capacity - header:
+        raise ValueError(
+            f"IDX shape {shape} needs {needed} bytes of data, the file has {capacity - header}"
+        )
+    if needed > capacity:
+        raise ValueError(
+            f"IDX shape {shape} needs {needed} bytes of data; a gzip file of "
+            f"{capacity // _GZIP_MAX_RATIO} bytes holds at most {capacity}"
+        )
+    data = bytearray()
+    while len(data) < needed:
+        chunk = stream.read(min(_CHUNK, needed - len(data)))
+        if not chunk:
+            raise ValueError(
+                f"IDX shape {shape} needs {needed} bytes of data, the file has {len(data)}"
+            )
+        data += chunk
+    if stream.read(1):
+        raise ValueError(f"IDX shape {shape} needs {needed} bytes of data, the file has more")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))

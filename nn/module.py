@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import math
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from autograd_core import Tensor, Value
 
@@ -69,59 +75,64 @@ class Module:
         return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Set every parameter from `state`; all checks come first, so a bad state changes nothing.
-
-        Raises ValueError when names are missing or unexpected, or a shape differs.
-        """
+        """Set every parameter from `state`, all or nothing: names are checked and every value is
+        converted to its parameter's dtype before the first one is assigned, so a bad state
+        (a missing or unexpected name, a wrong shape, complex or non-numeric data, a value that
+        overflows the dtype) raises ValueError and leaves the model exactly as it was."""
         named = self.named_parameters()
         names = [name for name, _ in named]
         missing = [n for n in names if n not in state]
         unexpected = [n for n in state if n not in set(names)]
         if missing or unexpected:
             raise ValueError(
-                f"state does not match {type(self).__name__}: "
-                f"missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}"
+                f"load_state_dict: the state does not match {type(self).__name__}: "
+                f"missing {_listed(missing)}, unexpected {_listed(unexpected)}"
             )
-        arrays = {}
+        converted = {name: converted_value(name, state[name], p.data) for name, p in named}
         for name, p in named:
-            array = np.asarray(state[name])
-            expected = np.shape(p.data)
-            if array.shape != expected:
-                raise ValueError(
-                    f"shape mismatch for {name}: the model has {expected}, the state has "
-                    f"{array.shape}"
-                )
-            if not np.issubdtype(array.dtype, np.number):
-                raise ValueError(f"{name} holds {array.dtype} data, not numbers")
-            arrays[name] = array
-        for name, p in named:
-            p.set_data(arrays[name])
+            p.set_data(converted[name])
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the state to a NumPy `.npz` file (atomically: a failed write leaves no file)."""
-        path = Path(path)
-        handle, temporary = tempfile.mkstemp(dir=path.parent or ".", suffix=".npz.tmp")
-        try:
-            state: dict[str, Any] = self.state_dict()
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, **state)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        """Write the state to a NumPy `.npz` file, atomically (see `write_atomically`): through a
+        symlink to its target, never over a directory or a device, with the umask's mode for a
+        new file and the old mode for a file saved over."""
+        state: dict[str, Any] = self.state_dict()
+        write_atomically(path, lambda file: np.savez(file, **state), f"{type(self).__name__}.save")
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        """Read a state written by `save`. A missing file raises FileNotFoundError; a truncated,
-        corrupted or mismatched one raises ValueError; either way the model is left unchanged."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no model file at {path}")
+        """Read a state written by `save`, all or nothing (see `read_npz_state`).
+
+        Raises FileNotFoundError, PermissionError or IsADirectoryError as opening the path does,
+        and ValueError for anything else wrong (a device, a `.npy`, a truncated, corrupted,
+        oversized or mismatched archive); the message names the path and the reason, and the
+        model is left bit-for-bit unchanged.
+        """
+        who = f"{type(self).__name__}.load"
+        named = self.named_parameters()
+        state = read_npz_state(path, {name: np.shape(p.data) for name, p in named}, who)
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                state = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
-            raise ValueError(f"{path} is not a readable .npz model file: {error}") from None
-        self.load_state_dict(state)
+            self.load_state_dict(state)
+        except ValueError as error:
+            raise ValueError(f"{who}: {os.fspath(path)}: {error}") from None
+
+
+def converted_value(name: str, value: Any, current: Any) -> np.ndarray:
+    """`value` as a new array of `current`'s shape and dtype (float64 for a Value's float), or
+    ValueError naming the parameter: a state must hold real numbers that fit the dtype."""
+    array = np.asarray(value)
+    expected = np.shape(current)
+    if array.shape != expected:
+        raise ValueError(
+            f"shape mismatch for {name}: the model has {expected}, the state has {array.shape}"
+        )
+    if array.dtype.kind not in _REAL_KINDS:
+        raise ValueError(f"{name} holds {array.dtype} data; expected real numbers (int or float)")
+    dtype = np.asarray(current).dtype
+    with np.errstate(over="ignore"):  # an overflow is reported below, naming the parameter
+        out = array.astype(dtype)
+    if np.any(np.isfinite(array) & ~np.isfinite(out)):
+        raise ValueError(f"{name}: a value of {array.dtype} data overflows {dtype}")
+    return out
 
 
 def _walk(obj: Any, prefix: str) -> Iterator[tuple[str, Any]]:
@@ -137,3 +148,290 @@ def _named(value: Any, name: str) -> Iterator[tuple[str, Any]]:
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
             yield from _named(item, f"{name}.{index}")
+
+
+# ---- Files: reading what we do not trust, writing atomically -----------------------------------
+#
+# A model file may come from anywhere, so `read_npz_state` believes nothing it has not checked,
+# and checks everything it can from headers before it inflates a byte of data:
+#
+#   1. the path opens as a regular file (not a directory, device or FIFO);
+#   2. the file is no bigger than an archive of this model's parameters can be;
+#   3. the zip directory lists exactly one `<name>.npy` per parameter, none encrypted, none
+#      compressed other than as `numpy.savez` does, none declaring more bytes than its
+#      parameter needs (the directory is read without inflating anything);
+#   4. each member's `.npy` header (a few bytes inflated) declares that parameter's shape and a
+#      real dtype of at most 8 bytes, and a size that matches the member's;
+#
+# and only then reads the data, each member exactly its declared size (the zip CRC is checked
+# as its last byte is read). So the memory a hostile file can cost is bounded by the model.
+
+_REAL_KINDS = "iuf"  # signed and unsigned integers, floats: what converts to a float parameter
+_NPY_MAGIC = b"\x93NUMPY"
+_NPY_HEADER_LIMIT = 4096  # bytes; numpy writes about 128 for a parameter's shape
+_NPY_PREAMBLE = 12  # magic (6) + version (2) + header length (at most 4)
+_ZIP_OVERHEAD = 1024  # per member, beyond its name: local and central zip headers, zip64 fields
+_ZIP_COMMENT_LIMIT = 65_557  # the end-of-archive record (22) and its longest comment (65535)
+
+
+def open_regular_file(path: str | os.PathLike[str], who: str, expected: str) -> BinaryIO:
+    """Open `path` for reading if it is a regular file; otherwise raise the error opening it gave
+    (FileNotFoundError, PermissionError, ...), IsADirectoryError for a directory, or ValueError
+    for a device, FIFO or socket (reading /dev/zero never ends; a FIFO waits for a writer).
+    Messages start with `who` and say what was `expected`."""
+    try:
+        # O_NONBLOCK so that opening a FIFO does not wait for a writer; files ignore it.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise _reworded(
+            error, f"{who}: cannot open {os.fspath(path)}: {error.strerror}; expected {expected}"
+        ) from None
+    file = os.fdopen(descriptor, "rb")
+    mode = os.fstat(descriptor).st_mode  # of what was opened, so a swapped path cannot fool it
+    if not stat.S_ISREG(mode):
+        file.close()
+        message = f"{who}: {os.fspath(path)} is a {_kind(mode)}; expected {expected}"
+        raise IsADirectoryError(message) if stat.S_ISDIR(mode) else ValueError(message)
+    return file
+
+
+def read_npz_state(
+    path: str | os.PathLike[str], shapes: dict[str, tuple[int, ...]], who: str = "read_npz_state"
+) -> dict[str, np.ndarray]:
+    """The arrays of a `.npz` archive that must hold exactly one array per name in `shapes`, with
+    that shape and a real dtype, checked from its headers first (see the steps above).
+
+    Raises the errors of `open_regular_file`, and ValueError naming `who`, the path and the reason
+    for anything else.
+    """
+    expected = f"a .npz archive written by save() with {len(shapes)} arrays"
+    with open_regular_file(path, who, expected) as file:
+        try:
+            return _read_npz(file, shapes)
+        except (EOFError, OSError, zipfile.BadZipFile, zlib.error) as error:
+            raise ValueError(
+                f"{who}: {os.fspath(path)} is not a readable .npz archive: {error}"
+            ) from None
+        except ValueError as error:
+            raise ValueError(f"{who}: {os.fspath(path)}: {error}") from None
+
+
+def _read_npz(file: BinaryIO, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    budgets = {
+        name: _NPY_PREAMBLE + _NPY_HEADER_LIMIT + 8 * math.prod(shape)
+        for name, shape in shapes.items()
+    }
+    size = os.fstat(file.fileno()).st_size
+    largest = sum(b + _ZIP_OVERHEAD + 2 * len(n) for n, b in budgets.items()) + _ZIP_COMMENT_LIMIT
+    if size > largest:
+        raise ValueError(
+            f"the file has {size} bytes; an archive of these arrays has at most {largest}"
+        )
+    if file.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+        raise ValueError("this is a .npy file (one array); expected a .npz archive")
+    file.seek(0)
+    with zipfile.ZipFile(file) as archive:
+        members = _members(archive, budgets)
+        layouts = {name: _npy_header(archive, info, shapes[name]) for name, info in members.items()}
+        return {name: _npy_data(archive, members[name], layouts[name]) for name in members}
+
+
+def _members(archive: zipfile.ZipFile, budgets: dict[str, int]) -> dict[str, zipfile.ZipInfo]:
+    """The zip directory's entries by array name, each checked without inflating anything."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        if name in members:
+            raise ValueError(f"the archive holds {name!r} twice")
+        if info.flag_bits & 0x1:
+            raise ValueError(f"{name!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValueError(
+                f"{name!r} uses zip compression method {info.compress_type}; "
+                "expected stored or deflated, as numpy.savez writes"
+            )
+        members[name] = info
+    missing = [n for n in budgets if n not in members]
+    unexpected = [n for n in members if n not in budgets]
+    if missing or unexpected:
+        raise ValueError(
+            f"the archive does not match the model: missing {_listed(missing)}, "
+            f"unexpected {_listed(unexpected)}"
+        )
+    for name, info in members.items():
+        if not info.filename.endswith(".npy"):
+            raise ValueError(f"member {info.filename!r} is not a .npy array")
+        if info.file_size > budgets[name]:
+            raise ValueError(
+                f"{name!r} declares {info.file_size} bytes; its parameter needs at "
+                f"most {budgets[name]}"
+            )
+    return members
+
+
+class _NpyLayout(NamedTuple):
+    """What a member's `.npy` header declares, once checked."""
+
+    start: int  # where the data begins
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    fortran_order: bool
+
+
+def _npy_header(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...]
+) -> _NpyLayout:
+    """A member's `.npy` header, which must declare `shape`, a real dtype and exactly the member's
+    size; only the header is inflated."""
+    name = info.filename.removesuffix(".npy")
+    with archive.open(info) as member:
+        try:
+            version = npy_format.read_magic(member)
+        except ValueError as error:  # numpy's message does not say which member
+            raise ValueError(f"{name!r} is not a .npy array: {error}") from None
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"{name!r} is .npy format {version}; expected (1, 0) or (2, 0)")
+        length_field = member.read(2 if version == (1, 0) else 4)
+        length = int.from_bytes(length_field, "little")
+        if length > _NPY_HEADER_LIMIT:
+            raise ValueError(
+                f"{name!r} declares a {length}-byte .npy header; expected at most "
+                f"{_NPY_HEADER_LIMIT}"
+            )
+        header = io.BytesIO(length_field + member.read(length))
+    try:
+        if version == (1, 0):
+            declared, fortran_order, dtype = npy_format.read_array_header_1_0(header)
+        else:
+            declared, fortran_order, dtype = npy_format.read_array_header_2_0(header)
+    except ValueError as error:
+        raise ValueError(f"{name!r} has a broken .npy header: {error}") from None
+    if declared != shape:
+        raise ValueError(
+            f"shape mismatch for {name}: the model has {shape}, the file has {declared}"
+        )
+    if dtype.kind not in _REAL_KINDS or dtype.itemsize > 8:
+        raise ValueError(f"{name} holds {dtype} data; expected real numbers of at most 8 bytes")
+    start = 8 + len(length_field) + length
+    needed = start + math.prod(shape) * dtype.itemsize
+    if info.file_size != needed:
+        raise ValueError(
+            f"{name!r} has {info.file_size} bytes; its header and a {dtype} array of shape "
+            f"{shape} take {needed}"
+        )
+    return _NpyLayout(start, shape, dtype, fortran_order)
+
+
+def _npy_data(archive: zipfile.ZipFile, info: zipfile.ZipInfo, layout: _NpyLayout) -> np.ndarray:
+    """The array of a member whose header `_npy_header` checked: exactly its declared bytes."""
+    count = info.file_size - layout.start
+    with archive.open(info) as member:
+        member.read(layout.start)
+        data = member.read(count)  # reading the member's last byte checks its CRC
+    if len(data) != count:
+        raise ValueError(f"{info.filename!r} is truncated: {len(data)} of {count} bytes of data")
+    flat = np.frombuffer(data, dtype=layout.dtype, count=math.prod(layout.shape))
+    return flat.reshape(layout.shape, order="F" if layout.fortran_order else "C")
+
+
+def write_atomically(
+    path: str | os.PathLike[str], write: Callable[[BinaryIO], None], who: str
+) -> None:
+    """Call `write(file)` on a temporary file next to `path`, then rename it over `path`, so a
+    reader sees the old file or the new one, never half of one.
+
+    `path` may be a new name, a regular file, or a symlink to either (the link's target is
+    written, the link kept); a directory raises IsADirectoryError and a device, FIFO or socket
+    ValueError, before anything is written. A new file gets the mode `open()` would give it (0666
+    less the umask), a file saved over keeps its mode. The temporary is named
+    `<name>.<pid>.<8 hex digits>.tmp`; one whose process no longer runs was left by a killed save
+    and is deleted by the next save to the same path.
+    """
+    target = Path(os.path.realpath(path))  # through symlinks to the file they name
+    try:
+        existing: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    except OSError as error:
+        raise _reworded(error, f"{who}: cannot write {os.fspath(path)}: {error.strerror}") from None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        message = (
+            f"{who}: {os.fspath(path)} is a {_kind(existing.st_mode)}; expected a regular file "
+            "or a new path"
+        )
+        raise IsADirectoryError(message) if stat.S_ISDIR(existing.st_mode) else ValueError(message)
+    _remove_stale_temporaries(target)
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        # 0o666 as open() uses, so the kernel applies the umask (mkstemp would force 0o600)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise _reworded(error, f"{who}: cannot write {os.fspath(path)}: {error.strerror}") from None
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            if existing is not None:
+                os.chmod(file.fileno(), stat.S_IMODE(existing.st_mode))
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())  # the data is on disk before the name points at it
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete `<target name>.<pid>.<8 hex>.tmp` files whose process has gone: a killed save's."""
+    prefix = target.name + "."
+    try:
+        names = [e.name for e in os.scandir(target.parent) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return  # an unreadable or missing folder: the save itself will say what is wrong
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid, _, token = name[len(prefix) : -len(".tmp")].partition(".")
+        ours = pid.isdigit() and len(token) == 8 and all(c in "0123456789abcdef" for c in token)
+        if ours and not _running(int(pid)):
+            with contextlib.suppress(OSError):  # cleaning up must not stop the save
+                (target.parent / name).unlink()
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix" or pid <= 0:
+        return True  # no safe probe (os.kill would terminate a Windows process): keep the file
+    try:
+        os.kill(pid, 0)  # signal 0: asks whether the process exists, sends nothing
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def _listed(names: list[str], shown: int = 5) -> str:
+    if not names:
+        return "nothing"
+    if len(names) <= shown:
+        return repr(names)
+    return repr(names[:shown])[:-1] + f", ... ({len(names)} in all)]"
+
+
+def _kind(mode: int) -> str:
+    kinds = {
+        stat.S_IFDIR: "directory",
+        stat.S_IFCHR: "character device",
+        stat.S_IFBLK: "block device",
+        stat.S_IFIFO: "FIFO",
+        stat.S_IFSOCK: "socket",
+    }
+    return kinds.get(stat.S_IFMT(mode), "special file")
+
+
+def _reworded(error: OSError, message: str) -> OSError:
+    """The same kind of OSError (so `except FileNotFoundError` still works), saying `message`."""
+    new = type(error)(message)
+    new.errno = error.errno
+    return new

@@ -2,38 +2,92 @@
 
 So the same classes drive scalar `Value` parameters (float data) and array parameters (NumPy data):
 every update below is written with operators that work on both.
+
+Bad settings are refused when the optimiser is made, and a bad step before any parameter moves:
+a step either updates every parameter that has a gradient, or none.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
+from numbers import Real
 from typing import Any
+
+import numpy as np
 
 from .module import Parameter, zero_grad
 
 LearningRate = float | Callable[[int], float]
 
 
+def checked_number(
+    who: str, name: str, value: object, low: float, high: float = math.inf, *, open_low: bool
+) -> float:
+    """`value` as a float if it is a finite real number in [low, high) (or (low, high) with
+    `open_low`), else ValueError (TypeError for a non-number) naming `who`, `name` and the value."""
+    interval = f"{'(' if open_low else '['}{low:g}, {high:g})"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{who}: {name} must be a real number in {interval}, got {value!r}")
+    number = float(value)
+    inside = (low < number if open_low else low <= number) and number < high
+    if not (math.isfinite(number) and inside):
+        raise ValueError(f"{who}: {name} must be a finite number in {interval}, got {value!r}")
+    return number
+
+
 class Optimizer:
-    """Holds the parameters and the step count; `lr` is a number or a schedule `lr(step)`."""
+    """Holds the parameters and the step count; `lr` is a number or a schedule `lr(step)`.
+
+    A parameter is named in errors by its label (`nn` labels parameters with their dotted names,
+    such as `layers.0.neurons.3.w.1`), else by its position in the list.
+    """
 
     def __init__(self, params: Iterable[Parameter], lr: LearningRate) -> None:
+        who = type(self).__name__
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list")
-        if not callable(lr) and not lr > 0:
-            raise ValueError(f"{type(self).__name__} needs a positive learning rate, got {lr!r}")
+            raise ValueError(f"{who} got an empty parameter list; expected at least one")
+        seen: dict[int, int] = {}
+        for i, p in enumerate(self.params):
+            if id(p) in seen:
+                # stepping it twice per step would silently double its learning rate
+                raise ValueError(
+                    f"{who}: parameter {self.name_of(i)} is listed twice (positions "
+                    f"{seen[id(p)]} and {i}); expected each parameter once"
+                )
+            seen[id(p)] = i
+        if not callable(lr):
+            checked_number(who, "lr (the learning rate)", lr, 0.0, open_low=True)
         self.lr = lr
         self.steps = 0  # steps taken so far; a schedule is called with it before each step
 
+    def name_of(self, i: int) -> str:
+        label = getattr(self.params[i], "label", "")
+        return repr(label) if label else f"#{i}"
+
     def current_lr(self) -> float:
-        return float(self.lr(self.steps) if callable(self.lr) else self.lr)
+        """The learning rate of the coming step; a schedule must give a finite number >= 0."""
+        if not callable(self.lr):
+            return float(self.lr)
+        rate = self.lr(self.steps)
+        who = f"{type(self).__name__}: the learning-rate schedule at step {self.steps}"
+        return checked_number(who, "its result", rate, 0.0, open_low=False)
 
     def zero_grad(self) -> None:
         zero_grad(self.params)
 
     def step(self) -> None:
+        """Update every parameter that has a gradient (a Tensor without one is skipped)."""
         lr = self.current_lr()
+        for i, p in enumerate(self.params):
+            if p.grad is not None and np.shape(p.grad) != np.shape(p.data):
+                # NumPy would broadcast a smaller gradient over the parameter without a word
+                raise ValueError(
+                    f"{type(self).__name__}.step: the gradient of parameter {self.name_of(i)} "
+                    f"has shape {np.shape(p.grad)}; expected the parameter's "
+                    f"{np.shape(p.data)}"
+                )
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -62,12 +116,8 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
-        if weight_decay < 0.0:
-            raise ValueError(f"SGD weight_decay must be >= 0, got {weight_decay!r}")
-        self.momentum = momentum
-        self.weight_decay = weight_decay
+        self.momentum = checked_number("SGD", "momentum", momentum, 0.0, 1.0, open_low=False)
+        self.weight_decay = checked_number("SGD", "weight_decay", weight_decay, 0.0, open_low=False)
         self.velocity: list[Any] = [None] * len(self.params)
 
     def _direction(self, i: int, grad: Any, data: Any) -> Any:
@@ -80,10 +130,13 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba), with bias correction:
+    """Adam (Kingma & Ba), with bias correction by each parameter's own step count t:
 
     m = b1 * m + (1 - b1) * g          v = b2 * v + (1 - b2) * g**2
     p = p - lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
+
+    t counts the steps in which that parameter had a gradient (as PyTorch's per-parameter
+    state): a Tensor that gets its first gradient at step 101 is corrected as at its first step.
     """
 
     def __init__(
@@ -94,18 +147,21 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(params, lr)
-        if not all(0.0 <= b < 1.0 for b in betas) or len(betas) != 2:
-            raise ValueError(f"Adam betas must be two numbers in [0, 1), got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"Adam eps must be positive, got {eps!r}")
-        self.betas = betas
-        self.eps = eps
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
+        self.betas = (
+            checked_number("Adam", "betas[0]", betas[0], 0.0, 1.0, open_low=False),
+            checked_number("Adam", "betas[1]", betas[1], 0.0, 1.0, open_low=False),
+        )
+        self.eps = checked_number("Adam", "eps", eps, 0.0, open_low=True)
         self.first_moment: list[Any] = [0.0] * len(self.params)
         self.second_moment: list[Any] = [0.0] * len(self.params)
+        self.param_steps: list[int] = [0] * len(self.params)  # t, per parameter
 
     def _direction(self, i: int, grad: Any, data: Any) -> Any:
         b1, b2 = self.betas
-        t = self.steps + 1
+        self.param_steps[i] += 1
+        t = self.param_steps[i]
         self.first_moment[i] = b1 * self.first_moment[i] + (1.0 - b1) * grad
         self.second_moment[i] = b2 * self.second_moment[i] + (1.0 - b2) * grad * grad
         m_hat = self.first_moment[i] / (1.0 - b1**t)

@@ -91,5 +91,5 @@ def test_idx_reader_rejects_malformed_files(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(content)
         with pytest.raises(ValueError, match=message):
             load_idx(tmp_path / name)
-    with pytest.raises(FileNotFoundError, match="no IDX file"):
+    with pytest.raises(FileNotFoundError, match=r"load_idx: cannot open .*missing\.idx"):
         load_idx(tmp_path / "missing.idx")

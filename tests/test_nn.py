@@ -158,12 +158,26 @@ def write_bad_files(tmp_path: Path) -> dict[str, tuple[Path, type[Exception], st
     state["layers.0.neurons.0.b"] = np.zeros(3)
     np.savez(shape, **state)
     return {
-        "missing": (tmp_path / "nope.npz", FileNotFoundError, "no model file"),
-        "truncated": (truncated, ValueError, "not a readable"),
-        "garbage": (garbage, ValueError, "not a readable"),
-        "corrupted": (corrupted, ValueError, "not a readable"),
-        "other architecture": (other, ValueError, "missing"),
-        "wrong shape": (shape, ValueError, r"shape mismatch for layers\.0\.neurons\.0\.b"),
+        "missing": (
+            tmp_path / "nope.npz",
+            FileNotFoundError,
+            r"MLP\.load: cannot open .*nope\.npz: No such file or directory; expected a \.npz",
+        ),
+        "truncated": (truncated, ValueError, r"truncated\.npz is not a readable \.npz archive"),
+        "garbage": (garbage, ValueError, r"garbage\.npz is not a readable \.npz archive"),
+        "corrupted": (corrupted, ValueError, r"corrupted\.npz is not a readable .*Bad CRC-32"),
+        "other architecture": (
+            other,
+            ValueError,
+            r"other_architecture\.npz: the archive does not match the model: missing "
+            r"\['layers\.0\.neurons\.4\.w\.0', .* \(16 in all\)\], unexpected nothing",
+        ),
+        "wrong shape": (
+            shape,
+            ValueError,
+            r"shape\.npz: shape mismatch for layers\.0\.neurons\.0\.b: the model has \(\), "
+            r"the file has \(3,\)",
+        ),
     }
 
 

@@ -86,12 +86,22 @@ def fit(
     A `callback` gets a `StepInfo` after every step; returning True stops training.
     """
     X, y = np.asarray(X), np.asarray(y)
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"fit: X has no rows (shape {X.shape}); expected at least one sample")
     if len(X) != len(y):
         raise ValueError(f"fit: X has {len(X)} rows but y has {len(y)}")
-    if epochs < 1:
-        raise ValueError(f"fit: epochs must be at least 1, got {epochs}")
+    epochs = _positive_int("epochs", epochs)
+    if validation is not None:
+        X_val, y_val = (np.asarray(a) for a in validation)
+        if X_val.ndim == 0 or len(X_val) == 0 or len(X_val) != len(y_val):
+            raise ValueError(
+                f"fit: validation has X of shape {X_val.shape} and y of shape {y_val.shape}; "
+                "expected the same number of rows, at least one"
+            )
+        validation = (X_val, y_val)
     named = {m if isinstance(m, str) else m.__name__: _metric(m) for m in metrics}
-    size = batch_size or len(X)
+    # None means the full batch; 0 is refused rather than read as None
+    size = len(X) if batch_size is None else _positive_int("batch_size", batch_size)
     steps_per_epoch = -(-len(X) // size)
     history: dict[str, list[float]] = {"loss": [], **{name: [] for name in named}}
     if validation is not None:
@@ -133,6 +143,14 @@ def fit(
             if stop:
                 break
     return history
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"fit: {name} must be an integer >= 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"fit: {name} must be at least 1, got {value}")
+    return int(value)
 
 
 def _metric(metric: str | Metric) -> Metric:
