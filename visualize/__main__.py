@@ -2,4 +2,5 @@ import sys
 
 from .cli import main
 
-sys.exit(main())
+# `python -m visualize --help` says how it was called; the console script says `autograd-viz`
+sys.exit(main(prog="python -m visualize"))

@@ -27,8 +27,9 @@ Limits. Whatever the expression, the CLI answers within 10 s and never prints a 
 - time: every `dot` run (the graph's and the page's) must end within `TIME_LIMIT` seconds of the
   start; one that does not is stopped, and the CLI says so in one line, exit status 2.
 
-A failure writes no file: everything is rendered in memory first, and a file that cannot be
-written (exit status 1) takes back the ones written before it.
+A failure writes no file: everything is rendered in memory first, a missing folder is refused
+before any work, and a file that cannot be written takes back the ones written before it (one
+line, exit status 2, as every error).
 """
 
 from __future__ import annotations
@@ -97,26 +98,63 @@ class DrawingError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        if "unrecognized arguments: -" in message or "required: expression" in message:
-            message += ' (an expression that starts with "-" goes after "--")'
         raise UsageError(message)
 
 
-def _parser() -> argparse.ArgumentParser:
+PROG = "autograd-viz"  # the console script; `python -m visualize` passes its own name
+_VALUED = ("-o", "--output", "--steps")  # the options that take a value
+_FLAGS = ("-h", "--help")
+
+
+def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m visualize",
+        prog=prog,
+        allow_abbrev=False,  # so "--out" is never taken for --output: see _positionals_last
         description="Draw the computation graph of an expression, with values and gradients.",
         epilog=(
             f"functions: {', '.join(sorted(FUNCTIONS))}; operators: + - * / **. "
+            'An expression may start with a minus sign ("-x*y"). '
             f"Graphs of more than {MAX_FULL_VALUES} values, or too tangled to lay out quickly, "
             f"are drawn collapsed; --steps is limited to {MAX_STEPS} steps."
         ),
     )
-    parser.add_argument("expression", help='e.g. "(x+y)*z" or "tanh(w*x + b)"')
+    parser.add_argument("expression", help='e.g. "(x+y)*z", "tanh(w*x + b)" or "-x*y"')
     parser.add_argument("values", nargs="*", metavar="NAME=VALUE", help="e.g. x=-2 y=5")
     parser.add_argument("-o", "--output", type=Path, help="graph file: .svg, .png, .pdf or .dot")
     parser.add_argument("--steps", type=Path, help="write the backward step-through (.html)")
     return parser
+
+
+def _positionals_last(argv: Sequence[str]) -> list[str]:
+    """The arguments reordered as options first, then `--`, then the expression and the values.
+
+    argparse takes any argument that starts with "-" for an option, so "-x*y" would be refused as
+    an unknown option. Here only the CLI's own options are options (-h, --help, -o FILE, -oFILE,
+    --output FILE, --output=FILE, --steps FILE, --steps=FILE); every other argument is the
+    expression or a NAME=VALUE, wherever it stands. A NAME=VALUE never starts with "-".
+    """
+    options: list[str] = []
+    positionals: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--":  # the user's own `--` still works: the rest is positional
+            positionals.extend(items)
+        elif item in _FLAGS:
+            options.append(item)
+        elif item in _VALUED:
+            options.append(item)
+            value = next(items, None)
+            if value is not None:
+                options.append(value)
+        elif item.startswith(("--output=", "--steps=")):
+            options.append(item)
+        elif item.startswith("-o") and Path(item[2:]).suffix.lower().lstrip(".") in FORMATS:
+            # the short option glued to its file (-ograph.svg); an expression such as "-ox"
+            # cannot end in a file suffix, since `.svg` would be attribute access
+            options.append(item)
+        else:
+            positionals.append(item)
+    return [*options, "--", *positionals]
 
 
 def _variables(assignments: Sequence[str]) -> dict[str, float]:
@@ -311,13 +349,30 @@ def step_page(trace: Any, seconds: float) -> bytes:
 # ---- the run -------------------------------------------------------------------------------------
 
 
-def run(argv: Sequence[str] | None = None) -> int:
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse, before any work, a file whose folder is missing or that is a folder.
+
+    A missing folder is not created: as with `dot -o`, `cp` or a shell redirection, a typo in
+    the folder name should say so rather than quietly make a new tree of folders."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: that is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first")
+
+
+def run(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     deadline = time.monotonic() + TIME_LIMIT
-    args = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    args = _parser(prog).parse_args(_positionals_last(arguments))
     variables = _variables(args.values)
     graph_format = _format(args.output) if args.output else None
     if args.steps and args.steps.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--steps writes an HTML page: give a .html file, not {args.steps}")
+    if args.output:
+        _check_writable(args.output, "-o")
+    if args.steps:
+        _check_writable(args.steps, "--steps")
     out, leaves = evaluate(args.expression, variables)
     if not out.label:
         out.label = "f"
@@ -355,6 +410,8 @@ def _write_all(files: Iterable[tuple[Path, bytes]]) -> None:
             try:
                 temporary.write_bytes(content)
                 os.replace(temporary, path)
+            except OSError as error:  # name the file the user gave, not the temporary one
+                raise OSError(error.errno, error.strerror, str(path)) from None
             finally:
                 temporary.unlink(missing_ok=True)
             if not existed:
@@ -369,11 +426,17 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _os_error(error: OSError) -> str:
+    """An OSError in words, without its errno: `cannot write out.svg: permission denied`."""
+    reason = (error.strerror or _one_line(error)).lower()
+    return f"cannot write {error.filename}: {reason}" if error.filename else reason
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     """The console entry point: one line on stderr and status 2 for any bad input or anything
-    else that goes wrong (1 for a file that cannot be written), never a traceback."""
+    else that goes wrong, never a traceback. `prog` is the name `--help` shows."""
     try:
-        return run(argv)
+        return run(argv, prog)
     except SystemExit as done:  # --help, which argparse ends with sys.exit(0)
         return done.code if isinstance(done.code, int) else 0
     except (UsageError, ExpressionError, DrawingError) as error:
@@ -385,8 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except graphviz.ExecutableNotFound:
         message = _NO_DOT
     except OSError as error:
-        print(f"error: {_one_line(error)}", file=sys.stderr)
-        return 1
+        message = _os_error(error)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TypeGuard
 
 from autograd_core import Value, ops
+from autograd_core.engine import as_value
 
 # The whitelist: name -> (number of arguments, the Value method), for every function of the op
 # table (`ops.FUNCTIONS`), and nothing else.
@@ -29,6 +31,44 @@ OPERATORS: dict[type, Callable[[Value, Value], Value]] = {
 }
 MAX_LENGTH = 10_000
 
+# What a refusal says, in the words a user knows (never a syntax-tree class name), and what to
+# write instead where there is something.
+_OPERATOR_WORDS: dict[type, str] = {
+    ast.Mod: "% is not supported; there is no remainder op, so write x - n * y with n a number",
+    ast.FloorDiv: "// is not supported; use / (values are real numbers)",
+    ast.MatMult: "@ is not supported; values are scalars, so use *",
+    ast.BitXor: "^ is not supported; use ** for powers",
+    ast.BitAnd: "& is not supported; use * or max(a, b)",
+    ast.BitOr: "| is not supported; use + or max(a, b)",
+    ast.LShift: "<< is not supported; use * 2 ** n",
+    ast.RShift: ">> is not supported; use / 2 ** n",
+    ast.Invert: "~ is not supported; use - to negate",
+    ast.Not: "not is not supported; use - to negate",
+}
+_NODE_WORDS: dict[type, str] = {
+    ast.IfExp: "conditional expressions are not supported; use max(a, b) or relu(x)",
+    ast.Compare: "comparisons are not supported; use max(a, b) or relu(x)",
+    ast.BoolOp: "and / or are not supported; use max(a, b)",
+    ast.Attribute: "attribute access (a.b) is not supported; call a function by its name",
+    ast.Subscript: "indexing (a[i]) is not supported; name each value",
+    ast.Lambda: "lambda is not supported; write the expression itself",
+    ast.ListComp: "comprehensions are not supported; write the terms out",
+    ast.SetComp: "comprehensions are not supported; write the terms out",
+    ast.DictComp: "comprehensions are not supported; write the terms out",
+    ast.GeneratorExp: "comprehensions are not supported; write the terms out",
+    ast.List: "lists are not supported; an expression has one value",
+    ast.Tuple: "tuples (a, b) are not supported; an expression has one value",
+    ast.Set: "sets are not supported; an expression has one value",
+    ast.Dict: "dictionaries are not supported; an expression has one value",
+    ast.NamedExpr: ":= is not supported; give the variable's value as NAME=VALUE",
+    ast.JoinedStr: "strings are not supported; only numbers are allowed",
+    ast.Starred: "* unpacking is not supported; pass each argument",
+    ast.Await: "await is not supported",
+    ast.Yield: "yield is not supported",
+    ast.YieldFrom: "yield is not supported",
+    ast.Slice: "indexing (a[i]) is not supported; name each value",
+}
+
 
 class ExpressionError(ValueError):
     """The expression is not one this evaluator accepts, or fails on the values given."""
@@ -41,7 +81,11 @@ def parse(text: str, variables: Mapping[str, float]) -> ast.expr:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        # Python's own SyntaxWarnings ("invalid decimal literal" for `1if x else 2`) would be a
+        # second line on stderr; the check below says what is wrong in one
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise ExpressionError(f"not a valid expression: {error.msg}") from None
     except ValueError as error:  # e.g. a null byte in the text
@@ -57,20 +101,27 @@ def parse(text: str, variables: Mapping[str, float]) -> ast.expr:
 
 def _check(node: ast.AST, variables: Mapping[str, float]) -> None:
     if isinstance(node, ast.Constant):
+        if isinstance(node.value, complex):
+            raise ExpressionError(f"only real numbers are allowed, not {node.value!r}")
         if not _is_number(node.value):
-            raise ExpressionError(f"only numbers are allowed as constants, not {node.value!r}")
+            # as written (`...`, not its repr `Ellipsis`)
+            raise ExpressionError(f"only numbers are allowed as constants, not {ast.unparse(node)}")
     elif isinstance(node, ast.Name):
         if node.id not in variables:
             known = ", ".join(sorted(variables)) or "none"
             raise ExpressionError(f"unknown name {node.id!r} (variables given: {known})")
     elif isinstance(node, ast.BinOp):
         if type(node.op) not in OPERATORS:
-            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
+            raise ExpressionError(
+                _OPERATOR_WORDS.get(type(node.op), "this operator is not supported")
+            )
         _check(node.left, variables)
         _check(node.right, variables)
     elif isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
-            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
+            raise ExpressionError(
+                _OPERATOR_WORDS.get(type(node.op), "this operator is not supported")
+            )
         _check(node.operand, variables)
     elif isinstance(node, ast.Call):
         name = node.func.id if isinstance(node.func, ast.Name) else None
@@ -87,7 +138,9 @@ def _check(node: ast.AST, variables: Mapping[str, float]) -> None:
         for argument in node.args:
             _check(argument, variables)
     else:
-        raise ExpressionError(f"{type(node).__name__} is not allowed in an expression")
+        raise ExpressionError(
+            _NODE_WORDS.get(type(node), "this kind of expression is not supported")
+        )
 
 
 def evaluate(text: str, variables: Mapping[str, float]) -> tuple[Value, dict[str, Value]]:
@@ -124,7 +177,7 @@ def _evaluate(node: ast.expr, leaves: Mapping[str, Value]) -> Value:
     if isinstance(node, ast.Constant):
         value = _number(node)
         assert value is not None  # `_check` lets only numbers through
-        return Value(value)
+        return as_value(value)  # a constant of the expression, drawn as one
     if isinstance(node, ast.Name):
         return leaves[node.id]
     if isinstance(node, ast.BinOp):
