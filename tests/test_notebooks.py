@@ -23,14 +23,23 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_the_five_lessons_are_there() -> None:
-    assert [p.name for p in NOTEBOOKS] == [
-        "01_chain_rule.ipynb",
-        "02_sigmoid_neuron.ipynb",
-        "03_softmax_cross_entropy.ipynb",
-        "04_mlp_from_scratch.ipynb",
-        "05_batch_path.ipynb",
-    ]
+LESSONS = [  # in course order (the README lists them in this order)
+    "00_linear_model.ipynb",
+    "01_chain_rule.ipynb",
+    "02_sigmoid_neuron.ipynb",
+    "03_activations.ipynb",
+    "04_softmax_cross_entropy.ipynb",
+    "05_softmax_regression.ipynb",
+    "06_mnist_softmax.ipynb",
+    "07_mlp_from_scratch.ipynb",
+    "08_twenty_lines.ipynb",
+    "09_vector_backprop.ipynb",
+    "10_batch_path.ipynb",
+]
+
+
+def test_the_lessons_are_there() -> None:
+    assert [p.name for p in NOTEBOOKS] == LESSONS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -48,8 +57,8 @@ def test_committed_notebook_is_clean(path: Path) -> None:
 
 def test_readme_links_every_notebook() -> None:
     readme = (ROOT / "README.md").read_text()
-    for path in NOTEBOOKS:
-        assert f"(notebooks/{path.name})" in readme
+    links = re.findall(r"\(notebooks/(\w+\.ipynb)\)", readme)
+    assert links == LESSONS  # each once, in course order
 
 
 # ---- what a student sees: each lesson executed once, its outputs looked at ---------------------
@@ -64,9 +73,11 @@ SVG = "{http://www.w3.org/2000/svg}"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
-# Per lesson, per graph drawn (in order), names that must appear in the picture.
+# Per lesson, per graph drawn (in order), names that must appear in the picture; a lesson not
+# listed draws no graph.
 GRAPH_NAMES = {
     "01_chain_rule.ipynb": [
+        {"x", "y", "z", "q", "f", "data -12", "data 3"},  # the forward graph, before any gradient
         {"x", "y", "z", "q", "f", "data -12", "grad 1", "grad -4", "grad 3", "local -4"},
         {"a", "b", "out", "+", "local 1", "grad 2"},  # add distributes
         {"a", "b", "out", "*", "grad -2", "grad 6"},  # mul swaps
@@ -77,22 +88,30 @@ GRAPH_NAMES = {
         {"w0", "x0", "w1", "x1", "w2", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "L", "exp", "1/x"},
         {"w0", "x0", "w1", "x1", "w2", "f", "sigmoid", "grad 0.3932"},
     ],
-    "03_softmax_cross_entropy.ipynb": [
+    "04_softmax_cross_entropy.ipynb": [
         {"z0", "z1", "z2", "L", "exp", "log", "sum"},
+        {"z0", "z1", "z2", "L", "-2", "grad 0.09857", "grad 0.659"},  # constants with gradients
         {"z0", "z1", "z2", "L", "cross_entropy", "local -0.341"},
     ],
-    "04_mlp_from_scratch.ipynb": [
+    "07_mlp_from_scratch.ipynb": [
         {"L0.n0.w0", "L0.n2.b", "L1.n0.w2", "L1.n0.b", "L", "dot", "tanh", "-1.2", "0.5"},
     ],
-    "05_batch_path.ipynb": [],
 }
-PLOTS = {  # matplotlib figures shown per lesson
-    "01_chain_rule.ipynb": 0,
-    "02_sigmoid_neuron.ipynb": 0,
-    "03_softmax_cross_entropy.ipynb": 0,
-    "04_mlp_from_scratch.ipynb": 2,  # the training history and the decision boundary
-    "05_batch_path.ipynb": 1,  # the confusion matrix
+PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
+    "00_linear_model.ipynb": 3,  # forward vs central error, the templates, the moons boundary
+    "03_activations.ipynb": 2,  # the gallery, the collapsed network's boundary
+    "05_softmax_regression.ipynb": 1,  # the loss with and without weight decay
+    "06_mnist_softmax.ipynb": 2,  # the input gradient as an image, the templates
+    "07_mlp_from_scratch.ipynb": 2,  # the training history and the decision boundary
+    "08_twenty_lines.ipynb": 1,  # the loss curve
+    "09_vector_backprop.ipynb": 0,
+    "10_batch_path.ipynb": 1,  # the confusion matrix
 }
+# A cell that calls one of these draws: it must show a picture (PNG or SVG), never only text.
+DRAWS = re.compile(
+    r"\b(draw_graph|plot_history|plot_decision_boundary|plot_confusion_matrix|PlotFigure|"
+    r"imshow)\(|\.draw\("
+)
 # stderr a lesson may write without it being a problem: none at present (keep it that way).
 HARMLESS_STDERR: tuple[str, ...] = ()
 
@@ -158,8 +177,44 @@ def test_pictures_are_pictures_not_text(executed: Callable[[str], Any], name: st
             f"cell {number} shows only an object's repr: {plain}"
         )
     svgs = [data["image/svg+xml"] for _, data in shown if "image/svg+xml" in data]
-    assert len(svgs) == len(GRAPH_NAMES[name])
-    assert sum("image/png" in data for _, data in shown) == PLOTS[name]
+    assert len(svgs) == len(GRAPH_NAMES.get(name, []))
+    assert sum("image/png" in data for _, data in shown) == PLOTS.get(name, 0)
+
+
+@pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
+def test_every_cell_that_draws_shows_a_picture(executed: Callable[[str], Any], name: str) -> None:
+    notebook = executed(name)
+    drawing = [
+        (number, cell)
+        for number, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and DRAWS.search(cell.source)
+    ]
+    for number, cell in drawing:
+        kinds = {
+            kind
+            for output in cell.outputs
+            if output["output_type"] in ("display_data", "execute_result")
+            for kind in output["data"]
+        }
+        assert kinds & {"image/png", "image/svg+xml"}, f"cell {number} draws but shows {kinds}"
+    pictures = sum(
+        any(k in output.get("data", {}) for k in ("image/png", "image/svg+xml"))
+        for _, output in _outputs(notebook)
+    )
+    assert pictures >= len(drawing)
+
+
+@pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
+def test_exercises_wait_for_the_student(executed: Callable[[str], Any], name: str) -> None:
+    """Each exercise cell, as committed, runs and reports its placeholder as not done."""
+    for cell in executed(name).cells:
+        if cell.cell_type == "code" and re.search(r'check\("\w+"', cell.source):
+            shown = "".join(
+                "".join(output["data"].get("text/plain", ""))
+                for output in cell.outputs
+                if output["output_type"] == "execute_result"
+            )
+            assert "not done yet" in shown, shown
 
 
 @pytest.mark.parametrize("name", [n for n, graphs in GRAPH_NAMES.items() if graphs])

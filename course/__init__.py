@@ -1,0 +1,1 @@
+"""The course's exercises: `from course.exercises import TODO, check`."""

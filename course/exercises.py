@@ -1,0 +1,560 @@
+"""Exercises that check themselves, one `check(name, answer)` for every exercise in the lessons.
+
+In a lesson the student's cell starts with a placeholder::
+
+    from course.exercises import TODO, check
+
+    def relu_backward(x, upstream):
+        return TODO  # your code
+
+    check("relu_backward", relu_backward)
+
+`check` never raises for a wrong answer: it returns a `Result` whose status is "ok", "not done"
+(the placeholder `TODO` is still there, or the function returns it) or "wrong", with a message
+saying what is wrong, and for some exercises a picture (a graph drawn by `visualize`, the wrong
+node in red). In a notebook the result shows as its message and picture.
+
+The answers are not in this module's docstrings or messages: a message says what is wrong (which
+gradient, which shape, which sign), never the whole solution. `tests/test_exercises.py` runs
+every exercise with a right answer (accepted) and a wrong one (caught).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autograd_core import Value
+
+TODO: Any = ...  # the placeholder in a student's cell: an exercise that returns it is "not done"
+
+
+class NotDoneError(Exception):
+    """The answer (or what it returned) is still the placeholder."""
+
+
+class WrongError(Exception):
+    """The answer is wrong; the message says how, `picture` may show where."""
+
+    def __init__(self, message: str, picture: Any = None) -> None:
+        super().__init__(message)
+        self.picture = picture
+
+
+@dataclass(frozen=True)
+class Result:
+    """What `check` found: `status` is "ok", "not done" or "wrong"."""
+
+    exercise: str
+    status: str
+    message: str
+    picture: Any = None  # a graphviz.Digraph that shows what is wrong, or None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        head = {"ok": "OK", "not done": "not done yet", "wrong": "not yet right"}[self.status]
+        return f"{self.exercise}: {head}. {self.message}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour = {"ok": "#1a7f37", "not done": "#6e7781", "wrong": "#cf222e"}[self.status]
+        text = html.escape(str(self))
+        body = f'<p style="color:{colour};font-weight:bold">{text}</p>'
+        if self.picture is not None:
+            svg = self.picture.pipe(format="svg").decode()
+            body += svg[svg.find("<svg") :]
+        return body
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    lesson: str
+    task: str  # what to write, in one line
+    checker: Callable[[Any], str]  # returns the OK message, raises NotDoneError or WrongError
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def exercise(lesson: str, task: str) -> Callable[[Callable[[Any], str]], Callable[[Any], str]]:
+    def register(checker: Callable[[Any], str]) -> Callable[[Any], str]:
+        name = checker.__name__.removeprefix("_")
+        EXERCISES[name] = Exercise(name, lesson, task, checker)
+        return checker
+
+    return register
+
+
+def check(name: str, answer: Any) -> Result:
+    """Check `answer` to the exercise `name`; never raises for a wrong or unfinished answer."""
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise {name!r}; the exercises are {sorted(EXERCISES)}")
+    task = EXERCISES[name]
+    if answer is TODO or answer is None:
+        return Result(name, "not done", f"Replace TODO: {task.task}")
+    try:
+        message = task.checker(answer)
+    except NotDoneError:
+        return Result(name, "not done", f"Your function still returns TODO: {task.task}")
+    except WrongError as wrong:
+        return Result(name, "wrong", str(wrong), wrong.picture)
+    except Exception as error:  # the student's code raised: say so, as a wrong answer
+        return Result(name, "wrong", f"your code raised {type(error).__name__}: {error}")
+    return Result(name, "ok", message)
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _call(function: Any, *args: Any) -> Any:
+    if not callable(function):
+        raise WrongError(f"expected a function, got {type(function).__name__}")
+    out = function(*args)
+    if out is TODO or out is None:
+        raise NotDoneError
+    return out
+
+
+def _array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    if value is TODO or value is None:
+        raise NotDoneError
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise WrongError(f"{what} should be numbers, got {type(value).__name__}") from None
+    if shape is not None and array.shape != shape:
+        raise WrongError(f"{what} has shape {array.shape}, it should have shape {shape}")
+    return array
+
+
+def _close(got: np.ndarray, want: np.ndarray, what: str, tol: float = 1e-8) -> None:
+    if not np.allclose(got, want, rtol=tol, atol=tol):
+        where = np.unravel_index(np.argmax(np.abs(got - want)), want.shape) if want.ndim else ()
+        index = f" at index {tuple(int(i) for i in where)}" if where else ""
+        worst = got[where] if want.ndim else got
+        raise WrongError(f"{what} is wrong{index}: you give {float(worst):.6g}")
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+# ---- 00 the linear model ------------------------------------------------------------------------
+
+
+@exercise("00_linear_model", "write derivative(f, x, h), the central difference of f at x")
+def _central_difference(derivative: Any) -> str:
+    h = 1e-3
+    cases = [
+        (lambda x: x**3, 1.0, 3.0),
+        (math.sin, 0.3, math.cos(0.3)),
+        (math.exp, -1.0, 1 / math.e),
+    ]
+    for f, x, slope in cases:
+        got = float(_call(derivative, f, x, h))
+        error = abs(got - slope)
+        forward = (f(x + h) - f(x)) / h
+        if abs(got - forward) < 1e-12:
+            raise WrongError(
+                f"at x = {x} you return (f(x+h) - f(x))/h, the forward difference: its error "
+                f"{error:.1e} shrinks like h, the central one's like h^2"
+            )
+        if error > 1e-5:
+            raise WrongError(f"at x = {x} you give {got:.8f}, off by {error:.1e} at h = {h}")
+    return "central differences: error O(h^2), about 1e-6 at h = 1e-3."
+
+
+@exercise("00_linear_model", "write svm_loss(scores, label): the multiclass SVM loss, margin 1")
+def _svm_loss(svm_loss: Any) -> str:
+    cases = [([3.2, 5.1, -1.7], 0, 2.9), ([1.3, 4.9, 2.0], 1, 0.0), ([2.2, 2.5, -3.1], 2, 12.9)]
+    for scores, label, want in cases:
+        got = float(_call(svm_loss, np.array(scores), label))
+        if abs(got - want - 1.0) < 1e-9:
+            raise WrongError(
+                f"scores {scores}, label {label}: you give {got:.4g}, one margin too much: "
+                "the sum skips j = label"
+            )
+        if abs(got - want) > 1e-9:
+            raise WrongError(f"scores {scores}, label {label}: you give {got:.4g}")
+    return "the SVM loss sums max(0, s_j - s_label + 1) over the wrong classes."
+
+
+# ---- 01 the chain rule --------------------------------------------------------------------------
+
+
+@exercise("01_chain_rule", "give (df/dx, df/dy, df/dz) for f = (x + y) z at x = 1, y = 2, z = -3")
+def _chain_rule(answer: Any) -> str:
+    from visualize import draw_graph
+
+    got = _array(answer, "your answer", (3,))
+    x, y, z = Value(1.0, "x"), Value(2.0, "y"), Value(-3.0, "z")
+    q = x + y
+    q.label = "q"
+    f = q * z
+    f.label = "f"
+    f.backward()
+    want = np.array([x.grad, y.grad, z.grad])
+    wrong = [name for name, g, w in zip("xyz", got, want) if abs(g - w) > 1e-9]
+    if wrong:
+        picture = draw_graph(f, show_grad=False, local_grads=True)
+        raise WrongError(
+            f"df/d{', df/d'.join(wrong)} {'is' if len(wrong) == 1 else 'are'} wrong: multiply "
+            "the local gradients on the edges along the path from f (the picture shows them)",
+            picture,
+        )
+    return "upstream x local along every path."
+
+
+@exercise("01_chain_rule", "write sin_node(x): a Value for sin(x) with its local gradient")
+def _custom_op(sin_node: Any) -> str:
+    from visualize.checks import check_local_grads
+
+    for point in (0.5, -1.3, 2.0):
+        x = Value(point, "x")
+        node = _call(sin_node, x)
+        if not isinstance(node, Value) or node.parents != (x,):
+            raise WrongError("return Value(..., op='sin', parents=(x,), local_grads=(...,))")
+        if abs(node.data - math.sin(point)) > 1e-12:
+            raise WrongError(f"at x = {point} the value is {node.data:.6g}, not sin(x)")
+        node.label = "s"
+        report = check_local_grads(node * 2.0, functions={node.op: math.sin})
+        if not report.ok:
+            raise WrongError(
+                f"at x = {point} the stored local gradient disagrees with central differences "
+                "(the red node)",
+                report.draw(),
+            )
+    return "your sin node's local gradient matches central differences."
+
+
+# ---- 02 the sigmoid neuron ----------------------------------------------------------------------
+
+
+@exercise("02_sigmoid_neuron", "write local(s): the sigmoid's local gradient from its output s")
+def _sigmoid_local_grad(local: Any) -> str:
+    for z in (-2.0, 0.0, 1.0, 3.0):
+        s = 1.0 / (1.0 + math.exp(-z))
+        got = float(_call(local, s))
+        want = Value(z).sigmoid().local_grads[0]
+        if abs(got - want) > 1e-12:
+            raise WrongError(f"at s = {s:.4f} (z = {z}) you give {got:.6g}; it is a function of s")
+    return "d sigma/dz = sigma (1 - sigma), from the output alone."
+
+
+@exercise(
+    "02_sigmoid_neuron",
+    "write neuron_backward(w, x) -> (grads of w0 w1 w2, grads of x0 x1) for sigmoid(w0x0+w1x1+w2)",
+)
+def _neuron_backward(neuron_backward: Any) -> str:
+    points = [([2.0, -3.0, -3.0], [-1.0, -2.0]), ([0.5, 1.5, -0.2], [1.0, -0.7])]
+    for w, x in points:
+        out = _call(neuron_backward, list(w), list(x))
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise WrongError("return two things: the three weight gradients, the two input ones")
+        gw, gx = _array(out[0], "dL/dw", (3,)), _array(out[1], "dL/dx", (2,))
+        ws, xs = [Value(v) for v in w], [Value(v) for v in x]
+        (ws[0] * xs[0] + ws[1] * xs[1] + ws[2]).sigmoid().backward()
+        _close(gw, np.array([v.grad for v in ws]), f"dL/dw at w = {w}, x = {x}", 1e-10)
+        _close(gx, np.array([v.grad for v in xs]), f"dL/dx at w = {w}, x = {x}", 1e-10)
+    return "the neuron's five gradients, by hand, equal the engine's."
+
+
+# ---- 03 activations -----------------------------------------------------------------------------
+
+_ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "elu")
+
+
+@exercise("03_activations", "fill derivatives: activation name -> function giving its derivative")
+def _activation_derivatives(derivatives: Any) -> str:
+    if not isinstance(derivatives, dict):
+        raise WrongError("give a dict: name -> derivative function")
+    missing = [n for n in _ACTIVATIONS if derivatives.get(n) in (None, TODO)]
+    if len(missing) == len(_ACTIVATIONS):
+        raise NotDoneError
+    for name in _ACTIVATIONS:
+        if name in missing:
+            raise WrongError(f"the derivative of {name} is still missing")
+        for z in (-2.0, -0.5, 0.7, 3.0):
+            want = getattr(Value(z), name)().local_grads[0]
+            got = float(_call(derivatives[name], z))
+            if abs(got - want) > 1e-9:
+                raise WrongError(f"{name}'(z) at z = {z}: you give {got:.6g}")
+    return "five activations, five derivatives (leaky_relu's slope 0.01, elu's alpha 1)."
+
+
+@exercise("03_activations", "write collapse(W1, W2): the one matrix W with W x = W2 (W1 x)")
+def _collapse(collapse: Any) -> str:
+    rng = _rng(3)
+    D, H, C = 5, 4, 3
+    W1, W2 = rng.normal(size=(H, D)), rng.normal(size=(C, H))
+    W = _array(_call(collapse, W1, W2), "W")
+    if W.shape == (C, H):
+        raise WrongError(f"W has shape {W.shape} = C x H (the notes' slip): W x needs D columns")
+    if W.shape != (C, D):
+        raise WrongError(f"W has shape {W.shape}; it maps x (D = {D}) to C = {C} scores")
+    x = rng.normal(size=D)
+    _close(W @ x, W2 @ (W1 @ x), "W x")
+    return "two linear layers are one linear layer: W = W2 W1, of shape C x D."
+
+
+# ---- 04 softmax and cross-entropy ---------------------------------------------------------------
+
+
+@exercise("04_softmax_cross_entropy", "write softmax(z) for a 1-D array that never overflows")
+def _stable_softmax(softmax: Any) -> str:
+    for z in ([1.0, 2.0, 3.0], [1000.0, 999.0, 998.0], [0.0, -1000.0], [-800.0, -801.0]):
+        with np.errstate(all="ignore"):
+            got = _array(_call(softmax, np.array(z)), f"softmax({z})", (len(z),))
+        if not np.all(np.isfinite(got)):
+            raise WrongError(f"softmax({z}) gives {got}: exp overflowed; shift the logits first")
+        _close(got, _softmax(np.array(z)), f"softmax({z})", 1e-12)
+    return "shifting by the max changes nothing but the overflow."
+
+
+@exercise("04_softmax_cross_entropy", "write ce_grad(z, label): dL/dz of -log softmax(z)[label]")
+def _ce_grad(ce_grad: Any) -> str:
+    for z, label in (([1.0, 2.0, 3.0], 1), ([2.0, 1.0, 0.1], 0), ([0.3, -2.0, 0.5, 4.0], 3)):
+        got = _array(_call(ce_grad, np.array(z), label), "dL/dz", (len(z),))
+        want = _softmax(np.array(z)) - np.eye(len(z))[label]
+        if np.allclose(got, -want):
+            raise WrongError(f"at z = {z} your gradient has the wrong sign: it points uphill")
+        _close(got, want, f"dL/dz at z = {z}, label {label}", 1e-10)
+    return "dL/dz = y - t."
+
+
+# ---- 05 softmax regression ----------------------------------------------------------------------
+
+
+def _reference_update(
+    W: np.ndarray, b: np.ndarray, x: np.ndarray, t: np.ndarray, eta: float, lam: float
+) -> tuple[np.ndarray, np.ndarray]:
+    y = _softmax(x @ W + b)
+    return W - eta * (np.outer(x, y - t) + 2 * lam * W), b - eta * (y - t)
+
+
+@exercise(
+    "05_softmax_regression",
+    "write update(W, b, x, t, eta, lam) -> (W, b) after one SGD step; W is n x K, z = x W + b",
+)
+def _sgd_update(update: Any) -> str:
+    rng = _rng(5)
+    n, K = 4, 3
+    W, b, x = rng.normal(size=(n, K)), rng.normal(size=K), rng.normal(size=n)
+    t = np.eye(K)[2]
+    out = _call(update, W.copy(), b.copy(), x.copy(), t, 0.1, 0.01)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise WrongError("return the new W and the new b")
+    new_W, new_b = _array(out[0], "W"), _array(out[1], "b", (K,))
+    if new_W.shape == (K, n):
+        raise WrongError(
+            f"W has shape {new_W.shape}: with W of shape n x K the data gradient is x (y - t)^T, "
+            "not (y - t) x^T (the slip in the notes' 7.7)"
+        )
+    if new_W.shape != (n, K):
+        raise WrongError(f"W has shape {new_W.shape}, it should keep shape {(n, K)}")
+    want_W, want_b = _reference_update(W, b, x, t, 0.1, 0.01)
+    without_two = W - 0.1 * (np.outer(x, _softmax(x @ W + b) - t) + 0.01 * W)
+    if np.allclose(new_W, without_two, atol=1e-12):
+        raise WrongError("the weight decay is half what it should be: d(lam W^2)/dW = 2 lam W")
+    _close(new_W, want_W, "the new W", 1e-10)
+    _close(new_b, want_b, "the new b", 1e-10)
+    return "W <- (1 - 2 eta lam) W - eta x (y - t)^T, b <- b - eta (y - t)."
+
+
+@exercise("05_softmax_regression", "give the weight_decay of SGD that adds 0.001 * sum(W**2)")
+def _weight_decay(value: Any) -> str:
+    got = float(_array(value, "weight_decay"))
+    if abs(got - 0.001) < 1e-15:
+        raise WrongError("0.001 is lambda; SGD adds weight_decay * W to the gradient of lam W^2")
+    if abs(got - 0.002) > 1e-15:
+        raise WrongError(f"{got} does not give the gradient of 0.001 * sum(W**2)")
+    return "weight_decay = 2 lambda."
+
+
+# ---- 06 MNIST 784 -> 10 -------------------------------------------------------------------------
+
+
+@exercise(
+    "06_mnist_softmax",
+    "write input_grad(W, b, u, label): dL/du of v = W u + b, cross-entropy, as a square image",
+)
+def _input_gradient_image(input_grad: Any) -> str:
+    rng = _rng(6)
+    for side in (8, 28):
+        W, b = rng.normal(size=(10, side * side)) * 0.05, rng.normal(size=10)
+        u, label = rng.uniform(size=side * side), 7
+        got = _array(_call(input_grad, W, b, u, label), "dL/du")
+        if got.shape != (side, side):
+            raise WrongError(f"for a {side} x {side} image dL/du has shape {got.shape}: reshape it")
+        want = (W.T @ (_softmax(W @ u + b) - np.eye(10)[label])).reshape(side, side)
+        if np.allclose(got, -want):
+            raise WrongError("the sign is flipped (L = -sum t log y: the notes drop the minus)")
+        _close(got, want, f"dL/du for a {side} x {side} image", 1e-10)
+    return "dL/du = W^T (y - t), reshaped back to the image."
+
+
+# ---- 07 an MLP from scratch ---------------------------------------------------------------------
+
+
+def _train_reference(
+    model: Any, X: list[list[float]], y: list[float], lr: float, steps: int, zero: bool = True
+) -> list[float]:
+    import nn
+
+    losses = []
+    for _ in range(steps):
+        if zero:
+            model.zero_grad()
+        loss = nn.mse(model(X), y)
+        loss.backward()
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        losses.append(loss.data)
+    return losses
+
+
+@exercise(
+    "07_mlp_from_scratch",
+    "write train(model, X, y, lr, steps) -> losses: zero_grad, forward, nn.mse, backward, step",
+)
+def _train_loop(train: Any) -> str:
+    import nn
+
+    X = [[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.1, 0.1]]
+    y = [1.0, -1.0, 0.5, 0.0]
+    want = _train_reference(nn.MLP(2, [4, 1], seed=1), X, y, 0.05, 5)
+    accumulated = _train_reference(nn.MLP(2, [4, 1], seed=1), X, y, 0.05, 5, zero=False)
+    model = nn.MLP(2, [4, 1], seed=1)
+    got = _array(_call(train, model, X, y, 0.05, 5), "losses")
+    if got.shape != (5,):
+        raise WrongError(f"return one loss per step: 5 numbers, got shape {got.shape}")
+    if abs(got[0] - want[0]) > 1e-12:
+        raise WrongError(f"the first loss is {got[0]:.6g}: use nn.mse(model(X), y) before stepping")
+    if np.allclose(got, accumulated, atol=1e-12):
+        raise WrongError("the gradients accumulate across steps: call zero_grad before backward")
+    _close(got, np.array(want), "the losses", 1e-10)
+    return "zero_grad, forward, loss, backward, step: the loop of every framework."
+
+
+@exercise(
+    "07_mlp_from_scratch",
+    "write linear_backward(W, x, delta) -> (dW, db, dx) for z = W x + b, delta = dL/dz",
+)
+def _layer_backward(linear_backward: Any) -> str:
+    rng = _rng(7)
+    W, x, delta = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=3)
+    out = _call(linear_backward, W, x, delta)
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise WrongError("return three arrays: dW, db, dx")
+    dW, db, dx = _array(out[0], "dW"), _array(out[1], "db"), _array(out[2], "dx")
+    if dW.shape != W.shape:
+        raise WrongError(f"dW has shape {dW.shape}; a gradient has its parameter's shape {W.shape}")
+    if dx.shape != x.shape:
+        raise WrongError(f"dx has shape {dx.shape}, x has {x.shape}")
+    _close(dW, np.outer(delta, x), "dW")
+    _close(_array(db, "db", (3,)), delta, "db")
+    _close(dx, W.T @ delta, "dx")
+    return "dW = delta x^T, db = delta, dx = W^T delta."
+
+
+# ---- 08 a neural network in 20 lines ------------------------------------------------------------
+
+
+@exercise("08_twenty_lines", "write grad_w1(x, h, grad_h) for h = sigmoid(x @ w1)")
+def _grad_w1(grad_w1: Any) -> str:
+    rng = _rng(8)
+    x, w1 = rng.normal(size=(6, 5)), rng.normal(size=(5, 4))
+    h = 1 / (1 + np.exp(-x @ w1))
+    grad_h = rng.normal(size=(6, 4))
+    got = _array(_call(grad_w1, x, h, grad_h), "grad_w1")
+    if got.shape != w1.shape:
+        raise WrongError(f"grad_w1 has shape {got.shape}; w1 has {w1.shape}")
+    if np.allclose(got, x.T @ grad_h):
+        raise WrongError("the sigmoid's local gradient h (1 - h) is missing")
+    _close(got, x.T @ (grad_h * h * (1 - h)), "grad_w1")
+    return "x^T (grad_h * h (1 - h)), line 17 of the 20."
+
+
+# ---- 09 vector backprop -------------------------------------------------------------------------
+
+
+@exercise("09_vector_backprop", "write relu_backward(x, upstream) -> dL/dx for y = max(0, x)")
+def _relu_backward(relu_backward: Any) -> str:
+    x, upstream = np.array([1.0, -2.0, 3.0, -1.0]), np.array([4.0, -1.0, 5.0, 9.0])
+    got = _array(_call(relu_backward, x.copy(), upstream.copy()), "dL/dx", (4,))
+    want = np.where(x > 0, upstream, 0.0)
+    if np.allclose(got, np.where(upstream > 0, upstream, 0.0)):
+        raise WrongError("you keep the positive upstream entries: the mask is x > 0, the input's")
+    _close(got, want, "dL/dx for x = [1, -2, 3, -1], upstream [4, -1, 5, 9]")
+    return "the gradient is routed where x > 0: [4, 0, 5, 0]."
+
+
+@exercise(
+    "09_vector_backprop",
+    "give the bytes of one float32 Jacobian dy/dx for a batch N = 64, D = M = 4096",
+)
+def _jacobian_bytes(value: Any) -> str:
+    got = float(_array(value, "the byte count"))
+    want = (64 * 4096) * (64 * 4096) * 4
+    if got == want * 2:
+        raise WrongError("that counts 8 bytes a number (float64); the notes count float32")
+    if got == 4096 * 4096 * 4:
+        raise WrongError(
+            "that is one sample's Jacobian; with the batch, x and y have N x D numbers"
+        )
+    if got != want:
+        raise WrongError(f"{got:.6g} bytes is not it: count (N D) x (N M) numbers of 4 bytes")
+    return f"{want:,} bytes = {want / 2**30:.0f} GiB: never built."
+
+
+@exercise("09_vector_backprop", "write matmul_backward(x, w, dy) -> (dx, dw) for y = x @ w")
+def _matmul_backward(matmul_backward: Any) -> str:
+    rng = _rng(9)
+    x, w = rng.normal(size=(2, 3)), rng.normal(size=(3, 4))
+    dy = rng.normal(size=(2, 4))
+    out = _call(matmul_backward, x, w, dy)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise WrongError("return dx and dw")
+    dx, dw = _array(out[0], "dx"), _array(out[1], "dw")
+    for got, like, what in ((dx, x, "dx"), (dw, w, "dw")):
+        if got.shape != like.shape:
+            raise WrongError(f"{what} has shape {got.shape}; it must have {like.shape}")
+    _close(dx, dy @ w.T, "dx")
+    _close(dw, x.T @ dy, "dw")
+    return "dx = dy w^T, dw = x^T dy: the only products whose shapes match."
+
+
+# ---- 10 the batch path --------------------------------------------------------------------------
+
+
+@exercise("10_batch_path", "write batch_grads(Y, Delta) -> (dW, db) for Z = Y W + b, mean loss")
+def _batch_grads(batch_grads: Any) -> str:
+    rng = _rng(10)
+    Y, Delta = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    out = _call(batch_grads, Y, Delta)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise WrongError("return dW and db")
+    dW, db = _array(out[0], "dW", (3, 2)), _array(out[1], "db", (2,))
+    if np.allclose(dW, Y.T @ Delta):
+        raise WrongError("dW is M = 6 times too large: the loss is a mean over the batch")
+    _close(dW, Y.T @ Delta / len(Y), "dW")
+    _close(db, Delta.mean(axis=0), "db")
+    return "dW = (1/M) Y^T Delta, db = the mean of Delta's rows."
