@@ -1,15 +1,17 @@
-# `make demo` and `make test` do all the set-up themselves: system packages when missing,
-# a virtual environment in .venv, and the package with its extras.
+# `make demo`, `make test` and `make docs` do all the set-up themselves: system packages when
+# missing, a virtual environment in .venv, and the package with every extra.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+EXTRAS := all,dev,bench,docs
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test lint docs bench system-deps clean
 
 demo: $(STAMP) system-deps
 	$(PY) scripts/demo.py
 
+# the tests build the documentation site too (tests/test_docs.py), into a temporary folder
 test: $(STAMP)
 	@PYTHON=$(PYTHON) WITH_BROWSER=1 sh scripts/system-deps.sh
 	$(PY) -m pytest -q
@@ -17,6 +19,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# the site, lessons executed, into site/; any warning (a broken link, a bad docstring) fails it
+docs: $(STAMP) system-deps
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	$(PY) benchmarks/scalar_vs_micrograd.py
@@ -30,10 +36,11 @@ $(PY):
 	@PYTHON=$(PYTHON) VENV_CHECK=1 sh scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+# re-installed whenever the dependencies (pyproject.toml) or the extras asked for (here) change
+$(STAMP): pyproject.toml Makefile | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-core out site .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -11,6 +11,8 @@ Modules: `graph` (the node protocol, the order, the one backward walk, the modes
 (`Value`), `tensor` (`Tensor`), `ops` (the op table), `functional`, `gradcheck`.
 """
 
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
+
 from . import functional, ops
 from .engine import Value
 from .gradcheck import GradcheckError, GradcheckReport, InputCheck, gradcheck

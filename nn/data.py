@@ -53,7 +53,9 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits as sklearn_digits
     except ImportError:
-        raise ImportError("load_digits needs scikit-learn: pip install scikit-learn") from None
+        raise ImportError(
+            "load_digits needs scikit-learn: pip install 'autograd-core[data]'"
+        ) from None
     digits = sklearn_digits()
     return digits.data.astype(np.float64) / 16.0, digits.target.astype(np.int64)
 

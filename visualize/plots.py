@@ -12,8 +12,14 @@ import os
 from typing import Any
 
 import numpy as np
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
+
+try:
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+except ImportError as missing:  # matplotlib is the [plots] extra, not part of the core install
+    raise ImportError(
+        "visualize.plots needs matplotlib: pip install 'autograd-core[plots]'"
+    ) from missing
 
 from autograd_core import no_grad
 from nn.train import scores_of

@@ -321,7 +321,12 @@ class BackwardTrace:
         """An ipywidgets view: previous / next buttons, a slider, the panel and the picture of the
         current step (drawn by Graphviz when first shown). It needs a running kernel; a static
         export shows the page instead."""
-        import ipywidgets as widgets
+        try:
+            import ipywidgets as widgets
+        except ImportError as missing:  # ipywidgets is the [notebooks] extra
+            raise ImportError(
+                "the step-through widget needs ipywidgets: pip install 'autograd-core[notebooks]'"
+            ) from missing
 
         cache: dict[int, str] = {}
 
@@ -405,7 +410,12 @@ class StepThroughWidget:
     """The ipywidgets view, plus the page as the HTML a static notebook export shows instead."""
 
     def __init__(self, children: list[Any], page: str) -> None:
-        import ipywidgets as widgets
+        try:
+            import ipywidgets as widgets
+        except ImportError as missing:  # ipywidgets is the [notebooks] extra
+            raise ImportError(
+                "the step-through widget needs ipywidgets: pip install 'autograd-core[notebooks]'"
+            ) from missing
 
         self.box = widgets.VBox(children)
         self.children = self.box.children
