@@ -55,10 +55,10 @@ class Module:
             if not old or dotted.endswith("." + old):  # unlabelled, or labelled by a submodule
                 parameter.label = dotted
 
-    def __call__(self, x: Any) -> Any:
-        return self.forward(x)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} defines neither forward nor __call__")
 
     def named_parameters(self) -> list[tuple[str, Any]]:
@@ -156,7 +156,8 @@ def _named(value: Any, name: str) -> Iterator[tuple[str, Any]]:
 # and checks everything it can from headers before it inflates a byte of data:
 #
 #   1. the path opens as a regular file (not a directory, device or FIFO);
-#   2. the file is no bigger than an archive of this model's parameters can be;
+#   2. the file starts as a zip archive does (as numpy.load requires) and is no bigger than an
+#      archive of this model's parameters can be;
 #   3. the zip directory lists exactly one `<name>.npy` per parameter, none encrypted, none
 #      compressed other than as `numpy.savez` does, none declaring more bytes than its
 #      parameter needs (the directory is read without inflating anything);
@@ -168,6 +169,7 @@ def _named(value: Any, name: str) -> Iterator[tuple[str, Any]]:
 
 _REAL_KINDS = "iuf"  # signed and unsigned integers, floats: what converts to a float parameter
 _NPY_MAGIC = b"\x93NUMPY"
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or the end of an empty archive
 _NPY_HEADER_LIMIT = 4096  # bytes; numpy writes about 128 for a parameter's shape
 _NPY_PREAMBLE = 12  # magic (6) + version (2) + header length (at most 4)
 _ZIP_OVERHEAD = 1024  # per member, beyond its name: local and central zip headers, zip64 fields
@@ -186,12 +188,12 @@ def open_regular_file(path: str | os.PathLike[str], who: str, expected: str) -> 
         raise _reworded(
             error, f"{who}: cannot open {os.fspath(path)}: {error.strerror}; expected {expected}"
         ) from None
-    file = os.fdopen(descriptor, "rb")
     mode = os.fstat(descriptor).st_mode  # of what was opened, so a swapped path cannot fool it
     if not stat.S_ISREG(mode):
-        file.close()
+        os.close(descriptor)
         message = f"{who}: {os.fspath(path)} is a {_kind(mode)}; expected {expected}"
         raise IsADirectoryError(message) if stat.S_ISDIR(mode) else ValueError(message)
+    file = os.fdopen(descriptor, "rb")
     return file
 
 
@@ -208,7 +210,8 @@ def read_npz_state(
     with open_regular_file(path, who, expected) as file:
         try:
             return _read_npz(file, shapes)
-        except (EOFError, OSError, zipfile.BadZipFile, zlib.error) as error:
+        # zipfile says NotImplementedError for zip features it lacks (a newer version, patches)
+        except (EOFError, OSError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
             raise ValueError(
                 f"{who}: {os.fspath(path)} is not a readable .npz archive: {error}"
             ) from None
@@ -221,14 +224,20 @@ def _read_npz(file: BinaryIO, shapes: dict[str, tuple[int, ...]]) -> dict[str, n
         name: _NPY_PREAMBLE + _NPY_HEADER_LIMIT + 8 * math.prod(shape)
         for name, shape in shapes.items()
     }
+    start = file.read(len(_NPY_MAGIC))
+    if start == _NPY_MAGIC:
+        raise ValueError("this is a .npy file (one array); expected a .npz archive")
+    if not start.startswith(_ZIP_STARTS):  # zipfile alone would accept junk before the archive
+        raise zipfile.BadZipFile(
+            f"it starts with {start.hex() or 'nothing'}; expected a zip archive's "
+            f"{_ZIP_STARTS[0].hex()}"
+        )
     size = os.fstat(file.fileno()).st_size
     largest = sum(b + _ZIP_OVERHEAD + 2 * len(n) for n, b in budgets.items()) + _ZIP_COMMENT_LIMIT
     if size > largest:
         raise ValueError(
             f"the file has {size} bytes; an archive of these arrays has at most {largest}"
         )
-    if file.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
-        raise ValueError("this is a .npy file (one array); expected a .npz archive")
     file.seek(0)
     with zipfile.ZipFile(file) as archive:
         members = _members(archive, budgets)
