@@ -53,7 +53,7 @@ class Optimizer:
             if id(p) in seen:
                 # stepping it twice per step would silently double its learning rate
                 raise ValueError(
-                    f"{who}: parameter {self.name_of(i)} is listed twice (positions "
+                    f"{who}: parameter {self.name_of(seen[id(p)])} is listed twice (positions "
                     f"{seen[id(p)]} and {i}); expected each parameter once"
                 )
             seen[id(p)] = i
