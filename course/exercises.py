@@ -427,7 +427,7 @@ def _train_reference(
         loss.backward()
         for p in model.parameters():
             p.data -= lr * p.grad
-        losses.append(loss.data)
+        losses.append(float(loss.data))
     return losses
 
 
