@@ -17,6 +17,7 @@ from . import functional, ops
 from .engine import Value
 from .gradcheck import GradcheckError, GradcheckReport, InputCheck, gradcheck
 from .graph import (
+    CONSTANT,
     Node,
     backpropagate,
     detect_anomaly,
@@ -28,6 +29,7 @@ from .graph import (
 from .tensor import Tensor, as_tensor, concatenate, stack
 
 __all__ = [
+    "CONSTANT",
     "GradcheckError",
     "GradcheckReport",
     "InputCheck",

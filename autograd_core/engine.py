@@ -18,7 +18,8 @@ import math
 import numbers
 from typing import ClassVar
 
-from .graph import MODE_BLOCKS, THIS_THREAD, backpropagate
+from .graph import CONSTANT, MODE_BLOCKS, backpropagate, this_thread_modes
+from .ops import power_name
 
 # Shared local-gradient tuples for the ops whose local gradients are constants, so that an add
 # or a max allocates no tuple of its own.
@@ -57,7 +58,8 @@ class Value:
         data: the forward value (a Python float).
         grad: d(root)/d(self) after `root.backward()`; 0.0 until then.
         label: a name for pictures and reports ("" when unnamed).
-        op: the operation that produced this value ("" for a leaf).
+        op: the operation that produced this value ("" for a leaf; "const" for a leaf that an
+            operation made from a plain number, as the 2 in `2 * x`).
         parents: the input Values of that operation.
         local_grads: d(self)/d(parent) for each parent, in the same order.
 
@@ -65,13 +67,14 @@ class Value:
     records a new node (as micrograd's `_children` and `_op`), so a student can add an op of their
     own: `Value(math.sin(x.data), op="sin", parents=(x,), local_grads=(math.cos(x.data),))`.
 
-    `==` and hashing stay by identity, so Values work as keys of dicts and sets (the graph walk
-    keeps its visited nodes in one); `<`, `<=`, `>`, `>=` compare `data` and return a bool.
+    `==` and hashing stay by identity, so Values work as keys of dicts and sets (pictures and
+    checks keep per-node results in them); `<`, `<=`, `>`, `>=` compare `data` and return a bool.
     """
 
     __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")
 
     EMPTY_GRAD: ClassVar[float] = 0.0  # the grad of a node no gradient has reached yet
+    HOLDS_ARRAYS: ClassVar[bool] = False  # the scalar path: data and grad are floats
     requires_grad: ClassVar[bool] = True  # every Value gets a gradient (as a parameter does)
 
     # Make NumPy hand `np.float64(2) * value` to Value.__rmul__ instead of building an array.
@@ -216,7 +219,7 @@ class Value:
             return new_node(out, "**", (self, exponent), (_power_slope(a, b), d_exponent))
         n = _as_float(exponent, "the exponent of **")
         x = self.data
-        return new_node(_power(x, n), f"**{n:g}", (self,), (_power_slope(x, n),))
+        return new_node(_power(x, n), power_name(n), (self,), (_power_slope(x, n),))
 
     def abs(self) -> Value:
         """|x|.  d/dx = sign(x): 1 for x > 0, -1 for x < 0, and 0 at 0 (as PyTorch)."""
@@ -380,7 +383,7 @@ def _apply_modes(
 ) -> tuple[str, tuple[Value, ...], tuple[float, ...]]:
     """What the modes of this thread make of a new node: checked for non-finite numbers inside
     `detect_anomaly()`, made a leaf inside `no_grad()`."""
-    modes = THIS_THREAD
+    modes = this_thread_modes()
     if parents and modes.anomaly:
         if not math.isfinite(data):
             inputs = ", ".join(f"{p.data!r}" for p in parents)
@@ -413,11 +416,11 @@ def _checked_inputs(
 
 
 def _operand(other: object) -> Value | None:
-    """`other` as a Value: a plain real number becomes a leaf; None for anything else."""
+    """`other` as a Value: a plain real number becomes a constant leaf; None for anything else."""
     if type(other) is Value:
         return other
     if type(other) is float or type(other) is int or isinstance(other, numbers.Real):
-        return new_node(float(other), "", (), ())
+        return new_node(float(other), CONSTANT, (), ())
     return None
 
 

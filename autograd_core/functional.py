@@ -22,12 +22,13 @@ Scalar = Value | int | float
 
 
 def as_values(items: Sequence[Scalar], op: str = "as_values") -> tuple[Value, ...]:
-    """The items as Values (plain numbers become leaves); TypeError naming the op otherwise.
+    """The items as Values (plain numbers, also a NumPy array's, become constants); TypeError
+    naming the op otherwise.
 
     A Tensor is refused with a pointer to its method: on the batch path these functions are
     methods that work along an axis.
     """
-    if callable(getattr(items, op, None)):  # a Tensor has the batch version of `op`
+    if getattr(items, "HOLDS_ARRAYS", False):  # a Tensor: it has the batch version of `op`
         raise TypeError(
             f"functional.{op} takes a sequence of Values; on the batch path call the method: "
             f"x.{op}(...)"

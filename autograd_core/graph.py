@@ -12,6 +12,12 @@ local gradient), a `Tensor` calls a stored vector-Jacobian product. Everything e
 intermediate gradients, seeding the root, letting leaves accumulate, the `on_node` hook that the
 step-through and the anomaly detector use, is written once, below.
 
+The walks mark the nodes they reach by writing into `grad`, and a backward pass writes every
+gradient it reaches, so two walks over shared nodes (one model trained from two threads) must not
+overlap: `GRAPH_WALK` (a lock) lets one walk run at a time. Forward passes run in parallel freely.
+While a walk runs, the `grad` of its nodes is in flux; another thread that reads gradients while
+one may run (a monitor of gradient norms, say) holds `GRAPH_WALK` while it reads.
+
 The modes (`no_grad`, `detect_anomaly`) live here too. They are per thread: a block in one thread
 never changes what another thread records or checks.
 """
@@ -29,13 +35,16 @@ import numpy as np
 class Node(Protocol):
     """What the backward walk needs of a node type.
 
+    `HOLDS_ARRAYS` says which path the node type is on, for code that serves both (pictures).
     `EMPTY_GRAD` is the gradient of a node that nothing has reached yet (0.0 for a Value, None for a
     Tensor). `chain_rule(upstream)` adds this node's contribution, local gradient x upstream, to the
     `grad` of each of its parents.
     """
 
     EMPTY_GRAD: ClassVar[Any]
-    op: str
+    HOLDS_ARRAYS: ClassVar[bool]  # False on the scalar path (floats), True on the batch path
+    data: Any  # the forward value: a float, or an array
+    op: str  # the op that made the node; "" for a leaf, CONSTANT for a number an op made a leaf
     label: str
 
     @property
@@ -52,6 +61,15 @@ class Node(Protocol):
 
 OnNode = Callable[[Any, Any], None]
 
+# The `op` of a leaf that an operation made from a plain number (the 2 in `2 * x`): pictures show
+# it as a constant, while a leaf made by the user (`Value(3.0)`) is an input whose gradient counts.
+CONSTANT = "const"
+
+# One walk at a time, in all threads: a walk writes its marks and gradients into the nodes it
+# reaches, and another walk over the same nodes would read them. Re-entrant, so that an `on_node`
+# hook may itself call `topological_order` or run a backward pass of its own.
+GRAPH_WALK = threading.RLock()
+
 
 _PARENTS_DONE = object()  # pushed below a node's parents; when it comes back up, they are all out
 
@@ -63,7 +81,8 @@ def _depth_first(root: Any, keep_every_grad: bool) -> tuple[list[Any], list[tupl
     Iterative, so a graph of any depth works at the default recursion limit. A node is marked as
     reached by setting its `grad` to an object unique to this walk: a slot write and an identity
     test cost less than a set of nodes, which makes the backward pass about 15% faster. The
-    caller puts the kept grads back, or resets them; if the walk fails, it puts them back itself.
+    caller holds `GRAPH_WALK` (so no other walk sees the marks) and puts the kept grads back, or
+    resets them; if the walk fails, it puts them back itself.
     """
     reached = object()
     order: list[Any] = []
@@ -113,17 +132,18 @@ def _put_back(kept: list[tuple[Any, Any]]) -> None:
         node.grad = grad
 
 
-def topological_order(root: Any) -> list[Any]:
+def topological_order(root: Node) -> list[Any]:
     """Every node `root` depends on, each after all of its parents, `root` last.
 
     The order the backward pass walks in reverse. Gradients are left as they were.
     """
-    order, kept = _depth_first(root, keep_every_grad=True)
-    _put_back(kept)
+    with GRAPH_WALK:
+        order, kept = _depth_first(root, keep_every_grad=True)
+        _put_back(kept)
     return order
 
 
-def backpropagate(root: Any, seed: Any, on_node: OnNode | None = None) -> None:
+def backpropagate(root: Node, seed: Any, on_node: OnNode | None = None) -> None:
     """The backward pass, for every node type: fill `grad` of each node with d(root)/d(node).
 
     Intermediate nodes start from their type's empty gradient, so after the pass they hold this
@@ -137,46 +157,61 @@ def backpropagate(root: Any, seed: Any, on_node: OnNode | None = None) -> None:
     """
     if is_anomaly_enabled():
         on_node = _raise_on_non_finite if on_node is None else _also_check(on_node)
-    order, held = _depth_first(root, keep_every_grad=False)
-    empty = type(root).EMPTY_GRAD
-    for node in order:
-        node.grad = empty
-    root.grad = seed
-    try:
-        if on_node is None:
-            for node in reversed(order):
-                node.chain_rule(node.grad)
-        else:
-            for node in reversed(order):
-                upstream = node.grad
-                node.chain_rule(upstream)
-                on_node(node, upstream)
-    except BaseException:  # a failed pass adds nothing: the leaves keep what they held
+    with GRAPH_WALK:
+        order, held = _depth_first(root, keep_every_grad=False)
+        try:
+            empty = type(root).EMPTY_GRAD
+            for node in order:
+                node.grad = empty
+            root.grad = seed
+            if on_node is None:
+                for node in reversed(order):
+                    node.chain_rule(node.grad)
+            else:
+                for node in reversed(order):
+                    upstream = node.grad
+                    node.chain_rule(upstream)
+                    on_node(node, upstream)
+        except BaseException:  # a failed pass adds nothing: the leaves keep what they held
+            _put_back(held)
+            raise
         for leaf, earlier in held:
-            leaf.grad = earlier
-        raise
-    for leaf, earlier in held:
-        this_pass = leaf.grad
-        if earlier is not None and this_pass is not None:
-            leaf.grad = earlier + this_pass
-        elif earlier is not None:
-            leaf.grad = earlier
+            this_pass = leaf.grad
+            if earlier is not None and this_pass is not None:
+                leaf.grad = earlier + this_pass
+            elif earlier is not None:
+                leaf.grad = earlier
 
 
 # ---- modes: per thread, with a shared count so that the default case costs one attribute read ----
 
 
-class ThreadModes(threading.local):
-    """How many `no_grad` and `detect_anomaly` blocks this thread is inside (read them with
-    `is_grad_enabled()` and `is_anomaly_enabled()`; node types read `THIS_THREAD` directly).
+class ModeCounts:
+    """How many `no_grad` and `detect_anomaly` blocks one thread is inside (read them with
+    `is_grad_enabled()` and `is_anomaly_enabled()`; node types read `this_thread_modes()`).
 
     Counts, not saved flags, so that blocks left in any order (two generators closed out of order)
     still leave the thread as it was once all of them are left.
     """
 
+    __slots__ = ("anomaly", "no_grad")
+
     def __init__(self) -> None:
         self.no_grad = 0
         self.anomaly = 0
+
+
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.modes = ModeCounts()
+
+
+_PER_THREAD = _PerThread()
+
+
+def this_thread_modes() -> ModeCounts:
+    """The mode counts of the calling thread."""
+    return _PER_THREAD.modes
 
 
 class OpenBlocks:
@@ -196,18 +231,22 @@ class OpenBlocks:
 
 
 MODE_BLOCKS = OpenBlocks()
-THIS_THREAD = ThreadModes()  # each thread sees its own counts through this one object
 
 
 @contextmanager
 def _inside(mode: str) -> Iterator[None]:
-    """A block of `mode` ("no_grad" or "anomaly") in this thread, also counted for all threads."""
-    setattr(THIS_THREAD, mode, getattr(THIS_THREAD, mode) + 1)
+    """A block of `mode` ("no_grad" or "anomaly") in this thread, also counted for all threads.
+
+    The counts entered are the ones left, even when the block is left from another thread (a
+    generator holding the block, closed elsewhere).
+    """
+    modes = this_thread_modes()
+    setattr(modes, mode, getattr(modes, mode) + 1)
     MODE_BLOCKS.add(1)
     try:
         yield
     finally:
-        setattr(THIS_THREAD, mode, getattr(THIS_THREAD, mode) - 1)
+        setattr(modes, mode, getattr(modes, mode) - 1)
         MODE_BLOCKS.add(-1)
 
 
@@ -221,7 +260,7 @@ def no_grad() -> AbstractContextManager[None]:
 
 def is_grad_enabled() -> bool:
     """False inside `no_grad()` (in this thread)."""
-    return THIS_THREAD.no_grad == 0
+    return this_thread_modes().no_grad == 0
 
 
 def detect_anomaly() -> AbstractContextManager[None]:
@@ -236,7 +275,7 @@ def detect_anomaly() -> AbstractContextManager[None]:
 
 def is_anomaly_enabled() -> bool:
     """True inside `detect_anomaly()` (in this thread)."""
-    return THIS_THREAD.anomaly > 0
+    return this_thread_modes().anomaly > 0
 
 
 def all_finite(numbers: Any) -> bool:

@@ -313,6 +313,13 @@ FUNCTIONS: dict[str, Op] = {
 }
 
 
+def power_name(n: float) -> str:
+    """The `op` of x**n: `**3`, `**0.5`; the exponent is short when that is exact and written in
+    full otherwise (`**0.3333333333333333`), so the node records n itself."""
+    short = f"{n:g}"
+    return f"**{short}" if float(short) == n else f"**{n!r}"
+
+
 def lookup(op: str) -> Op | None:
     """The table entry of what a node recorded in `op` ("**3" is the `**n` entry); None for a leaf
     or for an op made outside this table (a student's own, say)."""

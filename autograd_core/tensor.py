@@ -13,6 +13,7 @@ has no reference cycles.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -21,12 +22,14 @@ import numpy as np
 
 from .engine import Value
 from .graph import (
+    CONSTANT,
     MODE_BLOCKS,
-    THIS_THREAD,
     all_finite,
     backpropagate,
     first_non_finite,
+    this_thread_modes,
 )
+from .ops import power_name
 
 Vjp = Callable[[np.ndarray], np.ndarray]
 ArrayLike = Any
@@ -78,6 +81,7 @@ class Tensor:
     __slots__ = ("data", "grad", "label", "op", "parents", "requires_grad", "vjps")
 
     EMPTY_GRAD: ClassVar[None] = None  # the grad of a node no gradient has reached yet
+    HOLDS_ARRAYS: ClassVar[bool] = True  # the batch path: data and grad are NumPy arrays
 
     __array_ufunc__ = None  # make NumPy hand `array * tensor` to Tensor.__rmul__
 
@@ -163,18 +167,20 @@ class Tensor:
     ) -> Tensor:
         """A new node; it records parents only when one of them needs a gradient."""
         out = Tensor.__new__(Tensor)
-        out.data = data
+        # NumPy reductions to one number return a NumPy scalar; a Tensor always holds an array
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out.label = ""
         out.requires_grad = False
         out.op, out.parents, out.vjps = "", (), ()
         if MODE_BLOCKS.count:  # some thread is inside no_grad or detect_anomaly: ask this one
-            if THIS_THREAD.anomaly and not all_finite(data):
+            modes = this_thread_modes()
+            if modes.anomaly and not all_finite(data):
                 raise FloatingPointError(
                     f"{op} produced a non-finite value ({first_non_finite(data)}) "
                     f"in the forward pass, output shape {np.shape(data)}"
                 )
-            if THIS_THREAD.no_grad:
+            if modes.no_grad:
                 return out
         for parent in parents:
             if parent.requires_grad:
@@ -189,7 +195,9 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (numbers.Real, np.ndarray, np.generic)):
-            return Tensor(np.asarray(other, dtype=self.data.dtype))
+            constant = Tensor(np.asarray(other, dtype=self.data.dtype))
+            constant.op = CONSTANT  # pictures draw it as a constant, not as an input
+            return constant
         if isinstance(other, Value):
             raise _mixed_paths(op, other)
         return None
@@ -270,7 +278,41 @@ class Tensor:
             )
         n = float(exponent)
         x = self.data
-        return self._result(x**n, f"**{n:g}", (self,), (lambda g: g * (n * x ** (n - 1.0)),))
+        return self._result(x**n, power_name(n), (self,), (lambda g: g * (n * x ** (n - 1.0)),))
+
+    def pow(self, exponent: float) -> Tensor:
+        """`x.pow(n)`: PyTorch's name for `x ** n`."""
+        return self**exponent
+
+    def __rpow__(self, base: float) -> Tensor:
+        """b**x for a plain number b > 0, as exp(x ln b).  d/dx = upstream * b**x * ln b."""
+        if not isinstance(base, numbers.Real):
+            return NotImplemented
+        if not base > 0:
+            raise ValueError(
+                f"{base!r} ** Tensor needs a positive base (b**x = exp(x ln b)), got {base!r}"
+            )
+        return (self * math.log(base)).exp()
+
+    # ---- comparisons: on the data, as NumPy's (a boolean array, no gradient) -------------------
+
+    def _compared(self, other: Any, op: str) -> np.ndarray:
+        if isinstance(other, Value):
+            raise _mixed_paths(op, other)
+        return other.data if isinstance(other, Tensor) else np.asarray(other)
+
+    def __lt__(self, other: Any) -> np.ndarray:
+        """`t < other`: a boolean array of the data (a mask: `t.data[t < 0]`), no gradient."""
+        return self.data < self._compared(other, "<")
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= self._compared(other, "<=")
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > self._compared(other, ">")
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= self._compared(other, ">=")
 
     # ---- elementwise functions -------------------------------------------------------------------
 
@@ -433,17 +475,31 @@ class Tensor:
         count = int(np.prod([self.shape[a] for a in axes]))
         return self.sum(axis, keepdims) * (1.0 / count)
 
-    def max(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None) -> Tensor:
+    def max(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
         """The largest element over an axis (all, by default): its gradient goes to that element
-        of each slice, the first one on a tie. (`maximum(other)` is the elementwise max.)"""
-        return self._extreme("max", axis, keepdims, dim)
+        of each slice, the first one on a tie. (`maximum(other)` is the elementwise max; `dim`,
+        `keepdim` as for `sum`.)"""
+        return self._extreme("max", *_numpy_axes("max", axis, dim, keepdims, keepdim))
 
-    def min(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None) -> Tensor:
+    def min(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
         """The smallest element over an axis, as `max`."""
-        return self._extreme("min", axis, keepdims, dim)
+        return self._extreme("min", *_numpy_axes("min", axis, dim, keepdims, keepdim))
 
-    def _extreme(self, which: str, axis: Axes, keepdims: bool, dim: Axes) -> Tensor:
-        axis = _numpy_axes(which, axis, dim, keepdims, None)[0]
+    def _extreme(self, which: str, axis: Axes, keepdims: bool) -> Tensor:
         if isinstance(axis, tuple):
             raise ValueError(f"{which} over several axes {axis}: reshape them into one first")
         x = self.data
@@ -574,7 +630,12 @@ class Tensor:
             if parent.requires_grad:
                 contribution = vjp(upstream)
                 earlier = parent.grad
-                parent.grad = contribution if earlier is None else earlier + contribution
+                if earlier is not None:
+                    parent.grad = earlier + contribution
+                elif parent.parents or (contribution is not upstream and contribution.base is None):
+                    parent.grad = contribution
+                else:  # a leaf keeps its gradient: never a view of, or the array of, another's
+                    parent.grad = contribution.copy()
 
     def backward(self, gradient: ArrayLike | None = None) -> None:
         """Fill in `grad` of every tensor this one depends on that requires a gradient.
@@ -582,6 +643,12 @@ class Tensor:
         The semantics are `Value.backward`'s: intermediate grads are this pass's, leaf grads
         accumulate across calls. Without `gradient`, the root must hold a single element.
         """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this Tensor does not require a gradient (no tensor it was made from "
+                "has requires_grad=True, or it was made inside no_grad()); make the inputs to "
+                "differentiate with Tensor(..., requires_grad=True)"
+            )
         if gradient is None:
             if self.size != 1:
                 raise ValueError(
@@ -590,7 +657,7 @@ class Tensor:
                 )
             seed = np.ones_like(self.data)
         else:
-            seed = np.asarray(gradient, dtype=self.dtype)
+            seed = np.array(gradient, dtype=self.dtype)  # a copy: the caller's array is theirs
             if seed.shape != self.shape:
                 raise ValueError(
                     f"backward: gradient shape {seed.shape} != root shape {self.shape}"

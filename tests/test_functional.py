@@ -11,7 +11,7 @@ from autograd import grad as autograd_grad
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd_core import Value, gradcheck
+from autograd_core import Tensor, Value, gradcheck
 from autograd_core import functional as F
 
 
@@ -193,3 +193,18 @@ def test_cross_entropy_rejects_bad_targets() -> None:
         F.cross_entropy([1.0, 2.0], -1)
     with pytest.raises(TypeError, match="target"):
         F.cross_entropy([1.0, 2.0], 1.0)  # type: ignore[arg-type]
+
+
+def test_numpy_arrays_of_numbers_are_sequences_of_constants() -> None:
+    """A NumPy array has `.sum` and `.dot` methods, but it is numbers, not a Tensor: accepted."""
+    weights = [Value(1.0, "w0"), Value(2.0, "w1")]
+    out = F.dot(weights, np.array([3.0, 4.0]))
+    out.backward()
+    assert out.data == 11.0 and [w.grad for w in weights] == [3.0, 4.0]
+    assert F.sum(np.array([1.0, 2.0])).data == 3.0
+    np.testing.assert_allclose(
+        [v.data for v in F.softmax(np.array([1.0, 2.0, 3.0]))], [0.0900306, 0.2447285, 0.6652410],
+        rtol=1e-6,
+    )
+    with pytest.raises(TypeError, match=r"on the batch path call the method: x.sum"):
+        F.sum(Tensor(np.ones(2)))  # type: ignore[arg-type]

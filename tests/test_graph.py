@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -19,7 +20,7 @@ from autograd_core import (
     no_grad,
     topological_order,
 )
-from autograd_core.graph import MODE_BLOCKS
+from autograd_core.graph import GRAPH_WALK, MODE_BLOCKS
 
 # ---- one walk ----------------------------------------------------------------------------------
 
@@ -197,6 +198,56 @@ def test_generators_closed_out_of_order_restore_recording() -> None:
     second.close()
     assert is_grad_enabled() and MODE_BLOCKS.count == 0
     assert (Value(1.0) * 2.0).parents != ()
+
+
+def test_a_block_left_from_another_thread_restores_the_thread_that_entered_it() -> None:
+    def lazily_without_grad() -> Iterator[Value]:
+        with no_grad():
+            yield Value(1.0) * 2.0
+
+    held = lazily_without_grad()
+    next(held)  # this thread is now inside the generator's block
+    assert not is_grad_enabled()
+    _in_thread(lambda: held.close())  # the block is left from another thread
+    assert is_grad_enabled() and MODE_BLOCKS.count == 0
+    assert _in_thread(is_grad_enabled)  # and the closing thread's own count is untouched
+
+
+def test_backward_passes_from_two_threads_over_shared_parameters_add_up() -> None:
+    """Two threads train one model: every pass's gradient reaches the shared leaves, and a reader
+    holding GRAPH_WALK never sees a walk's internal mark in place of a gradient."""
+    weights = [Value(0.1 * (i + 1), label=f"w{i}") for i in range(20)]
+    passes_per_thread = 50
+    start = threading.Barrier(3)
+    seen: list[object] = []
+
+    def train() -> None:
+        start.wait(timeout=30)
+        for _ in range(passes_per_thread):
+            loss = sum((w * w for w in weights), Value(0.0))
+            loss.backward()
+
+    def read() -> None:  # a monitor reading the gradients while training runs, as documented
+        start.wait(timeout=30)
+        for _ in range(2000):
+            with GRAPH_WALK:
+                seen.extend(w.grad for w in weights if type(w.grad) is not float)
+
+    threads = [threading.Thread(target=train), threading.Thread(target=train)]
+    threads.append(threading.Thread(target=read))
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so that unguarded walks would interleave
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(switch_interval)
+    assert not any(thread.is_alive() for thread in threads)
+    for w in weights:  # d(w*w)/dw = 2w, once per pass, 100 passes
+        assert w.grad == pytest.approx(2 * passes_per_thread * 2 * w.data, rel=1e-12)
+    assert seen == []
 
 
 def test_detect_anomaly_in_one_thread_does_not_raise_in_another() -> None:

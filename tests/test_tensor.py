@@ -373,3 +373,51 @@ def test_sqrt_clip_flatten_concatenate_stack() -> None:
     root = Value(0.0)
     root.sqrt().backward()
     assert root.grad == np.inf
+
+
+def test_leaf_gradients_are_their_own_arrays() -> None:
+    """Adding two leaves hands both the same upstream array: each leaf gets a copy, so changing
+    one gradient in place (gradient clipping, say) changes no other."""
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    seed = np.array([1.0, 2.0, 3.0])
+    total = (a + b).reshape(3)
+    total.backward(gradient=seed)
+    assert a.grad is not b.grad and a.grad is not seed and a.grad.base is None
+    a.grad *= 0.0
+    np.testing.assert_array_equal(b.grad, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(seed, [1.0, 2.0, 3.0])
+    leaf = Tensor(np.ones(2), requires_grad=True)
+    leaf.backward(gradient=seed[:2])
+    leaf.grad[0] = 99.0
+    np.testing.assert_array_equal(seed, [1.0, 2.0, 3.0])
+
+
+def test_pytorch_spellings_of_max_min_pow_and_comparisons() -> None:
+    x = Tensor(np.array([[1.0, -2.0], [3.0, 4.0]]), requires_grad=True)
+    assert x.max(dim=1, keepdim=True).shape == (2, 1)
+    np.testing.assert_array_equal(x.min(axis=0, keepdim=True).data, [[1.0, -2.0]])
+    mask = x > 0
+    assert mask.dtype == np.bool_ and mask.tolist() == [[True, False], [True, True]]
+    assert (x <= Tensor(np.ones((2, 2)))).tolist() == [[True, True], [False, False]]
+    assert ((x >= 3.0) == (x.data >= 3.0)).all() and ((x < 0) == (x.data < 0)).all()
+    with pytest.raises(TypeError, match="cannot be combined with a Value"):
+        _ = x < Value(1.0)
+    report = gradcheck(lambda t: t.pow(3).sum(), [x.data], raise_on_mismatch=True)
+    assert report.ok
+    report = gradcheck(lambda t: (2.0**t).sum(), [x.data], raise_on_mismatch=True)
+    assert report.ok
+    np.testing.assert_allclose((2**x).data, 2.0**x.data)
+    with pytest.raises(ValueError, match=r"-2 \*\* Tensor needs a positive base"):
+        _ = (-2) ** x
+
+
+def test_backward_from_a_tensor_that_needs_no_gradient_says_what_to_do() -> None:
+    constant = Tensor(np.ones(2))
+    with pytest.raises(RuntimeError, match=r"does not require a gradient.*requires_grad=True"):
+        (constant * 2.0).sum().backward()
+    x = Tensor(np.ones(2), requires_grad=True)
+    with no_grad():
+        y = (x * 2.0).sum()
+    with pytest.raises(RuntimeError, match=r"inside no_grad\(\)"):
+        y.backward()

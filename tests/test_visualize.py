@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import nn
 from autograd_core import Tensor, Value, ops, topological_order
 from visualize import Picture, draw_graph, trace_backward
+from visualize.collapse import MAX_BOXES
 from visualize.plots import plot_decision_boundary, plot_history
 
 
@@ -60,7 +62,7 @@ def test_chain_rule_graph_holds_every_value_and_gradient() -> None:
     assert cells(source, "v2") == ["q", "data 3", "grad -4"]
     assert cells(source, "v3") == ["z", "data -4", "grad 3"]
     assert cells(source, "v4") == ["f", "data -12", "grad 1"]
-    assert 'v2op [label="+"' in source and 'v4op [label="*"' in source
+    assert "v2op [label=<+>" in source and "v4op [label=<*>" in source
     for edge in ("v0 -> v2op", "v1 -> v2op", "v2op -> v2", "v2 -> v4op", "v3 -> v4op"):
         assert edge in source
     assert re.search(r"\bid=\"?e2_0\"?", source) and re.search(r"\bid=\"?v4\"?[ \]]", source)
@@ -114,6 +116,24 @@ def test_constants_are_drawn_as_constants_not_inputs() -> None:
     )
 
 
+def test_unlabelled_leaves_the_user_made_are_inputs_with_gradients() -> None:
+    """Only numbers an op turned into leaves are constants: `Value(3.0)` without a label is an
+    input, named in1, in2, ..., with its gradient shown in the picture and the panel."""
+    a, b = Value(3.0), Value(-2.0)
+    out = a * b + 4
+    picture = Picture(out)
+    assert [picture.kinds[picture.index[id(v)]] for v in (a, b)] == ["input", "input"]
+    assert [picture.name(v) for v in (a, b)] == ["in1", "in2"]
+    assert [picture.names[i] for i, k in enumerate(picture.kinds) if k == "constant"] == ["4"]
+    trace = trace_backward(out)
+    assert "dout/din1 += " in "\n".join(trace.texts())
+    assert cells(draw_graph(out).source, f"v{picture.index[id(a)]}") == ["in1", "data 3", "grad -2"]
+    t = Tensor(np.ones(2))  # an array the user made, without requires_grad: an input too
+    picture = Picture((Tensor(np.ones(2), requires_grad=True) * t * 2.0).sum())
+    assert picture.kinds[picture.index[id(t)]] == "input"
+    assert picture.kinds.count("constant") == 1
+
+
 def test_parameters_are_named_from_a_module_or_a_mapping() -> None:
     neuron = nn.Neuron(2, "tanh", weights=[0.5, -1.0], bias=0.25)
     out = neuron([Value(1.5, "x0"), Value(-0.5, "x1")])
@@ -141,6 +161,14 @@ def test_labels_cannot_inject_markup() -> None:
     assert {hostile.label, comment.label, out.label} <= texts
 
 
+def test_an_op_name_of_ones_own_is_drawn_as_written() -> None:
+    """A student's op named with a backslash or markup: Graphviz reads neither as an escape."""
+    x = Value(2.0, "x")
+    op = "sin\\n<b>&\"q\""
+    y = Value(math.sin(2.0), op=op, parents=(x,), local_grads=(math.cos(2.0),))
+    assert op in svg_texts(draw_graph(y))
+
+
 def test_render_svg_and_png(tmp_path: Path) -> None:
     f, _ = chain_rule()
     f.backward()
@@ -164,6 +192,20 @@ def test_a_graph_too_large_to_read_is_drawn_collapsed() -> None:
     assert re.search(r"\bid=\"?v600\"?", draw_graph(out, collapse=False).source)
 
 
+def test_a_long_chain_of_alternating_ops_collapses_to_a_bounded_number_of_boxes() -> None:
+    """No module groups it and no two neighbours share an op: banded by depth, so dot gets at
+    most MAX_BOXES boxes whatever the length (4,001 values here)."""
+    out = Value(1.0, "x")
+    for _ in range(1000):
+        out = out * 1.0001 + 0.001
+    source = draw_graph(out).source
+    box_ids = re.findall(r"\bid=\"?(b\d+)\"?", source)
+    assert 0 < len(set(box_ids)) <= MAX_BOXES
+    assert "4001 values drawn as" in source and "ops at depth 1-" in source
+    assert "-1999<" in source  # the last band ends at the deepest op (the output is its own box)
+    assert b"<svg" in draw_graph(out).pipe("svg")
+
+
 def test_tensor_graph_shows_shapes_and_summaries() -> None:
     W = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, label="W")
     x = Tensor(np.ones((4, 2)), label="x")
@@ -174,7 +216,7 @@ def test_tensor_graph_shows_shapes_and_summaries() -> None:
     assert w_cells[:3] == ["W", "(2, 3) float64", "data mean 2.5 min 0 max 5"]
     assert w_cells[3].startswith("grad mean 0.3333")  # each W entry: mean of x over the batch / 3
     assert 'fillcolor="#fff3b0"' in attributes(source, "v1")  # W requires grad: a parameter
-    assert 'label="@"' in source
+    assert "label=<@>" in source
 
 
 # ---- the backward step-through -----------------------------------------------------------------
@@ -276,6 +318,34 @@ def test_frames_highlight_the_step_and_blank_the_unknown() -> None:
 def test_trace_of_a_tensor_needs_a_single_element_root() -> None:
     with pytest.raises(ValueError, match=r"single-element root, got shape \(2,\)"):
         trace_backward(Tensor(np.ones(2), requires_grad=True) * 2.0)
+
+
+@pytest.mark.parametrize(
+    "reduce",
+    [lambda x: x.mean(), lambda x: x @ x, lambda x: x.logsumexp(), lambda x: (x * x).sum()],
+    ids=["mean", "matmul", "logsumexp", "sum"],
+)
+def test_a_tensor_reduced_to_one_number_is_traced_and_drawn_as_a_tensor(reduce) -> None:  # type: ignore[no-untyped-def]
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True, label="x")
+    root = reduce(x)
+    assert type(root.data) is np.ndarray and root.data.shape == ()  # not a NumPy scalar
+    trace = trace_backward(root)
+    expected = np.array(x.grad)
+    x.zero_grad()
+    reduce(x).backward()
+    np.testing.assert_allclose(expected, x.grad)
+    last = trace.texts()[-1]
+    assert "(shape (3,))" in last  # described as an array, not as a scalar Value
+    assert "x" in draw_graph(root).pipe("svg").decode()
+
+
+def test_a_tensor_used_twice_shows_its_running_total_after_each_use() -> None:
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True, label="x")
+    trace = trace_backward((x * x).sum())
+    first, second = trace.steps[-1].contributions
+    np.testing.assert_array_equal(first.total, [0.5, -1.0])  # one use in: x, not the final 2x
+    np.testing.assert_array_equal(second.total, [1.0, -2.0])
+    assert "(dout/dx: [ 0.5 -1. ]; 1 of 2 uses)" in trace.texts()[-1]
 
 
 def test_html_page_embeds_the_picture_once(tmp_path: Path) -> None:

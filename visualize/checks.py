@@ -123,8 +123,8 @@ def _on_leaves(op: EngineOp, arity: int | None) -> Forward:
 
 
 def _power_n(node: Any, power: EngineOp) -> Forward | str:
-    """x**n: n is in the op's name, written with 6 significant digits (`**0.333333`), so it is
-    used only where it gives the node's value back."""
+    """x**n: n is in the op's name (`ops.power_name`); a node made elsewhere may have rounded it,
+    so it is used only where it gives the node's value back."""
     try:
         n = float(node.op[2:])
     except ValueError:

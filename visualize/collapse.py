@@ -113,11 +113,18 @@ def _chains(picture: Picture, free: list[bool]) -> list[int]:
 
 
 def boxes(
-    picture: Picture, parameters: Parameters, depth: int | None, members: list[int] | None = None
+    picture: Picture,
+    parameters: Parameters,
+    depth: int | None,
+    members: list[int] | None = None,
+    max_boxes: int = MAX_BOXES,
 ) -> list[Box]:
     """The boxes of the collapsed picture (of `members` only, if given), each with its members
     (topological indices): modules cut to `depth` levels; outside modules, leaves by kind, and
-    ops by chain and by how far they are from the leaves (so samples of a batch line up)."""
+    ops by chain and by how far they are from the leaves (so samples of a batch line up).
+
+    When that leaves more than `max_boxes` boxes (a long chain of alternating ops, with no
+    module to group it), the ops outside modules are grouped by bands of depth instead."""
     module = modules(picture, parameters)
     chosen = range(len(picture)) if members is None else members
     level = [0] * len(picture)  # longest path from a leaf
@@ -126,23 +133,41 @@ def boxes(
             level[i] = 1 + max(level[p] for p in picture.parent_indices(i))
     free = [not module[i] for i in range(len(picture))]
     head = _chains(picture, free)
-    by_key: dict[str, Box] = {}
-    for i in chosen:
-        node, kind = picture.order[i], picture.kinds[i]
-        owner = _at_depth(module[i], depth)
-        if kind == "output":
-            key, title = "output", picture.names[i]
-        elif owner:
-            key, title = f"module {owner}", short_name(owner)
-        elif not node.parents:
-            key, title = f"leaves {kind}", f"{kind}s"
-        else:
-            key, title = f"op {node.op} {level[head[i]]}", node.op
-        by_key.setdefault(key, Box(key, title)).members.append(i)
-    for box in by_key.values():  # a few leaves are named, as in the full picture
+    owners = [_at_depth(module[i], depth) for i in range(len(picture))]
+
+    def free_op(i: int) -> bool:
+        return not owners[i] and bool(picture.order[i].parents) and picture.kinds[i] != "output"
+
+    def group(band_width: int | None, deepest: int = 0) -> list[Box]:
+        by_key: dict[str, Box] = {}
+        for i in chosen:
+            node, kind = picture.order[i], picture.kinds[i]
+            if kind == "output":
+                key, title = "output", picture.names[i]
+            elif owners[i]:
+                key, title = f"module {owners[i]}", short_name(owners[i])
+            elif not node.parents:
+                key, title = f"leaves {kind}", f"{kind}s"
+            elif band_width is None:
+                key, title = f"op {node.op} {level[head[i]]}", node.op
+            else:
+                band = (level[i] - 1) // band_width
+                low, high = band * band_width + 1, min((band + 1) * band_width, deepest)
+                key, title = f"ops {band}", f"ops at depth {low}-{high}"
+            by_key.setdefault(key, Box(key, title)).members.append(i)
+        return list(by_key.values())
+
+    found = group(None)
+    if len(found) > max_boxes:
+        deepest = max((level[i] for i in chosen if free_op(i)), default=0)
+        others = sum(1 for box in found if not box.key.startswith("op "))
+        if deepest:
+            bands = max(max_boxes - others, 1)
+            found = group(-(-deepest // bands), deepest)  # ceil: at most `bands` bands
+    for box in found:  # a few leaves are named, as in the full picture
         if box.key.startswith("leaves") and len(box.members) <= 3:
             box.title = ", ".join(picture.names[i] for i in box.members)
-    return list(by_key.values())
+    return found
 
 
 def choose_depth(
@@ -164,7 +189,8 @@ def choose_depth(
 def _box_label(
     picture: Picture, box: Box, inside: set[int], module_type: str, precision: int
 ) -> str:
-    counts = Counter(picture.order[i].op or picture.kinds[i] for i in box.members)
+    order, kinds = picture.order, picture.kinds
+    counts = Counter(order[i].op if order[i].parents else kinds[i] for i in box.members)
     contents = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in sorted(counts.items()))
     # what leaves the box: members with a user outside it (or, for the output, itself)
     users = picture.users()

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import graphviz
 import numpy as np
 
-from autograd_core import ops, topological_order
+from autograd_core import CONSTANT, Node, ops, topological_order
 
 # The gate patterns the lessons name get a colour; what each op does is in the op table.
 GATE_COLOURS = {"add": "#1f78b4", "mul": "#e6550d", "max": "#33a02c", "copy": "#6a3d9a"}
@@ -73,8 +73,8 @@ def summary(array: Any, precision: int = 4) -> str:
 
 
 def is_array(node: Any) -> bool:
-    """A Tensor's data is an array; a Value's a float."""
-    return isinstance(node.data, np.ndarray)
+    """Whether `node` is on the batch path (a Tensor, holding an array) or the scalar one."""
+    return bool(node.HOLDS_ARRAYS)
 
 
 def format_value(value: Any, precision: int = 4) -> str:
@@ -127,7 +127,7 @@ class Picture:
     so that a name in a panel is the name in the picture.
     """
 
-    def __init__(self, root: Any, parameters: Parameters = None) -> None:
+    def __init__(self, root: Node, parameters: Parameters = None) -> None:
         self.root = root
         self.order = topological_order(root)
         self.index = {id(node): i for i, node in enumerate(self.order)}
@@ -150,11 +150,11 @@ class Picture:
             return "value"
         if id(node) in parameter_names:
             return "parameter"
-        if is_array(node):
-            if node.requires_grad:
-                return "parameter"
-            return "input" if node.label or node.data.size > 1 else "constant"
-        return "input" if node.label else "constant"
+        if node.op == CONSTANT:  # a number an op made a leaf (the 2 in 2 * x)
+            return "constant"
+        if is_array(node) and node.requires_grad:
+            return "parameter"
+        return "input"
 
     def _names(self, parameter_names: dict[int, str]) -> list[str]:
         names: list[str] = []
@@ -212,7 +212,7 @@ class Style:
 
 
 def draw_graph(
-    root: Any,
+    root: Node,
     *,
     parameters: Parameters = None,
     show_grad: bool = True,
@@ -373,7 +373,7 @@ def _add_op(
     shape = "circle" if len(node.op) <= 3 else "ellipse"
     dot.node(
         f"v{i}op",
-        html.escape(node.op),
+        f"<{html.escape(node.op, quote=False)}>",  # HTML-like: a backslash in it stays a backslash
         shape=shape,
         fontsize="10",
         color=colour,

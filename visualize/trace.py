@@ -28,9 +28,9 @@ from typing import Any, NamedTuple
 import graphviz
 import numpy as np
 
-from autograd_core import backpropagate, ops
+from autograd_core import Node, backpropagate, ops
 
-from .graph import Parameters, Picture, Style, draw_graph, format_value
+from .graph import Parameters, Picture, Style, draw_graph, format_value, is_array
 
 CURRENT = "#ffd700"  # the node whose step it is
 RECEIVING = "#c7e9c0"  # the inputs it passes its gradient to
@@ -155,7 +155,7 @@ class BackwardTrace:
         gradient is computed from the upstream one (batch path)."""
         picture, i = self.picture, step.node
         node, name = picture.order[i], picture.names[i]
-        if not isinstance(node.data, np.ndarray):
+        if not is_array(node):
             symbols = entry.local_grad_texts(inputs, name, node.op) if entry else []
             lines = []
             for k, local in enumerate(node.local_grads):
@@ -252,7 +252,7 @@ class BackwardTrace:
 
         `render(graph)` lays the picture out as SVG text (by default Graphviz's `pipe`; the CLI
         passes one that stops `dot` after its time limit)."""
-        arrays = isinstance(self.root.data, np.ndarray)
+        arrays = is_array(self.root)
         graph = draw_graph(
             self.root,
             picture=self.picture,
@@ -355,7 +355,7 @@ class BackwardTrace:
         )
 
 
-def trace_backward(root: Any, parameters: Parameters = None) -> BackwardTrace:
+def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
     """Run `root.backward()` and record it: the seed, then one step per node with inputs, in the
     order the pass visits them. Works for a Value or a single-element Tensor. `parameters`
     (a Module, or a mapping name -> parameter) name the parameters in the panel and pictures.
@@ -364,7 +364,7 @@ def trace_backward(root: Any, parameters: Parameters = None) -> BackwardTrace:
     """
     picture = Picture(root, parameters)
     index = picture.index
-    scalar = not isinstance(root.data, np.ndarray)
+    scalar = not is_array(root)
     if scalar:
         seed: Any = 1.0
     elif root.data.size != 1:
@@ -386,10 +386,13 @@ def trace_backward(root: Any, parameters: Parameters = None) -> BackwardTrace:
                 contributions.append(Contribution(k, p, local_grad, received, running[p]))
         else:
             for k, (parent, vjp) in enumerate(zip(node.parents, node.vjps)):
-                if parent.requires_grad:  # what the walk sent, and the total it made
+                if parent.requires_grad:  # what the walk sent, summed in the walk's order
                     p = index[id(parent)]
-                    received = _kept(vjp(upstream))
-                    contributions.append(Contribution(k, p, None, received, _kept(parent.grad)))
+                    received = vjp(upstream)
+                    running[p] = received if p not in running else running[p] + received
+                    contributions.append(
+                        Contribution(k, p, None, _kept(received), _kept(running[p]))
+                    )
         steps.append(Step(len(steps), index[id(node)], _kept(upstream), tuple(contributions)))
 
     backpropagate(root, seed, record)
