@@ -146,11 +146,13 @@ def _read_idx(
             "expected 0000 then a type code and a dimension count"
         )
     ndim = magic[3]
+    if ndim == 0:
+        raise ValueError("IDX header declares 0 dimensions; expected at least 1")
     dimensions = stream.read(4 * ndim)
-    if ndim == 0 or len(dimensions) < 4 * ndim:
+    if len(dimensions) < 4 * ndim:
         raise ValueError(
-            f"IDX header is truncated or declares {ndim} dimensions; expected "
-            f"{4 * ndim} bytes of dimensions, got {len(dimensions)}"
+            f"IDX header is truncated: {ndim} dimensions need {4 * ndim} bytes, the file has "
+            f"{len(dimensions)}"
         )
     shape = tuple(int.from_bytes(dimensions[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
     dtype = np.dtype(_IDX_TYPES[magic[2]])

@@ -81,8 +81,9 @@ class Optimizer:
         """Update every parameter that has a gradient (a Tensor without one is skipped)."""
         lr = self.current_lr()
         for i, p in enumerate(self.params):
-            if p.grad is not None and np.shape(p.grad) != np.shape(p.data):
-                # NumPy would broadcast a smaller gradient over the parameter without a word
+            # NumPy would broadcast a smaller gradient over the parameter without a word. (A
+            # float has no `shape`: () is its shape, and getattr is far cheaper than np.shape.)
+            if p.grad is not None and getattr(p.grad, "shape", ()) != getattr(p.data, "shape", ()):
                 raise ValueError(
                     f"{type(self).__name__}.step: the gradient of parameter {self.name_of(i)} "
                     f"has shape {np.shape(p.grad)}; expected the parameter's "

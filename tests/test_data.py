@@ -83,7 +83,8 @@ def test_idx_reader_rejects_malformed_files(tmp_path: Path) -> None:
         "type.idx": (good[:2] + b"\x42" + good[3:], "bad magic number"),
         "short.idx": (good[:-2], "needs 12 bytes of data, the file has 10"),
         "long.idx": (good + b"\x00", "the file has 13"),
-        "header.idx": (good[:6], "header is truncated"),
+        "header.idx": (good[:6], "header is truncated: 2 dimensions need 8 bytes, the file has 2"),
+        "no dimensions.idx": (good[:3] + b"\x00", "declares 0 dimensions; expected at least 1"),
         "empty.idx": (b"", "bad magic number"),
         "broken.idx.gz": (gzip.compress(good)[:-6], "corrupted gzip"),
     }
