@@ -178,13 +178,11 @@ def test_a_bad_last_entry_leaves_a_scalar_model_bit_for_bit_unchanged(
     path = tmp_path / "bad_last.npz"
     path.write_bytes(archive_of(state))
     refused(scalar_model(), path, ValueError, rf"MLP\.load: .*bad_last\.npz: {last} {reason}")
+    model = scalar_model()
+    before = fingerprint(model)
     with pytest.raises(ValueError, match=rf"^{last} {reason}"):
-        model = scalar_model()
-        before = fingerprint(model)
-        try:
-            model.load_state_dict(state)
-        finally:
-            assert fingerprint(model) == before
+        model.load_state_dict(state)
+    assert fingerprint(model) == before
 
 
 def test_a_value_that_overflows_the_dtype_is_refused_before_anything_changes() -> None:
