@@ -101,7 +101,7 @@ PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
     "00_linear_model.ipynb": 3,  # forward vs central error, the templates, the moons boundary
     "03_activations.ipynb": 2,  # the gallery, the collapsed network's boundary
     "05_softmax_regression.ipynb": 1,  # the loss with and without weight decay
-    "06_mnist_softmax.ipynb": 2,  # the input gradient as an image, the templates
+    "06_mnist_softmax.ipynb": 2,  # the templates, the input gradient as an image
     "07_mlp_from_scratch.ipynb": 2,  # the training history and the decision boundary
     "08_twenty_lines.ipynb": 1,  # the loss curve
     "09_vector_backprop.ipynb": 0,
