@@ -293,3 +293,46 @@ def test_a_static_export_shows_the_step_through_page(executed: Callable[[str], A
         if kind in data and (kind != WIDGET_VIEW or data[kind]["model_id"] in state)
     )
     assert shown == "text/html"
+
+
+def test_the_mnist_lesson_reads_idx_files_when_present(tmp_path: Path) -> None:
+    """Lesson 06 runs on the 8x8 digits unless `data/mnist/` holds the IDX files; with them (here
+    small made-up ones: each digit a bright block in its own place, plus noise) it reads them
+    with `load_idx` and works on 28 x 28 images."""
+    import gzip
+
+    import numpy as np
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    rng = np.random.default_rng(0)
+    count = 600
+    labels = np.arange(count) % 10
+    images = rng.integers(0, 60, size=(count, 28, 28)).astype(np.uint8)
+    for image, digit in zip(images, labels):
+        row, col = divmod(int(digit), 5)
+        image[4 + 10 * row : 12 + 10 * row, 1 + 5 * col : 5 + 5 * col] = 255
+    folder = tmp_path / "data" / "mnist"
+    folder.mkdir(parents=True)
+    header = struct.pack(">BBBBIII", 0, 0, 0x08, 3, count, 28, 28)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes()))
+    label_header = struct.pack(">BBBBI", 0, 0, 0x08, 1, count)
+    (folder / "train-labels-idx1-ubyte").write_bytes(
+        label_header + labels.astype(np.uint8).tobytes()
+    )
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    notebook = nbformat.read(ROOT / "notebooks" / "06_mnist_softmax.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(lessons)}}
+    )
+    client.execute()
+    printed = "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output["output_type"] == "stream"
+    )
+    assert "data: MNIST (the first 600 training images): 600 images of 28 x 28 = 784" in printed
+    assert "shapes: dL/dW (10, 784), dL/db (10,), dL/du (784,)" in printed
