@@ -125,6 +125,10 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
+    def __bool__(self) -> bool:
+        """`if v:` tests the data, as a PyTorch scalar does: Value(0.0) is False."""
+        return self.data != 0.0
+
     def item(self) -> float:
         """The forward value as a Python float (as PyTorch's `tensor.item()`)."""
         return self.data
@@ -175,9 +179,11 @@ class Value:
         return new_node(out, "exp", (self,), (out,))
 
     def log(self) -> Value:
-        """Natural log.  d/dx = 1/x. Raises ValueError for x <= 0."""
+        """Natural log.  d/dx = 1/x. Raises ValueError for x <= 0 (nan gives nan)."""
         x = self.data
         if not x > 0.0:
+            if x != x:  # nan stays nan (the README's NaN policy)
+                return new_node(x, "log", (self,), (x,))
             raise ValueError(f"log domain error: log({x!r}) needs a positive value")
         return new_node(math.log(x), "log", (self,), (1.0 / x,))
 
@@ -198,7 +204,7 @@ class Value:
         b = _operand(other)
         if b is None:
             raise TypeError(f"max needs a Value or a real number, got {type(other).__name__}")
-        if b.data > self.data:
+        if b.data > self.data or b.data != b.data:  # a nan on either side wins, as in NumPy
             return new_node(b.data, "max", (self, b), _SECOND_WINS)
         return new_node(self.data, "max", (self, b), _FIRST_WINS)
 
@@ -228,6 +234,8 @@ class Value:
             return new_node(x, "abs", (self,), _ONE)
         if x < 0.0:
             return new_node(-x, "abs", (self,), _MINUS_ONE)
+        if x != x:  # nan: |nan| is nan, and so is its sign
+            return new_node(x, "abs", (self,), (x,))
         return new_node(0.0, "abs", (self,), _ZERO)
 
     __abs__ = abs
@@ -290,7 +298,8 @@ class Value:
         x = self.data
         if x > 0.0:
             return new_node(x, "relu", (self,), _ONE)
-        return new_node(0.0, "relu", (self,), _ZERO)
+        # relu(nan) is nan, with the gradient of the x <= 0 side (as PyTorch)
+        return new_node(x if x != x else 0.0, "relu", (self,), _ZERO)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """max(slope*x, x) for 0 <= slope <= 1, fused.  d/dx = 1 for x > 0, else slope."""

@@ -6,15 +6,18 @@ two-input nodes. They follow the same rule as every other node (`parent.grad += 
 and the tests check each against its composition from the primitives.
 
 On the batch path the same functions are `Tensor` methods, working along an axis:
-`logits.softmax()`, `logits.log_softmax()`, `logits.logsumexp()`, `logits.cross_entropy(labels)`.
+`logits.softmax()`, `logits.log_softmax()`, `logits.logsumexp()`, `logits.cross_entropy(labels)`;
+`softmax` and `log_softmax` here also take a Tensor (PyTorch's `F.softmax(x, dim)` habit).
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
 from .engine import Value, as_value, new_node
 
@@ -82,38 +85,63 @@ def logsumexp(values: Sequence[Scalar]) -> Value:
     if not logits:
         raise ValueError("logsumexp of an empty sequence: give at least one value")
     m = max(v.data for v in logits)
+    if math.isinf(m):
+        # every value is -inf (the answer is -inf), or the largest is +inf (the answer is +inf):
+        # the shift would give inf - inf. The max is that answer and passes the gradient on.
+        return functools.reduce(Value.max, logits)
     return sum([(v - m).exp() for v in logits]).log() + m
 
 
-def log_softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
-    """log softmax(v / T)_i = vi/T - logsumexp(v / T)."""
-    scaled = _scaled(values, temperature, "log_softmax")
+def log_softmax(values: Sequence[Scalar], temperature: float = 1.0, *, axis: int = -1) -> Any:
+    """log softmax(v / T)_i = vi/T - logsumexp(v / T). A Tensor: `values.log_softmax(axis)`."""
+    if getattr(values, "HOLDS_ARRAYS", False):  # PyTorch's F.log_softmax(x, dim) habit
+        return _tensor_scaled(values, temperature, "log_softmax").log_softmax(axis)
+    scaled = _scaled(values, temperature, "log_softmax", axis)
     lse = logsumexp(scaled)
     return [v - lse for v in scaled]
 
 
-def softmax(values: Sequence[Scalar], temperature: float = 1.0) -> list[Value]:
+def softmax(values: Sequence[Scalar], temperature: float = 1.0, *, axis: int = -1) -> Any:
     """exp(vi/T) / sum_j exp(vj/T), shifted by the max for stability.
 
     A high temperature flattens the distribution toward uniform; a low one sharpens it toward
-    one-hot on the largest value.
+    one-hot on the largest value. A sequence of Values gives a list of Values (it has one axis);
+    a Tensor gives `values.softmax(axis)`, as PyTorch's `F.softmax(x, dim)`.
     """
-    scaled = _scaled(values, temperature, "softmax")
+    if getattr(values, "HOLDS_ARRAYS", False):
+        return _tensor_scaled(values, temperature, "softmax").softmax(axis)
+    scaled = _scaled(values, temperature, "softmax", axis)
     m = max(v.data for v in scaled)
     exps = [(v - m).exp() for v in scaled]
     inverse_total = sum(exps).reciprocal()
     return [e * inverse_total for e in exps]
 
 
-def _scaled(values: Sequence[Scalar], temperature: float, op: str) -> list[Value]:
+def _tensor_scaled(logits: Any, temperature: float, op: str) -> Any:
+    _check_temperature(temperature, op)
+    return logits if temperature == 1.0 else logits * (1.0 / temperature)
+
+
+def _scaled(values: Sequence[Scalar], temperature: float, op: str, axis: int) -> list[Value]:
+    if axis not in (0, -1):
+        raise ValueError(f"{op}: a sequence of Values has one axis (0 or -1), got axis={axis!r}")
     logits = as_values(values, op)
     if not logits:
         raise ValueError(f"{op} of an empty sequence: give at least one value")
-    if not temperature > 0.0:
-        raise ValueError(f"{op} needs a positive temperature, got {temperature!r}")
+    _check_temperature(temperature, op)
     if temperature == 1.0:
         return list(logits)
     return [v / temperature for v in logits]
+
+
+def _check_temperature(temperature: float, op: str) -> None:
+    if not temperature > 0.0 or math.isinf(temperature):
+        raise ValueError(f"{op} needs a positive, finite temperature, got {temperature!r}")
+    if math.isinf(1.0 / temperature):
+        raise ValueError(
+            f"{op}: temperature {temperature!r} is too small, 1/T overflows a float; "
+            "use T >= 1e-300 (below about 1e-3 softmax is already one-hot for most logits)"
+        )
 
 
 def class_index(target: object, n_classes: int, op: str) -> int:

@@ -286,6 +286,10 @@ OPS: tuple[Op, ...] = (
         ("1",), None, "Tensor.reshape", vjp=("dL/d{0} = dL/d{out} reshaped to {0}'s shape",),
     ),
     Op(
+        "astype", 1, "shape", "astype: the gradient is cast back to the input's dtype",
+        ("1",), None, "Tensor.astype", vjp=("dL/d{0} = dL/d{out} in {0}'s dtype",),
+    ),
+    Op(
         "transpose", 1, "shape", "transpose: the gradient is transposed back",
         ("1",), None, "Tensor.transpose", vjp=("dL/d{0} = dL/d{out} with its axes put back",),
         formula="{0}^T",

@@ -37,13 +37,20 @@ Axes = Any  # an int, a tuple of ints, or None: NumPy's `axis`
 
 
 def _numpy_axes(
-    op: str, axis: Axes, dim: Axes, keepdims: bool, keepdim: bool | None
+    op: str, axis: Axes, dim: Axes, keepdims: bool, keepdim: bool | None, shape: tuple[int, ...]
 ) -> tuple[Axes, bool]:
-    """NumPy's `axis` and `keepdims`, given either those or PyTorch's `dim` and `keepdim`."""
+    """NumPy's `axis` and `keepdims`, given either those or PyTorch's `dim` and `keepdim`, with
+    every axis checked against `shape`."""
     if dim is not None:
         if axis is not None and axis != -1:
             raise TypeError(f"{op}: give axis (NumPy's name) or dim (PyTorch's), not both")
         axis = dim
+    for a in () if axis is None else axis if isinstance(axis, tuple) else (axis,):
+        if not isinstance(a, numbers.Integral) or not -len(shape) <= int(a) < len(shape):
+            raise ValueError(
+                f"{op}: axis {a!r} does not exist in a Tensor of shape {shape} "
+                f"(axes are -{len(shape)} to {len(shape) - 1})"
+            )
     return axis, keepdims if keepdim is None else keepdim
 
 
@@ -66,6 +73,26 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
+def _unchanged_inputs(op: str, parents: tuple[Tensor, ...], vjp: Vjp) -> Vjp:
+    """`vjp`, refusing to run if an input's data changed in place since the forward pass
+    (`w.data *= 2` between forward and backward): the gradient would mix old and new values.
+    Used inside `detect_anomaly()` only, since it keeps a copy of every input."""
+    kept = [(parent, parent.data, parent.data.copy()) for parent in parents]
+
+    def checked(g: np.ndarray) -> np.ndarray:
+        for position, (parent, array, copy) in enumerate(kept):
+            if not np.array_equal(array, copy, equal_nan=True):
+                name = f" ({parent.label})" if parent.label else ""
+                raise RuntimeError(
+                    f"backward of {op}: input {position}{name} was changed in place after the "
+                    "forward pass, so its gradient would be stale; change data only between a "
+                    "step and the next forward pass (or assign a new array with set_data)"
+                )
+        return vjp(g)
+
+    return checked
+
+
 class Tensor:
     """An array that remembers the operation that made it.
 
@@ -76,6 +103,10 @@ class Tensor:
         requires_grad: whether gradients flow to this tensor (True for parameters).
         op, parents, label: as for `Value`.
         vjps: per parent, upstream gradient -> that parent's gradient contribution.
+
+    The vjps read the input arrays as they are when backward runs: changing `data` in place
+    between a forward pass and its backward (`w.data *= 2`) gives stale gradients.
+    `detect_anomaly()` catches it (RuntimeError naming the op); optimisers step after backward.
     """
 
     __slots__ = ("data", "grad", "label", "op", "parents", "requires_grad", "vjps")
@@ -137,7 +168,14 @@ class Tensor:
         return len(self.data)
 
     def item(self) -> float:
+        """The one element as a Python float (ValueError naming the shape otherwise)."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item() needs a one-element Tensor, got shape {self.shape}; index it first"
+            )
         return float(self.data.item())
+
+    __float__ = item
 
     def numpy(self) -> np.ndarray:
         return self.data
@@ -182,6 +220,8 @@ class Tensor:
                 )
             if modes.no_grad:
                 return out
+            if modes.anomaly:
+                vjps = tuple(_unchanged_inputs(op, parents, vjp) for vjp in vjps)
         for parent in parents:
             if parent.requires_grad:
                 out.requires_grad = True
@@ -338,12 +378,13 @@ class Tensor:
         if b is None:
             raise TypeError(f"maximum needs a Tensor, array or number, got {type(other).__name__}")
         try:
-            first_wins = self.data >= b.data
+            out = np.maximum(self.data, b.data)  # a nan on either side gives nan
         except ValueError:
             raise self._mismatch(b, "maximum") from None
+        first_wins = (self.data >= b.data) | np.isnan(self.data)  # a nan takes the gradient
         a_shape, b_shape = self.shape, b.shape
         return self._result(
-            np.where(first_wins, self.data, b.data),
+            out,
             "max",
             (self, b),
             (
@@ -355,7 +396,9 @@ class Tensor:
     def relu(self) -> Tensor:
         """max(0, x).  d/dx = upstream where x > 0, else 0."""
         positive = self.data > 0
-        return self._result(self.data * positive, "relu", (self,), (lambda g: g * positive,))
+        # np.maximum, not x * mask: relu(-inf) is 0 and relu(nan) is nan (the README's NaN policy)
+        out = np.maximum(self.data, 0.0)
+        return self._result(out, "relu", (self,), (lambda g: g * positive,))
 
     def leaky_relu(self, slope: float = 0.01) -> Tensor:
         """x for x > 0, else slope * x.  d/dx = upstream * (1 or slope)."""
@@ -450,7 +493,7 @@ class Tensor:
     ) -> Tensor:
         """Sum over axes.  Every summed element gets the upstream gradient (add gate, n-ary).
         (PyTorch's `dim` and `keepdim` are accepted for NumPy's `axis` and `keepdims`.)"""
-        axis, keepdims = _numpy_axes("sum", axis, dim, keepdims, keepdim)
+        axis, keepdims = _numpy_axes("sum", axis, dim, keepdims, keepdim, self.shape)
         shape = self.shape
         out = self.data.sum(axis=axis, keepdims=keepdims)
 
@@ -470,9 +513,13 @@ class Tensor:
         keepdim: bool | None = None,
     ) -> Tensor:
         """Mean over axes: the sum times 1/count. (`dim`, `keepdim` as for `sum`.)"""
-        axis, keepdims = _numpy_axes("mean", axis, dim, keepdims, keepdim)
+        axis, keepdims = _numpy_axes("mean", axis, dim, keepdims, keepdim, self.shape)
         axes = range(self.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
         count = int(np.prod([self.shape[a] for a in axes]))
+        if count == 0:
+            raise ValueError(
+                f"mean over no elements (shape {self.shape}, axis {axis}) is undefined"
+            )
         return self.sum(axis, keepdims) * (1.0 / count)
 
     def max(
@@ -486,7 +533,7 @@ class Tensor:
         """The largest element over an axis (all, by default): its gradient goes to that element
         of each slice, the first one on a tie. (`maximum(other)` is the elementwise max; `dim`,
         `keepdim` as for `sum`.)"""
-        return self._extreme("max", *_numpy_axes("max", axis, dim, keepdims, keepdim))
+        return self._extreme("max", *_numpy_axes("max", axis, dim, keepdims, keepdim, self.shape))
 
     def min(
         self,
@@ -497,7 +544,7 @@ class Tensor:
         keepdim: bool | None = None,
     ) -> Tensor:
         """The smallest element over an axis, as `max`."""
-        return self._extreme("min", *_numpy_axes("min", axis, dim, keepdims, keepdim))
+        return self._extreme("min", *_numpy_axes("min", axis, dim, keepdims, keepdim, self.shape))
 
     def _extreme(self, which: str, axis: Axes, keepdims: bool) -> Tensor:
         if isinstance(axis, tuple):
@@ -529,6 +576,19 @@ class Tensor:
     def flatten(self, start_axis: int = 0) -> Tensor:
         """The axes from `start_axis` on as one (`flatten(1)` keeps a batch axis)."""
         return self.reshape(*self.shape[:start_axis], -1)
+
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's name for `reshape`."""
+        return self.reshape(*shape)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The data in another float dtype (NumPy's name); the gradient comes back in this one."""
+        target = np.dtype(dtype)
+        if target.kind != "f":
+            raise TypeError(f"astype: a Tensor holds floats, got dtype {target}")
+        own = self.dtype
+        out = self.data.astype(target)
+        return self._result(out, "astype", (self,), (lambda g: g.astype(own),))
 
     def reshape(self, *shape: Any) -> Tensor:
         """The same data in a new shape; the gradient is reshaped back."""
@@ -567,7 +627,7 @@ class Tensor:
 
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """z - logsumexp(z) along an axis, shifted by the max.  d/dz = g - softmax * sum(g)."""
-        axis = _numpy_axes("log_softmax", axis, dim, False, None)[0]
+        axis = _numpy_axes("log_softmax", axis, dim, False, None, self.shape)[0]
         z = self.data
         shifted = z - z.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -587,10 +647,13 @@ class Tensor:
         """log(sum_i exp(z_i)) along an axis, as m + log(sum_i exp(z_i - m)) with m the max.
 
         The shift changes nothing mathematically (m carries no gradient, since the whole does not
-        depend on it), but every exp is at most 1, so logits of 1e4 do not overflow.
+        depend on it), but every exp is at most 1, so logits of 1e4 do not overflow. A slice
+        whose max is infinite is not shifted (inf - inf would be nan): all -inf gives -inf, a +inf
+        gives +inf.
         """
-        axis = _numpy_axes("logsumexp", axis, dim, False, None)[0]
-        m = np.expand_dims(self.data.max(axis=axis), axis)
+        axis = _numpy_axes("logsumexp", axis, dim, False, None, self.shape)[0]
+        top = self.data.max(axis=axis)
+        m = np.expand_dims(np.where(np.isinf(top), 0.0, top), axis)
         return (self - m).exp().sum(axis=axis).log() + np.squeeze(m, axis)
 
     def cross_entropy(self, labels: ArrayLike) -> Tensor:

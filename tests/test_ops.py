@@ -68,6 +68,7 @@ BATCH_CASES: dict[str, tuple[Callable[..., Tensor], list[np.ndarray]]] = {
     "cross_entropy": (lambda a: a.cross_entropy(np.array([2, 0])), [M23]),
     "log_softmax": (lambda a: a.log_softmax(), [M23]),
     "reshape": (lambda a: a.reshape(3, 2), [M23]),
+    "astype": (lambda a: a.astype(np.float64), [M23]),
     "transpose": (lambda a: a.transpose(), [M23]),
     "index": (lambda a: a[np.array([1, 1, 0])], [M23]),
     "sqrt": (lambda a: a.sqrt(), [POSITIVE]),

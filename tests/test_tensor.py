@@ -421,3 +421,18 @@ def test_backward_from_a_tensor_that_needs_no_gradient_says_what_to_do() -> None
         y = (x * 2.0).sum()
     with pytest.raises(RuntimeError, match=r"inside no_grad\(\)"):
         y.backward()
+
+
+def test_astype_view_and_float_as_numpy_and_pytorch_spell_them() -> None:
+    x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    low = x.astype(np.float32)
+    assert low.dtype == np.float32 and low.op == "astype"
+    (low * low).sum().backward()
+    assert x.grad.dtype == np.float64  # the gradient comes back in the input's dtype
+    np.testing.assert_allclose(x.grad, 2 * x.data)
+    with pytest.raises(TypeError, match="astype: a Tensor holds floats, got dtype int64"):
+        x.astype(np.int64)
+    assert x.view(-1).shape == (4,) and x.view(4, 1).op == "reshape"
+    assert float(x.sum()) == 10.0 and x[1, 1].item() == 4.0
+    with pytest.raises(ValueError, match=r"item\(\) needs a one-element Tensor, got shape \(2, 2\)"):
+        float(x)
