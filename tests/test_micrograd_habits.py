@@ -339,10 +339,6 @@ def test_builtin_max_and_abs() -> None:
         max(a, "2")  # type: ignore[call-overload]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 2: bool(Value(0.0)) is True; PyTorch's bool(torch.tensor(0.)) is False",
-)
 def test_value_truth_is_its_data_as_in_pytorch() -> None:
     assert bool(Value(0.0)) is False
     assert bool(Value(-2.0)) is True
@@ -436,28 +432,22 @@ def test_tensor_bad_inputs_raise() -> None:
         t.softmax(axis=3)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3: float(t) on a one-element Tensor raises")
 def test_float_of_a_one_element_tensor() -> None:
     assert float(Tensor(A).sum()) == pytest.approx(A.sum())
     with pytest.raises((TypeError, ValueError)):
         float(Tensor(A))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3: Tensor has no view()")
 def test_tensor_view_as_in_pytorch() -> None:
     t = Tensor(A, requires_grad=True)
     assert t.view(3, 2).shape == (3, 2) and t.view(-1).shape == (6,)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3: Tensor has no astype()")
 def test_tensor_astype_as_in_numpy() -> None:
     t = Tensor(A, requires_grad=True)
     assert t.astype(np.float32).dtype == np.float32
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 12 item 3: F.softmax(x, axis=0) raises TypeError (no axis keyword)"
-)
 def test_functional_softmax_takes_an_axis() -> None:
     t = Tensor(A, requires_grad=True)
     np.testing.assert_allclose(F.softmax(t, axis=0).data, t.softmax(axis=0).data)
