@@ -122,12 +122,16 @@ class Tensor:
         requires_grad: bool = False,
         dtype: Any = None,
         label: str = "",
+        *,
+        copy: bool = True,
     ) -> None:
         if isinstance(data, Tensor):
             data = data.data
         elif isinstance(data, Value):
             raise _mixed_paths("Tensor()", data)
-        array = np.asarray(data, dtype=dtype)
+        # a copy, as torch.tensor: an optimiser's in-place step never reaches the caller's array
+        # (copy=False shares it, as torch.as_tensor does)
+        array = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
         if dtype is None and array.dtype.kind != "f":
             if array.dtype.kind not in "biu":
                 raise TypeError(
@@ -235,7 +239,7 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (numbers.Real, np.ndarray, np.generic)):
-            constant = Tensor(np.asarray(other, dtype=self.data.dtype))
+            constant = Tensor(other, dtype=self.data.dtype, copy=False)
             constant.op = CONSTANT  # pictures draw it as a constant, not as an input
             return constant
         if isinstance(other, Value):
@@ -398,7 +402,8 @@ class Tensor:
         positive = self.data > 0
         # np.maximum, not x * mask: relu(-inf) is 0 and relu(nan) is nan (the README's NaN policy)
         out = np.maximum(self.data, 0.0)
-        return self._result(out, "relu", (self,), (lambda g: g * positive,))
+        # where, not g * mask: a negative upstream would give -0.0 where nothing flows
+        return self._result(out, "relu", (self,), (lambda g: np.where(positive, g, 0.0),))
 
     def leaky_relu(self, slope: float = 0.01) -> Tensor:
         """x for x > 0, else slope * x.  d/dx = upstream * (1 or slope)."""
@@ -680,7 +685,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data as a new leaf that records nothing (the gradient stops here)."""
-        return Tensor(self.data)
+        return Tensor(self.data, copy=False)
 
     # ---- the backward pass ----------------------------------------------------------------------
 
@@ -790,10 +795,11 @@ def _taken(axis: int, k: int) -> Vjp:
 
 
 def as_tensor(data: ArrayLike, dtype: Any = None) -> Tensor:
-    """`data` as a Tensor: a Tensor is returned as it is, anything else becomes a constant."""
+    """`data` as a Tensor: a Tensor is returned as it is, anything else becomes a constant that
+    shares the array's memory when it can (as torch.as_tensor)."""
     if isinstance(data, Tensor):
         return data
-    return Tensor(np.asarray(data, dtype=dtype) if dtype is not None else data)
+    return Tensor(data, dtype=dtype, copy=False)
 
 
 def class_labels(labels: ArrayLike, shape: tuple[int, ...], op: str) -> np.ndarray:

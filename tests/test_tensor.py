@@ -13,7 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograd_core import Tensor, Value, detect_anomaly, gradcheck, no_grad, topological_order
+from autograd_core import (
+    Tensor,
+    Value,
+    as_tensor,
+    detect_anomaly,
+    gradcheck,
+    no_grad,
+    topological_order,
+)
 
 # ---- broadcasting shapes ------------------------------------------------------------------------
 
@@ -434,5 +442,21 @@ def test_astype_view_and_float_as_numpy_and_pytorch_spell_them() -> None:
         x.astype(np.int64)
     assert x.view(-1).shape == (4,) and x.view(4, 1).op == "reshape"
     assert float(x.sum()) == 10.0 and x[1, 1].item() == 4.0
-    with pytest.raises(ValueError, match=r"item\(\) needs a one-element Tensor, got shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"needs a one-element Tensor, got shape \(2, 2\)"):
         float(x)
+
+
+def test_a_tensor_copies_its_data_as_torch_tensor_does_and_as_tensor_shares_it() -> None:
+    array = np.zeros(3)
+    weight = Tensor(array, requires_grad=True)
+    weight.data -= 1.0  # an optimiser's in-place step
+    assert array.tolist() == [0.0, 0.0, 0.0]
+    assert as_tensor(array).data is array and Tensor(array, copy=False).data is array
+
+
+def test_relu_routes_the_upstream_gradient_without_negative_zeros() -> None:
+    """The lecture's numbers: x = [1, -2, 3, -1], upstream [4, -1, 5, 9] -> [4, 0, 5, 0]."""
+    x = Tensor([1.0, -2.0, 3.0, -1.0], requires_grad=True)
+    y = x.relu()
+    y.backward(gradient=np.array([4.0, -1.0, 5.0, 9.0]))
+    assert str(y.data) == "[1. 0. 3. 0.]" and str(x.grad) == "[4. 0. 5. 0.]"

@@ -401,6 +401,8 @@ def legend_rows(picture: Picture) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     seen = set()
     for node in picture.order:
+        if not node.parents:
+            continue  # a leaf was made by no op (a constant's "const" included): its kind says it
         entry = ops.lookup(node.op)
         if entry is None and node.op and node.op not in seen:
             seen.add(node.op)  # a student's own op: the table knows nothing of it
