@@ -111,6 +111,7 @@ def test_constants_are_drawn_as_constants_not_inputs() -> None:
         assert 'fillcolor="#f2f2f2"' in attributes(source, f"v{i}")
     assert 'class="value input"' in attributes(source, f"v{picture.index[id(a)]}")
     assert "a constant (a plain number" in source
+    assert "an op of your own" not in source  # a constant's op "const" is not an op in the legend
     assert cells(draw_graph(out, constant_grads=True).source, f"v{constants[0]}")[1].startswith(
         "grad"
     )
