@@ -170,6 +170,17 @@ def test_an_op_name_of_ones_own_is_drawn_as_written() -> None:
     assert op in svg_texts(draw_graph(y))
 
 
+@pytest.mark.parametrize(("label", "shown"), [(None, "in1"), (123, "123"), (4.5, "4.5")])
+def test_a_label_set_to_something_else_than_text_is_drawn_as_text(
+    label: object, shown: str
+) -> None:
+    x = Value(1.0)
+    x.label = label  # type: ignore[assignment]  # the constructor checks; an assignment does not
+    out = x * 2
+    assert shown in svg_texts(draw_graph(out))
+    assert f"dout/d{shown} += " in trace_backward(out).texts()[-1]
+
+
 def test_render_svg_and_png(tmp_path: Path) -> None:
     f, _ = chain_rule()
     f.backward()

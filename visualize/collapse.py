@@ -30,6 +30,7 @@ from .graph import (
     draw_nodes,
     gate_colour,
     html_label,
+    label_of,
     named_parameters,
     new_digraph,
     short_name,
@@ -77,7 +78,7 @@ def modules(picture: Picture, parameters: Parameters) -> list[str]:
     names = named_parameters(parameters)
     module = [""] * len(picture)
     for i, node in enumerate(picture.order):
-        full = names.get(id(node)) or (node.label if picture.kinds[i] == "parameter" else "")
+        full = names.get(id(node)) or (label_of(node) if picture.kinds[i] == "parameter" else "")
         if full:
             module[i] = module_of(full)
     for i, node in enumerate(picture.order):

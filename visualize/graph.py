@@ -107,6 +107,12 @@ def short_name(dotted: str) -> str:
     return ".".join(parts)
 
 
+def label_of(node: Any) -> str:
+    """A node's label as text: a label set to None is no label, one set to 123 reads "123"."""
+    label = node.label
+    return label if type(label) is str else "" if label is None else str(label)
+
+
 def named_parameters(parameters: Parameters) -> dict[int, str]:
     """id(parameter) -> its full name, from a Module, a mapping, or an iterable of parameters."""
     if parameters is None:
@@ -116,7 +122,7 @@ def named_parameters(parameters: Parameters) -> dict[int, str]:
     elif isinstance(parameters, Mapping):
         items = list(parameters.items())
     else:
-        items = [(p.label, p) for p in parameters]
+        items = [(label_of(p), p) for p in parameters]
     return {id(p): name for name, p in items}
 
 
@@ -163,8 +169,8 @@ class Picture:
         for node, kind in zip(self.order, self.kinds):
             if id(node) in parameter_names:
                 name = short_name(parameter_names[id(node)])
-            elif node.label:
-                name = short_name(node.label) if kind == "parameter" else node.label
+            elif label_of(node):
+                name = short_name(label_of(node)) if kind == "parameter" else label_of(node)
             elif kind == "constant":
                 name = format_value(np.asarray(node.data).ravel()[0])
             elif kind == "output":
