@@ -22,7 +22,7 @@ lint: $(STAMP)
 
 # the site, lessons executed, into site/; any warning (a broken link, a bad docstring) fails it
 docs: $(STAMP) system-deps
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	$(PY) benchmarks/scalar_vs_micrograd.py

@@ -1,0 +1,234 @@
+"""The documentation site: `mkdocs build --strict` (as `make docs` runs it) builds the pages, the
+API reference from the docstrings and every lesson executed with its outputs; then a real
+browser (Debian's chromium, driven by Playwright) opens the built pages and checks that their
+pictures are there and drawn.
+
+The lessons are found by glob, as the site finds them: notebooks come and go as the course grows.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import http.server
+import importlib
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+MKDOCS = Path(sys.executable).parent / "mkdocs"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built as `make docs` builds it (strict: any warning fails), in a temporary
+    folder so that the test leaves no site/ behind."""
+    pytest.importorskip("mkdocs_jupyter", reason="the docs extra is not installed")
+    out = tmp_path_factory.mktemp("site")
+    start = time.monotonic()
+    done = subprocess.run(
+        [str(MKDOCS), "build", "--strict", "--site-dir", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        timeout=1200,
+        check=False,
+    )
+    print(f"mkdocs build --strict: {time.monotonic() - start:.1f} s")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert not re.search(r"^(WARNING|ERROR)\s+-", done.stderr, re.MULTILINE), done.stderr
+    return out
+
+
+def test_the_build_is_strict() -> None:
+    """`make docs` and this test build with --strict, and mkdocs.yml asks for it too."""
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert re.search(r"^strict: true$", config, re.MULTILINE)
+    assert "mkdocs build --strict --site-dir site" in (ROOT / "Makefile").read_text()
+    assert re.search(r"^site/$", (ROOT / ".gitignore").read_text(), re.MULTILINE)
+
+
+def test_every_lesson_is_a_page_in_the_navigation(site: Path) -> None:
+    assert len(LESSONS) >= 5
+    home = (site / "index.html").read_text()
+    for lesson in LESSONS:
+        page = site / "notebooks" / lesson.stem / "index.html"
+        assert page.exists(), f"{lesson.name} has no page"
+        assert f'href="notebooks/{lesson.stem}/"' in home, f"{lesson.name} is not in the nav"
+
+
+def lesson_pictures(page: str) -> dict[str, list[bytes]]:
+    """The pictures a lesson page carries as outputs: SVG (the graphs) and PNG (the plots)."""
+    found: dict[str, list[bytes]] = {"svg": [], "png": []}
+    for kind, data in re.findall(r'<img[^>]* src="data:image/(svg\+xml|png);base64,([^"]+)"', page):
+        found["svg" if kind.startswith("svg") else "png"].append(base64.b64decode(data))
+    return found
+
+
+def test_the_lessons_are_rendered_with_their_outputs(site: Path) -> None:
+    """Executed at build time (the committed notebooks have no outputs): each lesson page
+    carries its outputs, its graphs are Graphviz pictures with nodes, its plots are PNGs, and
+    no picture is shown as the text of an object (`<graphviz.graphs.Digraph ...>`)."""
+    assert re.search(r"^\s+execute: true\b", (ROOT / "mkdocs.yml").read_text(), re.MULTILINE)
+    assert re.search(r"^\s+allow_errors: false\b", (ROOT / "mkdocs.yml").read_text(), re.MULTILINE)
+    graphs = plots = 0
+    for lesson in LESSONS:
+        page = (site / "notebooks" / lesson.stem / "index.html").read_text()
+        assert "jp-OutputArea-output" in page, f"{lesson.name} shows no output"
+        assert "&lt;graphviz." not in page and "&lt;Figure size" not in page, lesson.name
+        found = lesson_pictures(page)
+        graphs += sum(b'class="node"' in svg for svg in found["svg"])
+        plots += sum(png.startswith(b"\x89PNG") for png in found["png"])
+    assert graphs >= len(LESSONS) // 2  # most lessons draw graphs
+    assert plots >= 1  # and some plot (a training curve, a decision boundary)
+
+
+@pytest.mark.parametrize(
+    ("page", "anchor", "name"),
+    [
+        ("api_autograd_core", "autograd_core.Value", "Value"),
+        ("api_autograd_core", "autograd_core.Tensor", "Tensor"),
+        ("api_nn", "nn.scalar.MLP", "MLP"),
+        ("api_nn", "nn.batch.Linear", "Linear"),
+        ("api_visualize", "visualize.graph.draw_graph", "draw_graph"),
+        ("api_visualize", "visualize.trace.trace_backward", "trace_backward"),
+    ],
+)
+def test_the_api_reference_is_written_from_the_docstrings(
+    site: Path, page: str, anchor: str, name: str
+) -> None:
+    module = importlib.import_module(anchor.rsplit(".", 1)[0])
+    first_line = (getattr(module, name).__doc__ or "").strip().splitlines()[0]
+    text = html.unescape(re.sub(r"<[^>]+>", "", (site / page / "index.html").read_text()))
+    assert f'id="{anchor}"' in (site / page / "index.html").read_text()
+    assert " ".join(first_line.replace("`", "").split()) in " ".join(text.split())
+
+
+# ---- in a browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    """The built site over HTTP on the loopback address, as a static host would serve it."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = _QuietServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a page closed while the browser was still fetching: a broken pipe, not a failure
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        release = Path("/etc/os-release")
+        if not (release.exists() and "ID=debian" in release.read_text().split()):
+            pytest.skip("no apt-installable chromium on this system (Ubuntu ships it as a snap)")
+    assert chromium.exists(), "Debian's chromium is missing: `make test` installs it"
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=str(chromium),
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+        )
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Any, url: str) -> Any:
+    """The page loaded with everything it asks of the site itself; anything from elsewhere (a
+    CDN for MathJax) is refused at once, so the test never waits on the network."""
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(("http://127.0.0.1", "data:", "about:"))
+            else route.abort()
+        ),
+    )
+    page.goto(url, wait_until="load")
+    return page
+
+
+PICTURES = """() => {
+    const shown = (el) => {
+        const box = el.getBoundingClientRect();
+        return box.width > 20 && box.height > 20;
+    };
+    const outputs = document.querySelectorAll('.jp-OutputArea-output');
+    const pictures = [...document.querySelectorAll('.jp-OutputArea-output img')];
+    const loaded = (i) => i.complete && i.naturalWidth > 0 && shown(i);
+    return {
+        outputs: outputs.length,
+        pictures: pictures.length,
+        svg: pictures.filter((i) => i.src.startsWith('data:image/svg+xml') && loaded(i)).length,
+        png: pictures.filter((i) => i.src.startsWith('data:image/png') && loaded(i)).length,
+        broken: pictures.filter((i) => !loaded(i)).map((i) => i.src.slice(0, 60)),
+        frames: document.querySelectorAll('.jp-OutputArea-output iframe').length,
+    };
+}"""
+
+
+def test_the_lesson_pages_show_their_pictures_in_a_browser(
+    browser: Any, server: str, site: Path
+) -> None:
+    """Every picture a lesson carries is decoded and drawn at a visible size by the browser;
+    the step-through page, in its frame, draws its graph."""
+    frames = drawn = 0
+    for lesson in LESSONS:
+        found = lesson_pictures((site / "notebooks" / lesson.stem / "index.html").read_text())
+        page = open_page(browser, f"{server}/notebooks/{lesson.stem}/")
+        seen = page.evaluate(PICTURES)
+        assert seen["outputs"] > 0, (lesson.name, seen)
+        assert seen["broken"] == [], (lesson.name, seen)
+        assert (seen["svg"], seen["png"]) == (len(found["svg"]), len(found["png"])), lesson.name
+        drawn += seen["svg"] + seen["png"]
+        if seen["frames"]:
+            frames += 1
+            frame = page.frames[1]
+            frame.wait_for_selector("svg g.node", timeout=10_000)
+            assert frame.locator("svg g.node").count() > 1
+        page.close()
+    assert drawn >= len(LESSONS)
+    assert frames > 0  # at least one lesson steps through the backward pass
+
+
+def test_the_other_pages_show_their_pictures(browser: Any, server: str) -> None:
+    for path in ["", "cli/"]:
+        page = open_page(browser, f"{server}/{path}")
+        pictures = page.eval_on_selector_all(
+            "article img",
+            "els => els.map(e => [e.src, e.complete && e.naturalWidth > 0])",
+        )
+        assert [src for src, ok in pictures if not ok] == [], path
+        assert any(src.endswith("/chain_rule.svg") for src, _ in pictures), (path, pictures)
+        page.close()
+    page = open_page(browser, f"{server}/api_autograd_core/")
+    assert page.locator("[id='autograd_core.Value']").count() == 1
+    assert page.get_by_text("A scalar that remembers the operation that made it.").count() >= 1
+    page.close()
