@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -592,3 +593,50 @@ def test_any_exception_is_one_line(
     assert main(["x", "x=1"]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+
+
+# ---- the examples in the README and on the docs' CLI page are what the CLI prints ----------------
+
+
+def shell_examples(text: str) -> list[tuple[list[str], list[str]]]:
+    """Each `    $ <command>` line of an indented block, with the lines it shows below it."""
+    examples: list[tuple[list[str], list[str]]] = []
+    ended = True
+    for line in text.splitlines():
+        if line.startswith(("    $ python -m visualize ", "    $ autograd-viz ")):
+            command = shlex.split(line[len("    $ ") :])
+            args = command[3:] if command[0] == "python" else command[1:]
+            examples.append((args, []))
+            ended = False
+            continue
+        elif examples and not ended and line.startswith("    "):
+            examples[-1][1].append(line[4:])
+            continue
+        ended = True  # a blank line or text ends what the last command shows
+    return examples
+
+
+DOCUMENTED = [
+    (path.name, args, shown)
+    for path in (ROOT / "README.md", ROOT / "docs" / "cli.md")
+    if path.exists()
+    for args, shown in shell_examples(path.read_text())
+]
+
+
+@pytest.mark.parametrize(
+    ("document", "args", "shown"), DOCUMENTED, ids=[" ".join(d[1])[:50] for d in DOCUMENTED]
+)
+def test_the_documented_examples_print_what_they_show(
+    tmp_path: Path, document: str, args: list[str], shown: list[str]
+) -> None:
+    result = run_cli(*args, cwd=tmp_path)
+    printed = (result.stdout + result.stderr).splitlines()
+    assert printed[: len(shown)] == shown, document
+    assert len(printed) == len(shown)
+    assert result.returncode == (2 if shown[0].startswith("error: ") else 0)
+
+
+def test_the_documents_have_examples() -> None:
+    assert {d[0] for d in DOCUMENTED} == {"README.md", "cli.md"}
+    assert sum(1 for d in DOCUMENTED if d[2][0].startswith("error: ")) >= 4
