@@ -6,7 +6,10 @@
 3. Digits, MLP 64-64-10, SGD with batch 32: epochs and wall time until 95% test accuracy.
 
 All implementations start from the same weights and see the same batches; the script checks that
-their losses agree. Timings are medians over rounds that run the implementations in turn.
+their first losses agree. Every contender is warmed up (untimed blocks of steps) before timing;
+then each round times a block of steps per contender, in an order that rotates and reverses from
+round to round, so none starts cold or always runs after the same other one. Cells give the
+median over the rounds and the min-max range; a ratio is the median of the per-round ratios.
 
     python benchmarks/batch_vs_numpy.py [--rounds 30]
 """
@@ -159,31 +162,70 @@ def contenders(sizes: list[int], dtype: type, mse: bool, lr: float) -> dict[str,
     return {name: c for name, c in found.items() if c is not None}
 
 
-def race(runners: dict[str, Contender], X: np.ndarray, y: np.ndarray, rounds: int) -> dict:
-    """Median seconds per step for each contender, run in turn; and their first-step losses."""
-    losses = {name: c.step(X, y) for name, c in runners.items()}  # also warms up
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, contender in runners.items():
+@dataclass
+class Result:
+    """One contender's first-step loss, its seconds per step in each round, and its position."""
+
+    loss: float
+    seconds: list[float]
+
+
+def race(
+    runners: dict[str, Contender], X: np.ndarray, y: np.ndarray, rounds: int, block: int
+) -> dict[str, Result]:
+    """Seconds per step of each contender, per round, warm; and their first-step losses.
+
+    Every contender first takes a step (its loss is checked) and then `WARMUP_BLOCKS` untimed
+    blocks, so none starts cold. In each round each runs `block` steps, timed together; the
+    order changes from round to round (rotated, and reversed every other round), so no contender
+    always runs straight after the same other one, whose work may have evicted its caches.
+    """
+    results = {name: Result(c.step(X, y), []) for name, c in runners.items()}
+    names = list(runners)
+    for _ in range(WARMUP_BLOCKS):
+        for name in names:
+            for _ in range(block):
+                runners[name].step(X, y)
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in reversed(order) if r % 2 else order:
+            step = runners[name].step
             start = time.perf_counter()
-            contender.step(X, y)
-            times[name].append(time.perf_counter() - start)
-    return {name: (statistics.median(t), losses[name]) for name, t in times.items()}
+            for _ in range(block):
+                step(X, y)
+            results[name].seconds.append((time.perf_counter() - start) / block)
+    return results
 
 
-def check_losses(results: dict, rtol: float) -> None:
-    reference = results["numpy by hand"][1]
-    for name, (_, loss) in results.items():
-        if abs(loss - reference) > rtol * abs(reference):
-            sys.exit(f"loss mismatch: {name} {loss!r} vs numpy {reference!r}")
+WARMUP_BLOCKS = 3
 
 
-def timing_cells(results: dict, scale: float, spec: str) -> str:
-    """Table cells: the three times (in seconds * scale) and ours as a ratio of the other two."""
-    numpy_t, ours_t = results["numpy by hand"][0], results["ours"][0]
-    torch_t = results.get("pytorch eager", (float("nan"), 0))[0]
-    times = " | ".join(f"{t * scale:{spec}}" for t in (numpy_t, ours_t, torch_t))
-    return f"{times} | {ours_t / numpy_t:.2f}x | {ours_t / torch_t:.2f}x |"
+def check_losses(results: dict[str, Result], rtol: float) -> None:
+    reference = results["numpy by hand"].loss
+    for name, result in results.items():
+        if abs(result.loss - reference) > rtol * abs(reference):
+            sys.exit(f"loss mismatch: {name} {result.loss!r} vs numpy {reference!r}")
+
+
+def spread(values: list[float], spec: str, unit: str = "") -> str:
+    """The median, and the min-max range in parentheses."""
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{mid:{spec}}{unit} ({low:{spec}}{unit}-{high:{spec}}{unit})"
+
+
+def timing_cells(results: dict[str, Result], scale: float, spec: str) -> str:
+    """Table cells: the three times (seconds * scale), then ours over the other two, each the
+    median of the per-round ratios with their range."""
+    numpy_t, ours_t = results["numpy by hand"].seconds, results["ours"].seconds
+    torch_t = results["pytorch eager"].seconds if "pytorch eager" in results else None
+    cells = [spread([t * scale for t in times], spec) for times in (numpy_t, ours_t)]
+    cells.append(spread([t * scale for t in torch_t], spec) if torch_t else "-")
+    cells.append(spread([o / n for o, n in zip(ours_t, numpy_t)], ".2f", "x"))
+    if torch_t:
+        cells.append(spread([o / t for o, t in zip(ours_t, torch_t)], ".2f", "x"))
+    else:
+        cells.append("-")
+    return " | ".join(cells) + " |"
 
 
 def step_table(rounds: int) -> None:
@@ -196,7 +238,8 @@ def step_table(rounds: int) -> None:
     for batch in (32, 128, 1024):
         X = rng.normal(size=(batch, 784)).astype(np.float32)
         y = rng.integers(0, 10, size=batch)
-        results = race(contenders([784, 256, 256, 10], np.float32, False, 0.01), X, y, rounds)
+        runners = contenders([784, 256, 256, 10], np.float32, False, 0.01)
+        results = race(runners, X, y, rounds, block=max(1, 128 // batch))
         check_losses(results, 1e-4)
         print(f"| {batch} | " + timing_cells(results, 1e3, ".3f"))
 
@@ -208,7 +251,7 @@ def small_table(rounds: int) -> None:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(100, 2))
     y = rng.normal(size=(100, 1))
-    results = race(contenders([2, 16, 16, 1], np.float64, True, 0.01), X, y, rounds * 20)
+    results = race(contenders([2, 16, 16, 1], np.float64, True, 0.01), X, y, rounds, block=50)
     check_losses(results, 1e-10)
     print("| " + timing_cells(results, 1e6, ".1f"))
 
@@ -239,7 +282,7 @@ def main() -> None:
     with threadpool_limits(limits=1):
         print(
             f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
-            f"one BLAS thread, medians of {args.rounds} rounds"
+            f"one BLAS thread, medians of {args.rounds} rounds (min-max), ratios per round"
         )
         step_table(args.rounds)
         small_table(args.rounds)

@@ -9,31 +9,34 @@ contenders start from the same weights and see the same data:
 - "ours, fused graph": what the library builds, `nn.MLP` + `nn.binary_hinge` + `nn.l2`: one `dot`
   node per neuron.
 
-What is timed is micrograd's demo training loop, as users run it. Each step builds the loss while
-the previous step's loss is still referenced (the demo's `total_loss = loss()` rebinding, as `fit`
-does too), then zero_grad, backward, and the SGD update p.data -= lr * p.grad with the demo's
-schedule lr = 1.0 - 0.9 * k / 100. Past the demo's 100 steps the demo starts over from the first
-weights (untimed), so the schedule never goes negative. The forward time includes freeing the
-previous graph where the engine frees it then (ours, by reference counting on the rebinding);
-micrograd's graphs hold reference cycles, so it pays for them later, in the cyclic collector.
-"training step" = forward + zero_grad + backward + update, each timed with time.perf_counter.
+What is timed is micrograd's demo training loop, as users run it, in two modes:
+- normal: each step builds the loss while the previous step's loss is still referenced (the demo's
+  `total_loss = loss()` rebinding), then zero_grad, backward, and the SGD update
+  p.data -= lr * p.grad with the demo's schedule lr = 1.0 - 0.9 * k / 100. The previous graph is
+  freed at the rebinding, inside the forward time, where the engine frees it (ours by reference
+  counting; micrograd's graphs hold reference cycles, so it pays later, in the cyclic collector).
+- isolated: the same step, then freeing: the loss is dropped and gc.collect() runs, both timed,
+  so every step starts from an empty heap and pays for its own graph in full.
+Past the demo's 100 steps the demo starts over from the first weights (untimed), so the schedule
+never goes negative. "training step" = forward + zero_grad + backward + update (+ freeing),
+each timed with time.perf_counter. Python's collector runs with its default settings.
 
 How: each contender trains in its own process, so that the garbage collector of one never walks
 another's graphs (with micrograd's graph alive in the same heap, each full collection during our
 steps would walk its half a million objects). After --warmup untimed steps each, the contenders
-run --rounds rounds; in a round each runs --steps-per-round steps in turn, so machine noise hits
-all of them alike. The table shows medians over all timed steps; a speed-up is the median of the
-per-round ratios (micrograd's time in the round / ours), with the min-max range over the rounds.
-"in gc" is time spent inside Python's cyclic collector during the step (gc.callbacks). "forward,
-gc off" comes from --gc-off-steps extra steps with the collector off during the forward pass (and
-run, untimed, after the step): building the graph (and for ours freeing the previous one) alone.
-Memory is traced with tracemalloc in a separate build: bytes the graph holds / its node count.
+run --rounds rounds; in a round each runs --steps-per-round steps per mode, one at a time, in an
+order that rotates from round to round, so machine noise hits all of them alike. The tables show
+medians over all timed steps with their min-max; a speed-up is the median of the per-round ratios
+(micrograd's time in the round / ours), with the min-max range over the rounds. "in gc" is time
+spent inside Python's cyclic collector during the step (gc.callbacks), and "gc share" that time
+over the step's. Memory is traced with tracemalloc in a separate build: bytes the graph holds /
+its node count.
 
 Checks: the step-1 losses must agree to 1e-12, and since all train the same network with the same
 SGD, every later step's loss must agree with micrograd's to 1e-9 relative (gradients are summed in
 different orders, so they drift by rounding); a mismatch exits non-zero.
 
-    python benchmarks/scalar_vs_micrograd.py [--rounds N] [--steps-per-round 3]
+    python benchmarks/scalar_vs_micrograd.py [--rounds 5] [--steps-per-round 3] [--warmup 2]
 """
 
 from __future__ import annotations
@@ -244,16 +247,26 @@ class Step(NamedTuple):
     zero_grad: float
     backward: float
     update: float
+    free: float  # isolation only: dropping the graph and collecting what it left
     collector: float
     loss: float
 
     @property
     def total(self) -> float:
-        return self.forward + self.zero_grad + self.backward + self.update
+        return self.forward + self.zero_grad + self.backward + self.update + self.free
+
+    @property
+    def gc_share(self) -> float:
+        return self.collector / self.total
+
+
+NORMAL = "normal"  # the previous step's graph alive while the next is built
+ISOLATED = "isolated"  # nothing alive: the graph is freed (and collected) at the end of its step
+MODES = (NORMAL, ISOLATED)
 
 
 class Trainer:
-    """micrograd's demo loop, one step at a time; the last step's loss stays referenced."""
+    """micrograd's demo loop, one step at a time, in either mode."""
 
     def __init__(self, contender: Contender) -> None:
         self.contender = contender
@@ -261,20 +274,17 @@ class Trainer:
         self.steps_done = 0
         self.clock = CollectorClock()
 
-    def step(self, collector_off: bool = False) -> Step:
+    def step(self, mode: str) -> Step:
         contender = self.contender
         k = self.steps_done % DEMO_STEPS
         if k == 0 and self.steps_done:
             contender.restart()
-        if collector_off:
-            gc.disable()
         self.clock.reset()
         start = time.perf_counter()
-        # Rebinding drops the previous step's graph only now, after the new one is built.
+        # In the normal loop rebinding drops the previous step's graph only now, after the new
+        # one is built (its freeing is in the forward time, where the engine frees it).
         self.total_loss = contender.loss()
         built = time.perf_counter()
-        if collector_off:
-            gc.enable()
         contender.zero_grad()
         zeroed = time.perf_counter()
         self.total_loss.backward()
@@ -283,20 +293,22 @@ class Trainer:
         for p in contender.parameters():
             p.data -= learning_rate * p.grad
         updated = time.perf_counter()
-        collector = self.clock.seconds
-        if collector_off:
-            gc.collect()  # untimed: free what the step left for the collector
+        loss = float(self.total_loss.data)
+        if mode == ISOLATED:  # free the graph, and whatever cycles it made, inside the step
+            self.total_loss = None
+            gc.collect()
+        freed = time.perf_counter()
         self.steps_done += 1
         return Step(
-            built - start, zeroed - built, done - zeroed, updated - done, collector,
-            float(self.total_loss.data),
+            built - start, zeroed - built, done - zeroed, updated - done,
+            freed - updated if mode == ISOLATED else 0.0, self.clock.seconds, loss,
         )  # fmt: skip
 
 
 def serve(connection: Connection, name: str, seed: int) -> None:
     """A contender's process: report nodes and graph bytes, then run blocks of steps on request.
 
-    A request is (steps, collector_off); None ends the process. Steps go back as plain tuples.
+    A request is (steps, mode); None ends the process. Steps go back as plain tuples.
     """
     X, y = moons(seed)
     contender = BUILDERS[name](make_weights(seed), X, y)
@@ -306,28 +318,29 @@ def serve(connection: Connection, name: str, seed: int) -> None:
     connection.send((nodes, graph_bytes(contender.loss)))
     trainer = Trainer(contender)
     while (request := connection.recv()) is not None:
-        steps, collector_off = request
-        connection.send([tuple(trainer.step(collector_off)) for _ in range(steps)])
+        steps, mode = request
+        connection.send([tuple(trainer.step(mode)) for _ in range(steps)])
 
 
 @dataclass
 class Run:
-    """What one contender's process reported."""
+    """What one contender's process reported: per mode, one block of steps per round."""
 
     nodes: int
     graph_bytes: int
     warmup: list[Step] = field(default_factory=list)
-    rounds: list[list[Step]] = field(default_factory=list)
-    collector_off: list[Step] = field(default_factory=list)
+    rounds: dict[str, list[list[Step]]] = field(
+        default_factory=lambda: {mode: [] for mode in MODES}
+    )
+    order: list[Step] = field(default_factory=list)  # every step, in training order
 
-    @property
-    def timed(self) -> list[Step]:
-        return [step for block in self.rounds for step in block]
+    def timed(self, mode: str) -> list[Step]:
+        return [step for block in self.rounds[mode] for step in block]
 
     @property
     def losses(self) -> list[float]:
         """Every step's loss, in training order."""
-        return [s.loss for s in (*self.warmup, *self.timed, *self.collector_off)]
+        return [s.loss for s in self.order]
 
 
 class Worker:
@@ -346,8 +359,8 @@ class Worker:
         except EOFError:
             sys.exit(f"the {self.name} process died (exit code {self.process.exitcode})")
 
-    def run(self, steps: int, collector_off: bool = False) -> list[Step]:
-        self.connection.send((steps, collector_off))
+    def run(self, steps: int, mode: str) -> list[Step]:
+        self.connection.send((steps, mode))
         return [Step(*row) for row in self.receive()]
 
     def stop(self) -> None:
@@ -357,19 +370,24 @@ class Worker:
 
 
 def race(args: argparse.Namespace) -> dict[str, Run]:
-    """Start the contenders' processes and run them in turn; only one runs at any time."""
+    """Start the contenders' processes and run them in turn; only one runs at any time.
+
+    Each round runs every contender in both modes; the order of the contenders rotates from
+    round to round, so none is always the one that runs after another's process was busy.
+    """
     context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a user's script
     workers = [Worker(context, name, args.seed) for name in BUILDERS]
     try:
         runs = {w.name: Run(*w.receive()) for w in workers}
         for w in workers:
-            runs[w.name].warmup = w.run(args.warmup)
-        for _ in range(args.rounds):
-            for w in workers:
-                runs[w.name].rounds.append(w.run(args.steps_per_round))
-        for _ in range(args.gc_off_steps):
-            for w in workers:
-                runs[w.name].collector_off += w.run(1, collector_off=True)
+            runs[w.name].warmup = w.run(args.warmup, NORMAL)
+            runs[w.name].order += runs[w.name].warmup
+        for r in range(args.rounds):
+            for mode in MODES:
+                for w in workers[r % len(workers) :] + workers[: r % len(workers)]:
+                    block = w.run(args.steps_per_round, mode)
+                    runs[w.name].rounds[mode].append(block)
+                    runs[w.name].order += block
     finally:
         for w in workers:
             w.stop()
@@ -377,67 +395,66 @@ def race(args: argparse.Namespace) -> dict[str, Run]:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.2f}"
+    return f"{seconds * 1e3:.3g}" if seconds < 0.1 else f"{seconds * 1e3:.0f}"
 
 
 def speedup(ratio: float) -> str:
     return f"{ratio:.3g}x"
 
 
-def median_of(steps: list[Step], phase: Callable[[Step], float]) -> float:
-    return statistics.median(map(phase, steps)) if steps else float("nan")
+def spread(values: list[float], show: Callable[[float], str]) -> str:
+    """The median, and the min-max range in parentheses."""
+    return f"{show(statistics.median(values))} ({show(min(values))}-{show(max(values))})"
 
 
-def print_contenders(runs: dict[str, Run]) -> None:
+PHASES: dict[str, Callable[[Step], float]] = {
+    "forward": lambda s: s.forward,
+    "backward": lambda s: s.backward,
+    "training step": lambda s: s.total,
+}
+
+
+def print_contenders(runs: dict[str, Run], mode: str) -> None:
     print(
-        "| contender | nodes per graph | forward ms | zero_grad ms | backward ms | update ms "
-        "| training step ms | in gc ms | forward ms, gc off | backward ns/node | bytes/node "
-        "| graph MiB | step-1 loss |"
+        "| contender | nodes per graph | forward ms | backward ms | training step ms | in gc ms "
+        "| gc share of the step | backward ns/node | bytes/node | step-1 loss |"
     )
-    print("|" + "---|" * 13)
+    print("|" + "---|" * 10)
     for name, run in runs.items():
-        timed = run.timed
-        backward = median_of(timed, lambda s: s.backward)
+        timed = run.timed(mode)
+        backward = statistics.median(s.backward for s in timed)
+        cells = [spread([phase(s) for s in timed], ms) for phase in PHASES.values()]
+        cells.append(spread([s.collector for s in timed], ms))
+        cells.append(spread([s.gc_share for s in timed], lambda f: f"{f:.0%}"))
         print(
-            f"| {name} | {run.nodes:,} | {ms(median_of(timed, lambda s: s.forward))} "
-            f"| {ms(median_of(timed, lambda s: s.zero_grad))} | {ms(backward)} "
-            f"| {ms(median_of(timed, lambda s: s.update))} "
-            f"| {ms(median_of(timed, lambda s: s.total))} "
-            f"| {ms(median_of(timed, lambda s: s.collector))} "
-            f"| {ms(median_of(run.collector_off, lambda s: s.forward))} "
-            f"| {backward / run.nodes * 1e9:.0f} | {run.graph_bytes / run.nodes:.0f} "
-            f"| {run.graph_bytes / 2**20:.2f} | {run.losses[0]:.16g} |"
+            f"| {name} | {run.nodes:,} | " + " | ".join(cells)
+            + f" | {backward / run.nodes * 1e9:.0f} | {run.graph_bytes / run.nodes:.0f} "
+            f"| {run.losses[0]:.16g} |"
         )
 
 
-def per_round_ratios(base: Run, ours: Run, phase: Callable[[Step], float]) -> list[float]:
+def per_round_ratios(
+    base: Run, ours: Run, mode: str, phase: Callable[[Step], float]
+) -> list[float]:
     """For each round: micrograd's time in the phase over the round / ours."""
     return [
         sum(map(phase, base_block)) / sum(map(phase, our_block))
-        for base_block, our_block in zip(base.rounds, ours.rounds)
+        for base_block, our_block in zip(base.rounds[mode], ours.rounds[mode])
     ]
-
-
-def ratio_cells(ratios: list[float]) -> str:
-    return f"{speedup(statistics.median(ratios))} | {speedup(min(ratios))}–{speedup(max(ratios))}"
 
 
 def print_ratios(runs: dict[str, Run]) -> None:
     base = runs[MICROGRAD]
-    print(
-        "| ours vs micrograd 0.1.0 | training step speed-up | range | backward speed-up | range "
-        "| backward speed-up per node | range |"
-    )
-    print("|" + "---|" * 7)
+    heads = [f"{phase}, {mode}" for mode in MODES for phase in PHASES]
+    print("| speed-up over micrograd 0.1.0 | " + " | ".join(heads) + " |")
+    print("|" + "---|" * (len(heads) + 1))
     for name in (PRIMITIVE, FUSED):
-        ours = runs[name]
-        steps = per_round_ratios(base, ours, lambda s: s.total)
-        backward = per_round_ratios(base, ours, lambda s: s.backward)
-        # micrograd's ns per node over ours: the same as `backward` when the graphs match
-        per_node = [ratio * ours.nodes / base.nodes for ratio in backward]
-        print(
-            f"| {name} | {ratio_cells(steps)} | {ratio_cells(backward)} | {ratio_cells(per_node)} |"
-        )
+        cells = [
+            spread(per_round_ratios(base, runs[name], mode, phase), speedup)
+            for mode in MODES
+            for phase in PHASES.values()
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def check_losses(runs: dict[str, Run]) -> None:
@@ -466,31 +483,33 @@ def check_losses(runs: dict[str, Run]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)  # about 50 s on a 2-CPU machine
+    parser.add_argument("--rounds", type=int, default=5)  # about 2 minutes on a 2-CPU machine
     parser.add_argument("--steps-per-round", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per contender")
-    parser.add_argument("--gc-off-steps", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1337)
     args = parser.parse_args()
-    if min(args.rounds, args.steps_per_round, args.warmup, args.gc_off_steps) < 1:
-        parser.error("--rounds, --steps-per-round, --warmup and --gc-off-steps must be >= 1")
+    if min(args.rounds, args.steps_per_round, args.warmup) < 1:
+        parser.error("--rounds, --steps-per-round and --warmup must be >= 1")
 
     started = time.perf_counter()
     runs = race(args)
     print(
-        f"python {sys.version.split()[0]}, gc thresholds {gc.get_threshold()}, "
+        f"python {sys.version.split()[0]}, gc thresholds {gc.get_threshold()} (the default), "
         f"{os.cpu_count()} CPUs; micrograd's demo loop, each contender in its own process: "
-        f"{args.warmup} warm-up steps, then {args.rounds} rounds of {args.steps_per_round} steps "
-        "each in turn"
+        f"{args.warmup} warm-up steps, then {args.rounds} rounds, each running every contender "
+        f"for {args.steps_per_round} steps per mode, in rotating order"
     )
-    print()
-    print_contenders(runs)
-    print()
+    runs_steps = args.rounds * args.steps_per_round
+    for mode, title in (
+        (NORMAL, "A normal training loop: the previous step's graph alive while the next is built"),
+        (ISOLATED, "In isolation: each step frees its graph (and collects it) before the next"),
+    ):
+        print(f"\n{title}; medians over {runs_steps} steps (min-max)\n")
+        print_contenders(runs, mode)
     print(
-        f"Medians over the {args.rounds * args.steps_per_round} timed steps. Speed-ups: median of "
-        f"the {args.rounds} per-round ratios (micrograd's time / ours); range: their min-max."
+        f"\nSpeed-ups: median of the {args.rounds} per-round ratios, micrograd's time / ours "
+        "(min-max)\n"
     )
-    print()
     print_ratios(runs)
     print()
     check_losses(runs)

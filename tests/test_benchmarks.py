@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,29 +22,52 @@ def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def table_rows(text: str) -> list[list[list[str]]]:
+    """Every markdown table in the output, as rows of cells (the header and rule included)."""
+    return [
+        [[cell.strip() for cell in line.split("|")[1:-1]] for line in block.splitlines()]
+        for block in text.split("\n\n")
+        if block.startswith("| ")
+    ]
+
+
+def table_only(block: str) -> str:
+    """A block's table lines, without the title above them."""
+    return "\n".join(line for line in block.splitlines() if line.startswith("|"))
+
+
+def spread_numbers(cell: str) -> list[float]:
+    """The numbers of a cell "median (min-max)", such as "4.2x (3.9x-4.6x)" or "12% (9%-15%)"."""
+    return [float(n) for n in re.findall(r"[0-9.]+(?:e[-+][0-9]+)?", cell)]
+
+
 def test_scalar_benchmark_losses_agree() -> None:
     pytest.importorskip("micrograd")
     result = run_benchmark(
-        "scalar_vs_micrograd.py", "--rounds", "1", "--steps-per-round", "1", "--warmup", "1",
-        "--gc-off-steps", "1",
-    )  # fmt: skip
+        "scalar_vs_micrograd.py", "--rounds", "1", "--steps-per-round", "1", "--warmup", "1"
+    )
     assert result.returncode == 0, result.stderr  # a loss mismatch exits non-zero
     assert "losses agree to 1e-12" in result.stdout
-    tables = [
-        [[cell.strip() for cell in line.split("|")[1:-1]] for line in block.splitlines()]
-        for block in result.stdout.split("\n\n")
-        if block.startswith("| ")
+    tables = table_rows(result.stdout)
+    assert len(tables) == 3  # the normal loop, in isolation, then the speed-ups
+    names = ["micrograd 0.1.0", "ours, primitive graph", "ours, fused graph"]
+    for contenders in tables[:2]:
+        assert [row[0] for row in contenders[2:]] == names
+        assert contenders[2][1] == contenders[3][1]  # node for node: the same node count
+        for row in contenders[2:]:
+            low_high = [spread_numbers(cell) for cell in row[2:7]]  # times, gc time, gc share
+            assert all(len(n) == 3 and n[1] <= n[0] <= n[2] for n in low_high), row
+            assert float(row[-1]) == pytest.approx(float(contenders[2][-1]), abs=1e-12)
+    ratios = tables[2]
+    assert ratios[0][1:] == [
+        f"{phase}, {mode}"
+        for mode in ("normal", "isolated")
+        for phase in ("forward", "backward", "training step")
     ]
-    assert len(tables) == 2  # the contenders, then the speed-ups
-    contenders, ratios = tables
-    names = [row[0] for row in contenders[2:]]
-    assert names == ["micrograd 0.1.0", "ours, primitive graph", "ours, fused graph"]
-    assert contenders[2][1] == contenders[3][1]  # node for node: the same node count
     assert [row[0] for row in ratios[2:]] == names[1:]
     for row in ratios[2:]:
-        # each cell a speed-up "4.2x" or a range "3.9x–4.6x" of positive numbers
-        values = [float(number) for cell in row[1:] for number in cell.rstrip("x").split("x–")]
-        assert len(values) == 9 and all(v > 0 for v in values), row
+        values = [spread_numbers(cell) for cell in row[1:]]
+        assert all(len(v) == 3 and v[1] <= v[0] <= v[2] and v[1] > 0 for v in values), row
 
 
 def test_batch_benchmark_losses_agree() -> None:
@@ -52,7 +76,13 @@ def test_batch_benchmark_losses_agree() -> None:
     assert result.returncode == 0, result.stderr  # a loss mismatch exits non-zero
     tables = result.stdout.split("\n\n")
     assert len(tables) == 4  # the header line and three tables
-    step_rows = [line for line in tables[1].splitlines() if line.startswith("| ") and "x |" in line]
-    assert [row.split("|")[1].strip() for row in step_rows] == ["32", "128", "1024"]
+    step_rows = table_rows(table_only(tables[1]))[0][2:]
+    assert [row[0] for row in step_rows] == ["32", "128", "1024"]
+    small_row = table_rows(table_only(tables[2]))[0][2]
+    for row in [*(r[1:] for r in step_rows), small_row]:
+        # numpy, ours (times), ours / numpy: each "median (min-max)" with min <= median <= max
+        for cell in (row[0], row[1], row[3]):
+            median, low, high = spread_numbers(cell)
+            assert 0 < low <= median <= high, row
     digits_rows = [line.split("|") for line in tables[3].splitlines()[3:]]
     assert all(float(row[4]) >= 0.95 for row in digits_rows) and len(digits_rows) >= 2
