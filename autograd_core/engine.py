@@ -7,8 +7,13 @@ shared with `Tensor`) with a single rule::
 
     parent.grad += local_grad * node.grad        # upstream x local
 
-The nodes hold plain floats and tuples: no closures, so no reference cycles, so Python's cyclic
-garbage collector has nothing to chase and a graph is freed the moment its root is dropped.
+The nodes hold plain floats and their parents: no closures, so no reference cycles, and a graph
+is freed the moment its root is dropped. Python's cyclic collector still walks every object it
+tracks whenever enough of them have been made, and a training loop makes a graph per step, so a
+node is kept to one tracked object: the one or two inputs of almost every op (and their local
+gradients) sit in slots of the node itself, not in tuples of their own. That made micrograd's
+demo step 2.3x faster (measured in `benchmarks/scalar_vs_micrograd.py`; the collector was
+three quarters of a step). `parents` and `local_grads` read those slots as tuples.
 What each op means (its gate pattern, its local gradient in words) is in the op table, `ops.py`.
 """
 
@@ -20,15 +25,6 @@ from typing import ClassVar
 
 from .graph import CONSTANT, MODE_BLOCKS, backpropagate, this_thread_modes
 from .ops import power_name
-
-# Shared local-gradient tuples for the ops whose local gradients are constants, so that an add
-# or a max allocates no tuple of its own.
-_ONE_ONE = (1.0, 1.0)
-_FIRST_WINS = (1.0, 0.0)
-_SECOND_WINS = (0.0, 1.0)
-_ONE = (1.0,)
-_ZERO = (0.0,)
-_MINUS_ONE = (-1.0,)
 
 
 def _as_float(data: object, what: str = "Value") -> float:
@@ -71,7 +67,23 @@ class Value:
     checks keep per-node results in them); `<`, `<=`, `>`, `>=` compare `data` and return a bool.
     """
 
-    __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")
+    # A node with one or two inputs keeps them in `_first`/`_second` and their local gradients
+    # in `_first_local`/`_second_local` (`_second` is None for one input); a leaf and a node
+    # with more inputs (sum, dot, cross_entropy) have `_first` None and keep the tuples
+    # (parents, local_grads) in `_more`, which is None for a leaf. (See the module docstring.)
+    __slots__ = (
+        "_first", "_first_local", "_more", "_second", "_second_local", "data", "grad", "label",
+        "op",
+    )  # fmt: skip
+    data: float
+    grad: float
+    label: str
+    op: str
+    _first: Value | None
+    _second: Value | None
+    _first_local: float
+    _second_local: float
+    _more: tuple[tuple[Value, ...], tuple[float, ...]] | None
 
     EMPTY_GRAD: ClassVar[float] = 0.0  # the grad of a node no gradient has reached yet
     HOLDS_ARRAYS: ClassVar[bool] = False  # the scalar path: data and grad are floats
@@ -112,8 +124,36 @@ class Value:
         if MODE_BLOCKS.count:  # some thread is inside no_grad or detect_anomaly: ask this one
             op, parents, local_grads = _apply_modes(data, op, parents, local_grads)
         self.op = op
-        self.parents = parents
-        self.local_grads = local_grads
+        _link(self, parents, local_grads)
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The input Values of the op that made this one, in input order (`()` for a leaf)."""
+        first = self._first
+        if first is None:
+            more = self._more
+            return () if more is None else more[0]
+        second = self._second
+        return (first,) if second is None else (first, second)
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """d(self)/d(parent) for each parent, in the same order."""
+        first = self._first
+        if first is None:
+            more = self._more
+            return () if more is None else more[1]
+        if self._second is None:
+            return (self._first_local,)
+        return (self._first_local, self._second_local)
+
+    @local_grads.setter
+    def local_grads(self, local_grads: tuple[float, ...]) -> None:
+        """Replace the local gradients (a lesson breaks one to watch a check catch it)."""
+        parents = self.parents
+        if len(local_grads) != len(parents):
+            raise ValueError(f"{len(parents)} parents need {len(parents)} local gradients")
+        _link(self, parents, tuple(_as_float(g, "a local gradient") for g in local_grads))
 
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label else ""
@@ -160,14 +200,14 @@ class Value:
         b = other if type(other) is Value else _operand(other)
         if b is None:
             return NotImplemented
-        return new_node(self.data + b.data, "+", (self, b), _ONE_ONE)
+        return _binary(self.data + b.data, "+", self, b, 1.0, 1.0)
 
     def __mul__(self, other: Operand) -> Value:
         """a * b.  d/da = b, d/db = a: the mul gate swaps its inputs onto the gradient."""
         b = other if type(other) is Value else _operand(other)
         if b is None:
             return NotImplemented
-        return new_node(self.data * b.data, "*", (self, b), (b.data, self.data))
+        return _binary(self.data * b.data, "*", self, b, b.data, self.data)
 
     def exp(self) -> Value:
         """e**x.  d/dx = e**x. Raises OverflowError when e**x does not fit in a float."""
@@ -176,16 +216,16 @@ class Value:
             out = math.exp(x)
         except OverflowError:
             raise OverflowError(f"exp overflow: exp({x!r}) is too large for a float") from None
-        return new_node(out, "exp", (self,), (out,))
+        return _unary(out, "exp", self, out)
 
     def log(self) -> Value:
         """Natural log.  d/dx = 1/x. Raises ValueError for x <= 0 (nan gives nan)."""
         x = self.data
         if not x > 0.0:
             if x != x:  # nan stays nan (the README's NaN policy)
-                return new_node(x, "log", (self,), (x,))
+                return _unary(x, "log", self, x)
             raise ValueError(f"log domain error: log({x!r}) needs a positive value")
-        return new_node(math.log(x), "log", (self,), (1.0 / x,))
+        return _unary(math.log(x), "log", self, 1.0 / x)
 
     def reciprocal(self) -> Value:
         """1/x.  d/dx = -1/x**2. Raises ZeroDivisionError for x == 0."""
@@ -193,7 +233,7 @@ class Value:
         if x == 0.0:
             raise ZeroDivisionError(f"reciprocal of zero: 1/{x!r} is undefined")
         out = 1.0 / x
-        return new_node(out, "1/x", (self,), (-out * out,))
+        return _unary(out, "1/x", self, -out * out)
 
     def max(self, other: Operand) -> Value:
         """max(a, b).  Local gradients (1, 0) or (0, 1): the max gate routes the whole gradient.
@@ -205,8 +245,8 @@ class Value:
         if b is None:
             raise TypeError(f"max needs a Value or a real number, got {type(other).__name__}")
         if b.data > self.data or b.data != b.data:  # a nan on either side wins, as in NumPy
-            return new_node(b.data, "max", (self, b), _SECOND_WINS)
-        return new_node(self.data, "max", (self, b), _FIRST_WINS)
+            return _binary(b.data, "max", self, b, 0.0, 1.0)
+        return _binary(self.data, "max", self, b, 1.0, 0.0)
 
     maximum = max  # NumPy's and PyTorch's name for the elementwise max, which Tensor uses
 
@@ -222,21 +262,21 @@ class Value:
             out = _power(a, b)
             # where ln a is undefined: 0 at a == 0 (for b >= 0), NaN below 0, as in PyTorch
             d_exponent = out * math.log(a) if a > 0.0 else (0.0 if a == 0.0 else math.nan)
-            return new_node(out, "**", (self, exponent), (_power_slope(a, b), d_exponent))
+            return _binary(out, "**", self, exponent, _power_slope(a, b), d_exponent)
         n = _as_float(exponent, "the exponent of **")
         x = self.data
-        return new_node(_power(x, n), power_name(n), (self,), (_power_slope(x, n),))
+        return _unary(_power(x, n), power_name(n), self, _power_slope(x, n))
 
     def abs(self) -> Value:
         """|x|.  d/dx = sign(x): 1 for x > 0, -1 for x < 0, and 0 at 0 (as PyTorch)."""
         x = self.data
         if x > 0.0:
-            return new_node(x, "abs", (self,), _ONE)
+            return _unary(x, "abs", self, 1.0)
         if x < 0.0:
-            return new_node(-x, "abs", (self,), _MINUS_ONE)
+            return _unary(-x, "abs", self, -1.0)
         if x != x:  # nan: |nan| is nan, and so is its sign
-            return new_node(x, "abs", (self,), (x,))
-        return new_node(0.0, "abs", (self,), _ZERO)
+            return _unary(x, "abs", self, x)
+        return _unary(0.0, "abs", self, 0.0)
 
     __abs__ = abs
 
@@ -246,7 +286,7 @@ class Value:
         if x < 0.0:
             raise ValueError(f"sqrt domain error: sqrt({x!r}) needs a value >= 0")
         out = math.sqrt(x)
-        return new_node(out, "sqrt", (self,), (0.5 / out if out else math.inf,))
+        return _unary(out, "sqrt", self, 0.5 / out if out else math.inf)
 
     # ---- composites: built from the primitives above ------------------------------------------
 
@@ -297,16 +337,16 @@ class Value:
         """max(0, x), fused.  d/dx = 1 for x > 0, else 0 (the tie at 0 goes to the constant 0)."""
         x = self.data
         if x > 0.0:
-            return new_node(x, "relu", (self,), _ONE)
+            return _unary(x, "relu", self, 1.0)
         # relu(nan) is nan, with the gradient of the x <= 0 side (as PyTorch)
-        return new_node(x if x != x else 0.0, "relu", (self,), _ZERO)
+        return _unary(x if x != x else 0.0, "relu", self, 0.0)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """max(slope*x, x) for 0 <= slope <= 1, fused.  d/dx = 1 for x > 0, else slope."""
         x = self.data
         if x > 0.0:
-            return new_node(x, "leaky_relu", (self,), _ONE)
-        return new_node(slope * x, "leaky_relu", (self,), (float(slope),))
+            return _unary(x, "leaky_relu", self, 1.0)
+        return _unary(slope * x, "leaky_relu", self, float(slope))
 
     def sigmoid(self) -> Value:
         """1 / (1 + exp(-x)), fused.  d/dx = s * (1 - s)."""
@@ -316,33 +356,33 @@ class Value:
         else:  # the same value, written so that exp cannot overflow for very negative x
             e = math.exp(x)
             s = e / (1.0 + e)
-        return new_node(s, "sigmoid", (self,), (s * (1.0 - s),))
+        return _unary(s, "sigmoid", self, s * (1.0 - s))
 
     def tanh(self) -> Value:
         """(e**2x - 1) / (e**2x + 1), fused.  d/dx = 1 - t**2."""
         t = math.tanh(self.data)
-        return new_node(t, "tanh", (self,), (1.0 - t * t,))
+        return _unary(t, "tanh", self, 1.0 - t * t)
 
     def elu(self, alpha: float = 1.0) -> Value:
         """x for x > 0, else alpha * (exp(x) - 1), fused.  d/dx = 1, or alpha * exp(x)."""
         x = self.data
         if x > 0.0:
-            return new_node(x, "elu", (self,), _ONE)
+            return _unary(x, "elu", self, 1.0)
         e = math.exp(x)
-        return new_node(alpha * (e - 1.0), "elu", (self,), (alpha * e,))
+        return _unary(alpha * (e - 1.0), "elu", self, alpha * e)
 
     # ---- the backward pass --------------------------------------------------------------------
 
     def chain_rule(self, upstream: float) -> None:
         """This node's step of the backward walk: each parent's grad += local_grad * upstream."""
-        parents = self.parents
-        if len(parents) == 2:  # + and *, most of any graph: unrolled, as the walk's order is
-            first, second = parents
-            first_local, second_local = self.local_grads
-            first.grad += first_local * upstream
-            second.grad += second_local * upstream
-        else:
-            for parent, local_grad in zip(parents, self.local_grads):
+        first = self._first
+        if first is not None:  # one or two inputs: almost every node
+            first.grad += self._first_local * upstream
+            second = self._second
+            if second is not None:
+                second.grad += self._second_local * upstream
+        elif self._more is not None:
+            for parent, local_grad in zip(*self._more):
                 parent.grad += local_grad * upstream
 
     def backward(self) -> None:
@@ -382,9 +422,52 @@ def new_node(
     if MODE_BLOCKS.count:
         op, parents, local_grads = _apply_modes(data, op, parents, local_grads)
     out.op = op
-    out.parents = parents
-    out.local_grads = local_grads
+    _link(out, parents, local_grads)
     return out
+
+
+def _unary(data: float, op: str, x: Value, local_grad: float) -> Value:
+    """`new_node(data, op, (x,), (local_grad,))`, without making the tuples."""
+    if MODE_BLOCKS.count:
+        return new_node(data, op, (x,), (local_grad,))
+    out = _new_value(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.op = op
+    out._first = x
+    out._first_local = local_grad
+    out._second = None
+    return out
+
+
+def _binary(data: float, op: str, a: Value, b: Value, a_local: float, b_local: float) -> Value:
+    """`new_node(data, op, (a, b), (a_local, b_local))`, without making the tuples."""
+    if MODE_BLOCKS.count:
+        return new_node(data, op, (a, b), (a_local, b_local))
+    out = _new_value(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.op = op
+    out._first = a
+    out._first_local = a_local
+    out._second = b
+    out._second_local = b_local
+    return out
+
+
+def _link(node: Value, parents: tuple[Value, ...], local_grads: tuple[float, ...]) -> None:
+    """Store a node's parents and local gradients: in slots for one or two, else as tuples."""
+    if len(parents) == 1:
+        node._first, node._second = parents[0], None
+        node._first_local = local_grads[0]
+    elif len(parents) == 2:
+        node._first, node._second = parents
+        node._first_local, node._second_local = local_grads
+    else:
+        node._first = None
+        node._more = (parents, local_grads) if parents else None
 
 
 def _apply_modes(
