@@ -19,6 +19,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .engine import Value, as_value, new_node
 
 Scalar = Value | int | float
@@ -92,8 +94,15 @@ def logsumexp(values: Sequence[Scalar]) -> Value:
     return sum([(v - m).exp() for v in logits]).log() + m
 
 
-def log_softmax(values: Sequence[Scalar], temperature: float = 1.0, *, axis: int = -1) -> Any:
+def log_softmax(
+    values: Sequence[Scalar],
+    axis: int = -1,
+    *,
+    temperature: float = 1.0,
+    dim: int | None = None,
+) -> Any:
     """log softmax(v / T)_i = vi/T - logsumexp(v / T). A Tensor: `values.log_softmax(axis)`."""
+    axis = _axis_of("log_softmax", axis, dim)
     if getattr(values, "HOLDS_ARRAYS", False):  # PyTorch's F.log_softmax(x, dim) habit
         return _tensor_scaled(values, temperature, "log_softmax").log_softmax(axis)
     scaled = _scaled(values, temperature, "log_softmax", axis)
@@ -101,13 +110,20 @@ def log_softmax(values: Sequence[Scalar], temperature: float = 1.0, *, axis: int
     return [v - lse for v in scaled]
 
 
-def softmax(values: Sequence[Scalar], temperature: float = 1.0, *, axis: int = -1) -> Any:
+def softmax(
+    values: Sequence[Scalar],
+    axis: int = -1,
+    *,
+    temperature: float = 1.0,
+    dim: int | None = None,
+) -> Any:
     """exp(vi/T) / sum_j exp(vj/T), shifted by the max for stability.
 
     A high temperature flattens the distribution toward uniform; a low one sharpens it toward
     one-hot on the largest value. A sequence of Values gives a list of Values (it has one axis);
-    a Tensor gives `values.softmax(axis)`, as PyTorch's `F.softmax(x, dim)`.
+    a Tensor gives `values.softmax(axis)`, as PyTorch's `F.softmax(x, dim)` (`dim=` works too).
     """
+    axis = _axis_of("softmax", axis, dim)
     if getattr(values, "HOLDS_ARRAYS", False):
         return _tensor_scaled(values, temperature, "softmax").softmax(axis)
     scaled = _scaled(values, temperature, "softmax", axis)
@@ -117,9 +133,23 @@ def softmax(values: Sequence[Scalar], temperature: float = 1.0, *, axis: int = -
     return [e * inverse_total for e in exps]
 
 
+def _axis_of(op: str, axis: int, dim: int | None) -> int:
+    """NumPy's `axis`, or PyTorch's `dim` in its place."""
+    if dim is not None:
+        if axis != -1:
+            raise TypeError(f"{op}: give axis (NumPy's name) or dim (PyTorch's), not both")
+        return dim
+    if isinstance(axis, float):  # the temperature, passed where the axis now is
+        raise TypeError(f"{op}: the second argument is the axis; pass temperature={axis!r}")
+    return axis
+
+
 def _tensor_scaled(logits: Any, temperature: float, op: str) -> Any:
     _check_temperature(temperature, op)
-    return logits if temperature == 1.0 else logits * (1.0 / temperature)
+    if temperature == 1.0:
+        return logits
+    _check_scaled(float(np.max(np.abs(logits.data), initial=0.0)), temperature, op)
+    return logits * (1.0 / temperature)
 
 
 def _scaled(values: Sequence[Scalar], temperature: float, op: str, axis: int) -> list[Value]:
@@ -131,16 +161,22 @@ def _scaled(values: Sequence[Scalar], temperature: float, op: str, axis: int) ->
     _check_temperature(temperature, op)
     if temperature == 1.0:
         return list(logits)
+    _check_scaled(max(abs(v.data) for v in logits), temperature, op)
     return [v / temperature for v in logits]
 
 
 def _check_temperature(temperature: float, op: str) -> None:
     if not temperature > 0.0 or math.isinf(temperature):
         raise ValueError(f"{op} needs a positive, finite temperature, got {temperature!r}")
-    if math.isinf(1.0 / temperature):
+
+
+def _check_scaled(largest: float, temperature: float, op: str) -> None:
+    """Refuse a temperature so small that 1/T or the logits / T overflow (softmax would be nan)."""
+    scale = 1.0 / temperature
+    if math.isinf(scale) or (math.isfinite(largest) and math.isinf(largest * scale)):
         raise ValueError(
-            f"{op}: temperature {temperature!r} is too small, 1/T overflows a float; "
-            "use T >= 1e-300 (below about 1e-3 softmax is already one-hot for most logits)"
+            f"{op}: temperature {temperature!r} is too small: the logits / T overflow a float "
+            f"(the largest |logit| is {largest!r}); a larger T gives the same one-hot answer"
         )
 
 

@@ -208,3 +208,19 @@ def test_numpy_arrays_of_numbers_are_sequences_of_constants() -> None:
     )
     with pytest.raises(TypeError, match=r"on the batch path call the method: x.sum"):
         F.sum(Tensor(np.ones(2)))  # type: ignore[arg-type]
+
+
+def test_softmax_reads_its_second_argument_as_the_axis_as_pytorch_does() -> None:
+    t = Tensor(np.arange(24.0).reshape(2, 3, 4))
+    for axis in (0, 1, 2, -1):
+        np.testing.assert_allclose(F.softmax(t, axis).data, t.softmax(axis).data)
+        np.testing.assert_allclose(F.softmax(t, dim=axis).data, t.softmax(axis).data)
+        np.testing.assert_allclose(F.log_softmax(t, dim=axis).data, t.log_softmax(axis).data)
+    np.testing.assert_allclose(
+        F.softmax(t, 1, temperature=2.0).data, (t * 0.5).softmax(1).data, rtol=1e-12
+    )
+    with pytest.raises(TypeError, match=r"the second argument is the axis; pass temperature=0.5"):
+        F.softmax([1.0, 2.0], 0.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"axis .* or dim .*, not both"):
+        F.softmax(t, 0, dim=1)
+    assert [round(p.data, 4) for p in F.softmax([1.0, 2.0, 3.0], 0)] == [0.09, 0.2447, 0.6652]

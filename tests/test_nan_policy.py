@@ -85,10 +85,13 @@ def test_reductions_name_the_axis_and_the_shape() -> None:
         Tensor(np.zeros((2, 2))).logsumexp(axis=2)
 
 
-def test_a_temperature_too_small_to_invert_is_refused() -> None:
+def test_a_temperature_too_small_for_the_logits_is_refused() -> None:
     logits = [Value(1.0), Value(2.0), Value(3.0)]
-    with pytest.raises(ValueError, match=r"temperature 1e-320 is too small, 1/T overflows"):
+    with pytest.raises(ValueError, match=r"temperature 1e-320 is too small: the logits / T"):
         F.softmax(logits, temperature=1e-320)
+    for tiny_enough in ([Value(1.0), Value(2.0)], Tensor([1.0, 2.0])):  # 2 / 1e-308 overflows
+        with pytest.raises(ValueError, match=r"largest \|logit\| is 2.0"):
+            F.softmax(tiny_enough, temperature=1e-308)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive, finite temperature"):
         F.softmax(logits, temperature=INF)
     cold = [v.data for v in F.softmax(logits, temperature=0.1)]
