@@ -18,6 +18,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from autograd_core import Tensor, Value
+from autograd_core.graph import GRAPH_WALK
 
 Parameter = Value | Tensor
 
@@ -28,9 +29,11 @@ def is_parameter(obj: object) -> bool:
 
 
 def zero_grad(parameters: Iterable[Parameter]) -> None:
-    """Forget accumulated gradients (each node type knows its empty gradient)."""
-    for p in parameters:
-        p.zero_grad()
+    """Forget accumulated gradients (each node type knows its empty gradient). Holds
+    `GRAPH_WALK`, so that a backward pass in another thread does not put them back."""
+    with GRAPH_WALK:
+        for p in parameters:
+            p.zero_grad()
 
 
 class Module:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from autograd_core.graph import GRAPH_WALK
+
 from .module import Parameter, zero_grad
 
 LearningRate = float | Callable[[int], float]
@@ -78,7 +80,14 @@ class Optimizer:
         zero_grad(self.params)
 
     def step(self) -> None:
-        """Update every parameter that has a gradient (a Tensor without one is skipped)."""
+        """Update every parameter that has a gradient (a Tensor without one is skipped).
+
+        Holds `GRAPH_WALK` while it reads the gradients, so a backward pass in another thread
+        (one model trained from two threads) never shows it a gradient half made."""
+        with GRAPH_WALK:
+            self._step()
+
+    def _step(self) -> None:
         lr = self.current_lr()
         for i, p in enumerate(self.params):
             # NumPy would broadcast a smaller gradient over the parameter without a word. (A
@@ -126,7 +135,10 @@ class SGD(Optimizer):
         if not self.momentum:
             return g
         previous = self.velocity[i]
-        self.velocity[i] = g if previous is None else self.momentum * previous + g
+        if previous is None:  # a copy: the buffer must not be the gradient array itself
+            self.velocity[i] = g.copy() if isinstance(g, np.ndarray) else g
+        else:
+            self.velocity[i] = self.momentum * previous + g
         return self.velocity[i]
 
 

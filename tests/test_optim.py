@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -108,3 +110,44 @@ def test_optimisers_reject_bad_settings() -> None:
         nn.Adam(params, betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="empty parameter list"):
         nn.Adam([])
+
+
+def test_two_threads_training_one_model_with_sgd_never_see_a_walk_mark() -> None:
+    """zero_grad and step hold GRAPH_WALK, so another thread's backward pass never shows them
+    a gradient that is half made (the walk marks nodes through `grad`)."""
+    model = nn.MLP(2, [8, 1], seed=0)
+    optimizer = nn.SGD(model.parameters(), lr=1e-3)
+    errors: list[BaseException] = []
+
+    def train() -> None:
+        try:
+            for _ in range(150):
+                out = model([0.5, -0.3])
+                optimizer.zero_grad()
+                (out * out).backward()
+                optimizer.step()
+        except BaseException as error:  # reported by the assert below
+            errors.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=train) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == [] and not any(thread.is_alive() for thread in threads)
+    assert all(type(p.grad) is float and type(p.data) is float for p in model.parameters())
+
+
+def test_the_momentum_buffer_is_not_the_gradient_array() -> None:
+    w = Tensor(np.ones(2), requires_grad=True)
+    optimizer = nn.SGD([w], lr=0.1, momentum=0.9)
+    (w * 2.0).sum().backward()
+    optimizer.step()
+    assert optimizer.velocity[0] is not w.grad
+    w.grad.fill(0.0)  # a user clearing the gradient in place leaves the momentum alone
+    np.testing.assert_array_equal(optimizer.velocity[0], [2.0, 2.0])
