@@ -128,7 +128,9 @@ def _call(function: Any, *args: Any) -> Any:
     return out
 
 
-def _array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+def _array(
+    value: Any, what: str, shape: tuple[int, ...] | None = None, finite: bool = True
+) -> np.ndarray:
     if value is TODO or value is None:
         raise NotDoneError
     try:
@@ -137,6 +139,8 @@ def _array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> np.nd
         raise WrongError(f"{what} should be numbers, got {type(value).__name__}") from None
     if shape is not None and array.shape != shape:
         raise WrongError(f"{what} has shape {array.shape}, it should have shape {shape}")
+    if finite and not np.all(np.isfinite(array)):  # (a nan also slips past every `>` test)
+        raise WrongError(f"{what} holds nan or inf: {array}")
     return array
 
 
@@ -177,7 +181,7 @@ def _central_difference(derivative: Any) -> str:
                 f"at x = {x} you return (f(x+h) - f(x))/h, the forward difference: its error "
                 f"{error:.1e} shrinks like h, the central one's like h^2"
             )
-        if error > 1e-5:
+        if not error <= 1e-5:
             raise WrongError(f"at x = {x} you give {got:.8f}, off by {error:.1e} at h = {h}")
     return "central differences: error O(h^2), about 1e-6 at h = 1e-3."
 
@@ -192,7 +196,7 @@ def _svm_loss(svm_loss: Any) -> str:
                 f"scores {scores}, label {label}: you give {got:.4g}, one margin too much: "
                 "the sum skips j = label"
             )
-        if abs(got - want) > 1e-9:
+        if not abs(got - want) <= 1e-9:
             raise WrongError(f"scores {scores}, label {label}: you give {got:.4g}")
     return "the SVM loss sums max(0, s_j - s_label + 1) over the wrong classes."
 
@@ -212,7 +216,7 @@ def _chain_rule(answer: Any) -> str:
     f.label = "f"
     f.backward()
     want = np.array([x.grad, y.grad, z.grad])
-    wrong = [name for name, g, w in zip("xyz", got, want) if abs(g - w) > 1e-9]
+    wrong = [name for name, g, w in zip("xyz", got, want) if not abs(g - w) <= 1e-9]
     if wrong:
         picture = draw_graph(f, show_grad=False, local_grads=True)
         raise WrongError(
@@ -232,7 +236,7 @@ def _custom_op(sin_node: Any) -> str:
         node = _call(sin_node, x)
         if not isinstance(node, Value) or node.parents != (x,):
             raise WrongError("return Value(..., op='sin', parents=(x,), local_grads=(...,))")
-        if abs(node.data - math.sin(point)) > 1e-12:
+        if not abs(node.data - math.sin(point)) <= 1e-12:
             raise WrongError(f"at x = {point} the value is {node.data:.6g}, not sin(x)")
         node.label = "s"
         report = check_local_grads(node * 2.0, functions={node.op: math.sin})
@@ -254,7 +258,7 @@ def _sigmoid_local_grad(local: Any) -> str:
         s = 1.0 / (1.0 + math.exp(-z))
         got = float(_call(local, s))
         want = Value(z).sigmoid().local_grads[0]
-        if abs(got - want) > 1e-12:
+        if not abs(got - want) <= 1e-12:
             raise WrongError(f"at s = {s:.4f} (z = {z}) you give {got:.6g}; it is a function of s")
     return "d sigma/dz = sigma (1 - sigma), from the output alone."
 
@@ -295,7 +299,7 @@ def _activation_derivatives(derivatives: Any) -> str:
         for z in (-2.0, -0.5, 0.7, 3.0):
             want = getattr(Value(z), name)().local_grads[0]
             got = float(_call(derivatives[name], z))
-            if abs(got - want) > 1e-9:
+            if not abs(got - want) <= 1e-9:
                 raise WrongError(f"{name}'(z) at z = {z}: you give {got:.6g}")
     return "five activations, five derivatives (leaky_relu's slope 0.01, elu's alpha 1)."
 
@@ -322,7 +326,7 @@ def _collapse(collapse: Any) -> str:
 def _stable_softmax(softmax: Any) -> str:
     for z in ([1.0, 2.0, 3.0], [1000.0, 999.0, 998.0], [0.0, -1000.0], [-800.0, -801.0]):
         with np.errstate(all="ignore"):
-            got = _array(_call(softmax, np.array(z)), f"softmax({z})", (len(z),))
+            got = _array(_call(softmax, np.array(z)), f"softmax({z})", (len(z),), finite=False)
         if not np.all(np.isfinite(got)):
             raise WrongError(f"softmax({z}) gives {got}: exp overflowed; shift the logits first")
         _close(got, _softmax(np.array(z)), f"softmax({z})", 1e-12)
@@ -384,7 +388,7 @@ def _weight_decay(value: Any) -> str:
     got = float(_array(value, "weight_decay"))
     if abs(got - 0.001) < 1e-15:
         raise WrongError("0.001 is lambda; SGD adds weight_decay * W to the gradient of lam W^2")
-    if abs(got - 0.002) > 1e-15:
+    if not abs(got - 0.002) <= 1e-15:
         raise WrongError(f"{got} does not give the gradient of 0.001 * sum(W**2)")
     return "weight_decay = 2 lambda."
 
@@ -446,7 +450,7 @@ def _train_loop(train: Any) -> str:
     got = _array(_call(train, model, X, y, 0.05, 5), "losses")
     if got.shape != (5,):
         raise WrongError(f"return one loss per step: 5 numbers, got shape {got.shape}")
-    if abs(got[0] - want[0]) > 1e-12:
+    if not abs(got[0] - want[0]) <= 1e-12:
         raise WrongError(f"the first loss is {got[0]:.6g}: use nn.mse(model(X), y) before stepping")
     if np.allclose(got, accumulated, atol=1e-12):
         raise WrongError("the gradients accumulate across steps: call zero_grad before backward")
@@ -504,6 +508,10 @@ def _relu_backward(relu_backward: Any) -> str:
     if np.allclose(got, np.where(upstream > 0, upstream, 0.0)):
         raise WrongError("you keep the positive upstream entries: the mask is x > 0, the input's")
     _close(got, want, "dL/dx for x = [1, -2, 3, -1], upstream [4, -1, 5, 9]")
+    at_zero = _array(_call(relu_backward, np.array([0.0, 2.0]), np.array([5.0, 1.0])), "dL/dx")
+    if np.allclose(at_zero, [5.0, 1.0]):
+        raise WrongError("at x = 0 relu is flat (max(0, x) takes the 0): the mask is x > 0")
+    _close(at_zero, np.array([0.0, 1.0]), "dL/dx for x = [0, 2], upstream [5, 1]")
     return "the gradient is routed where x > 0: [4, 0, 5, 0]."
 
 

@@ -203,3 +203,24 @@ def test_every_exercise_is_asked_in_its_lesson_with_the_placeholder() -> None:
                 assert "TODO" in source, f"{path.name}: the cell of {name} has no placeholder"
                 asked[name] = path.stem
     assert asked == {name: exercise.lesson for name, exercise in EXERCISES.items()}
+
+
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [
+        ("chain_rule", [math.nan] * 3),
+        ("sigmoid_local_grad", lambda *args: math.nan),
+        ("svm_loss", lambda *args: math.nan),
+        ("central_difference", lambda *args: math.nan),
+        ("activation_derivatives", lambda *args: math.nan),
+        ("weight_decay", math.nan),
+    ],
+)
+def test_a_nan_answer_is_never_accepted(name: str, answer: Any) -> None:
+    result = check(name, answer)
+    assert result.status == "wrong", result
+
+
+def test_relu_backward_is_checked_at_zero_too() -> None:
+    result = check("relu_backward", lambda x, upstream: np.where(x >= 0, upstream, 0.0))
+    assert result.status == "wrong" and "at x = 0 relu is flat" in result.message
