@@ -360,6 +360,20 @@ def test_a_tensor_used_twice_shows_its_running_total_after_each_use() -> None:
     assert "(dout/dx: [ 0.5 -1. ]; 1 of 2 uses)" in trace.texts()[-1]
 
 
+def test_a_tensor_root_that_needs_no_gradient_is_refused_as_backward_refuses_it() -> None:
+    with pytest.raises(RuntimeError, match=r"trace_backward: .*requires_grad=True"):
+        trace_backward((Tensor([1.0, 2.0]) * 2.0).sum())
+
+
+def test_a_one_number_tensor_reads_as_a_number() -> None:
+    x = Tensor([0.5, -1.0], requires_grad=True, label="x")
+    root = (x * x).sum()
+    trace = trace_backward(root)
+    assert "dout/dout = 1: the output" in trace.texts()[0]
+    assert "[1]" not in trace.texts()[0]
+    assert cells(draw_graph(root).source, "v2") == ["out", "() float64", "data 1.25", "grad 1"]
+
+
 def test_html_page_embeds_the_picture_once(tmp_path: Path) -> None:
     f, _ = chain_rule()
     trace = trace_backward(f)

@@ -274,9 +274,14 @@ def draw_collapsed(
             attrs["label"] = f"x{count}"
         dot.edge(f"{ids}{a}", f"{ids}{b}", **attrs)
     if legend:
+        grouping = (
+            "a module's box holds its nodes"
+            if any(box.key.startswith("module ") for box in all_boxes)
+            else "a box holds a chain of one op, or the ops at a range of depths"
+        )
         note = (
-            f"{len(box_of)} values drawn as {len(all_boxes)} boxes: a module's box holds its "
-            "nodes; out and grad summarise the values that leave it"
+            f"{len(box_of)} values drawn as {len(all_boxes)} boxes: {grouping}; out and grad "
+            "summarise the values that leave it"
         )
         dot.node("legend", html_label([note], bold_first=False), shape="plaintext", id="legend")
     return dot

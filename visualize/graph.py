@@ -48,7 +48,8 @@ KIND_MEANINGS = {
     "output": "the output (its gradient starts the backward pass)",
     "parameter": "a parameter (what training changes)",
     "input": "an input",
-    "constant": "a constant (a plain number: no gradient is kept for it)",
+    "constant": "a constant (a plain number training never changes; its gradient is drawn only "
+    "with constant_grads=True)",
     "value": "an intermediate value",
 }
 
@@ -64,6 +65,8 @@ def fmt(x: float, precision: int = 4) -> str:
 def summary(array: Any, precision: int = 4) -> str:
     """Small arrays in full, larger ones as mean, min and max."""
     array = np.asarray(array, dtype=np.float64)
+    if array.ndim == 0:  # a 0-d array (a batch path's loss) is one number, shown as one
+        return fmt(float(array), precision)
     if array.size <= 4:
         return "[" + " ".join(fmt(float(v), precision) for v in array.ravel()) + "]"
     return (

@@ -362,6 +362,12 @@ def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
 
     The gradients it leaves behind are exactly those of a plain `backward()`.
     """
+    if not getattr(root, "requires_grad", True):  # as backward() refuses it
+        raise RuntimeError(
+            "trace_backward: this Tensor does not require a gradient (no tensor it was made from "
+            "has requires_grad=True); make the inputs to differentiate with "
+            "Tensor(..., requires_grad=True)"
+        )
     picture = Picture(root, parameters)
     index = picture.index
     scalar = not is_array(root)
