@@ -359,6 +359,8 @@ def write_atomically(
     `<name>.<pid>.<8 hex digits>.tmp`; one whose process no longer runs was left by a killed save
     and is deleted by the next save to the same path.
     """
+    if not os.fspath(path):  # realpath("") is the working directory: say what is wrong
+        raise ValueError(f"{who}: the path is empty; give a file name such as model.npz")
     target = Path(os.path.realpath(path))  # through symlinks to the file they name
     try:
         existing: os.stat_result | None = os.stat(target)

@@ -856,3 +856,9 @@ def test_save_is_atomic_a_reader_sees_old_or_new(
     monkeypatch.setattr(np, "savez", look_then_write)
     scalar_model(seed=2).save(path)
     assert seen == [True] and loads_as(path, scalar_model(seed=2))
+
+
+def test_saving_to_an_empty_path_says_the_path_is_empty(tmp_path: Path) -> None:
+    model = nn.MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match=r"MLP.save: the path is empty"):
+        model.save("")
