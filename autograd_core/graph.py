@@ -155,7 +155,7 @@ def backpropagate(root: Node, seed: Any, on_node: OnNode | None = None) -> None:
     pass visits the nodes. Inside `detect_anomaly()` every gradient a node sends is checked.
     If the pass fails (an anomaly, an error in `on_node`), every leaf keeps the gradient it held.
     """
-    if is_anomaly_enabled():
+    if MODE_BLOCKS.count and is_anomaly_enabled():  # no thread-local lookup while no block is open
         on_node = _raise_on_non_finite if on_node is None else _also_check(on_node)
     with GRAPH_WALK:
         order, held = _depth_first(root, keep_every_grad=False)

@@ -242,6 +242,26 @@ OPS: tuple[Op, ...] = (
         formula="{0} @ {1}",
     ),
     Op(
+        "linear", 3, "fused",
+        "linear: x @ W + b as one node; x gets the gradient times W transposed, W x transposed "
+        "times the gradient, b the gradient summed over the rows",
+        ("{1}^T", "{0}^T", "1"), None, "Tensor.linear",
+        vjp=(
+            "dL/d{0} = dL/d{out} @ {1}^T",
+            "dL/d{1} = {0}^T @ dL/d{out}",
+            "dL/d{2} = dL/d{out} summed over the rows",
+        ),
+        formula="{0} @ {1} + {2}",
+    ),
+    Op(
+        "mse", 1, "fused",
+        "mse: mean squared error as one node; each prediction gets 2 (x - t) / n times the "
+        "gradient",
+        ("2*({0} - target)/n",), None, "Tensor.mse",
+        vjp=("dL/d{0} = dL/d{out} * 2 ({0} - target) / n",),
+        formula="mean(({0} - target)^2)",
+    ),
+    Op(
         "cross_entropy", None, "fused",
         "cross_entropy: each logit gets softmax minus one-hot target (y - t), one fused node",
         _cross_entropy_grads, "functional.cross_entropy", "Tensor.cross_entropy",

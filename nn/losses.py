@@ -82,7 +82,7 @@ def _mse_batch(prediction: Tensor, target: Targets) -> Tensor:
     t = np.asarray(target, dtype=prediction.dtype)
     if t.size != prediction.size:
         raise ValueError(f"mse: prediction {prediction.shape} but targets {t.shape}")
-    return ((prediction - t.reshape(prediction.shape)) ** 2).mean()
+    return prediction.mse(t.reshape(prediction.shape))  # ((p - t) ** 2).mean(), as one node
 
 
 # ---- softmax cross-entropy ---------------------------------------------------------------------

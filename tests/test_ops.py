@@ -77,6 +77,8 @@ BATCH_CASES: dict[str, tuple[Callable[..., Tensor], list[np.ndarray]]] = {
     "min_over": (lambda a: a.min(axis=0), [M23]),
     "concatenate": (lambda a, b: autograd_core.concatenate([a, b], axis=1), [M23, M23[:, :1]]),
     "stack": (lambda a, b: autograd_core.stack([a, b], axis=0), [M23, POSITIVE]),
+    "linear": (lambda x, w, b: x.linear(w, b), [M23, M32, M32[0]]),
+    "mse": (lambda a: a.mse(POSITIVE), [M23]),
 }
 
 

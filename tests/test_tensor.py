@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import nn
 from autograd_core import (
     Tensor,
     Value,
@@ -460,3 +461,70 @@ def test_relu_routes_the_upstream_gradient_without_negative_zeros() -> None:
     y = x.relu()
     y.backward(gradient=np.array([4.0, -1.0, 5.0, 9.0]))
     assert str(y.data) == "[1. 0. 3. 0.]" and str(x.grad) == "[4. 0. 5. 0.]"
+
+
+def _grads_of(build: Callable[..., Tensor], arrays: list[np.ndarray]) -> tuple[Any, list[Any]]:
+    """The output and every input's gradient of `build` on fresh leaves of `arrays`."""
+    leaves = [Tensor(a, requires_grad=True) for a in arrays]
+    out = build(*leaves)
+    out.backward(np.linspace(-1.0, 1.0, out.size).reshape(out.shape))
+    return out.data, [leaf.grad for leaf in leaves]
+
+
+@pytest.mark.parametrize("leading", [(5,), (), (2, 3)])
+def test_fused_linear_is_its_composition_and_passes_gradcheck(leading: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(3)
+    x, W, b = rng.normal(size=(*leading, 4)), rng.normal(size=(4, 3)), rng.normal(size=3)
+    fused_out, fused_grads = _grads_of(lambda x, W, b: x.linear(W, b), [x, W, b])
+    out, grads = _grads_of(lambda x, W, b: x @ W + b, [x, W, b])
+    assert fused_out.shape == out.shape == (*leading, 3)
+    np.testing.assert_allclose(fused_out, out, rtol=1e-13, atol=1e-15)
+    for fused, composed in zip(fused_grads, grads):
+        assert fused.shape == composed.shape
+        np.testing.assert_allclose(fused, composed, rtol=1e-12, atol=1e-14)
+    node = Tensor(x).linear(Tensor(W, requires_grad=True), Tensor(b, requires_grad=True))
+    assert node.op == "linear" and len(node.parents) == 3
+    assert gradcheck(lambda x, W, b: x.linear(W, b).sum(), [x, W, b]).ok
+
+
+def test_fused_linear_refuses_shapes_that_do_not_line_up() -> None:
+    x, W = Tensor(np.ones((2, 4))), Tensor(np.ones((4, 3)))
+    for bad_x, bad_w, bad_b in [
+        (Tensor(np.ones((2, 5))), W, Tensor(np.ones(3))),
+        (x, W, Tensor(np.ones(4))),
+        (x, Tensor(np.ones(4)), Tensor(np.ones(1))),
+    ]:
+        with pytest.raises(ValueError, match="linear: shapes"):
+            bad_x.linear(bad_w, bad_b)
+
+
+def test_fused_mse_is_its_composition_and_passes_gradcheck() -> None:
+    rng = np.random.default_rng(4)
+    prediction, target = rng.normal(size=(7, 2)), rng.normal(size=(7, 2))
+    leaf = Tensor(prediction, requires_grad=True)
+    fused = leaf.mse(target)
+    fused.backward()
+    composed_leaf = Tensor(prediction, requires_grad=True)
+    composed = ((composed_leaf - target) ** 2).mean()
+    composed.backward()
+    assert fused.op == "mse" and fused.shape == ()
+    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-14)
+    np.testing.assert_allclose(leaf.grad, composed_leaf.grad, rtol=1e-13)
+    np.testing.assert_allclose(leaf.grad, 2.0 * (prediction - target) / prediction.size)
+    assert gradcheck(lambda p: p.mse(target), [prediction]).ok
+    with pytest.raises(ValueError, match="mse: prediction"):
+        leaf.mse(target[:3])
+
+
+def test_nn_mse_builds_the_fused_node_with_the_compositions_numbers() -> None:
+    layer = nn.Linear(3, 2)
+    X, target = np.linspace(-1.0, 1.0, 12).reshape(4, 3), np.arange(8.0).reshape(4, 2)
+    loss = nn.mse(layer(X), target.ravel())  # targets of any shape with as many elements
+    assert loss.op == "mse"
+    loss.backward()
+    fused = layer.weight.grad.copy()
+    layer.zero_grad()
+    composed = ((layer(X) - target) ** 2).mean()
+    composed.backward()
+    np.testing.assert_allclose(loss.data, composed.data, rtol=1e-14)
+    np.testing.assert_allclose(fused, layer.weight.grad, rtol=1e-12)
