@@ -43,4 +43,4 @@ $(STAMP): pyproject.toml Makefile | $(PY)
 	touch $@
 
 clean:
-	rm -rf $(VENV) .venv-core out site .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) out site dist .pytest_cache .hypothesis .mypy_cache .ruff_cache
