@@ -9,10 +9,12 @@ The lessons are found by glob, as the site finds them: notebooks come and go as 
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import html
 import http.server
 import importlib
+import io
 import os
 import re
 import subprocess
@@ -114,6 +116,27 @@ def test_the_api_reference_is_written_from_the_docstrings(
     text = html.unescape(re.sub(r"<[^>]+>", "", (site / page / "index.html").read_text()))
     assert f'id="{anchor}"' in (site / page / "index.html").read_text()
     assert " ".join(first_line.replace("`", "").split()) in " ".join(text.split())
+
+
+DOC_EXAMPLES = [
+    (page.name, block)
+    for page in sorted((ROOT / "docs").glob("*.md"))
+    for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+]
+
+
+@pytest.mark.parametrize(("page", "block"), DOC_EXAMPLES, ids=[p for p, _ in DOC_EXAMPLES])
+def test_the_pages_examples_print_what_their_comments_say(page: str, block: str) -> None:
+    expected = [
+        line.split("#", 1)[1].strip()
+        for line in block.splitlines()
+        if line.startswith("print(") and "#" in line
+    ]
+    assert expected, f"an example on {page} shows no output"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(block, page, "exec"), {})
+    assert printed.getvalue().splitlines() == expected
 
 
 # ---- in a browser --------------------------------------------------------------------------------
