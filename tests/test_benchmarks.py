@@ -86,3 +86,14 @@ def test_batch_benchmark_losses_agree() -> None:
             assert 0 < low <= median <= high, row
     digits_rows = [line.split("|") for line in tables[3].splitlines()[3:]]
     assert all(float(row[4]) >= 0.95 for row in digits_rows) and len(digits_rows) >= 2
+
+
+def test_fit_collector_benchmark_runs_both_paths() -> None:
+    result = run_benchmark("fit_collector.py", "--runs", "1")
+    assert result.returncode == 0, result.stderr
+    rows = table_rows(result.stdout)[0][2:]
+    assert [row[0] for row in rows] == ["scalar", "batch"]
+    for row in rows:
+        for cell in row[1:]:
+            median, low, high = spread_numbers(cell)
+            assert 0 < low <= median <= high, row

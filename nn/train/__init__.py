@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,21 +113,25 @@ def fit(
     show = sys.stderr.isatty() if progress is None else progress
     step = 0
     stop = False
+    collector = StepCollector()
     with tqdm(total=epochs * steps_per_epoch, disable=not show, unit="step", leave=True) as bar:
         for epoch in range(epochs):
             total, seen, sums = 0.0, 0, dict.fromkeys(named, 0.0)
             for X_batch, y_batch in batches(X, y, size, shuffle=size < len(X), rng=rng):
-                outputs = model(X_batch)  # a scalar model maps itself over the rows
-                batch_loss = loss(outputs, y_batch)
-                optimizer.zero_grad()
-                batch_loss.backward()
-                optimizer.step()
+                with collector.paused():
+                    outputs = model(X_batch)  # a scalar model maps itself over the rows
+                    batch_loss = loss(outputs, y_batch)
+                    optimizer.zero_grad()
+                    batch_loss.backward()
+                    optimizer.step()
+                    value = float(batch_loss.data)
+                    for name, metric in named.items():
+                        sums[name] += metric(outputs, y_batch) * len(X_batch)
+                    # the step's graph goes now, before the collector runs and the next is built
+                    del outputs, batch_loss
                 step += 1
-                value = float(batch_loss.data)
                 total += value * len(X_batch)
                 seen += len(X_batch)
-                for name, metric in named.items():
-                    sums[name] += metric(outputs, y_batch) * len(X_batch)
                 bar.update(1)
                 bar.set_postfix(epoch=epoch + 1, loss=f"{value:.4f}")
                 if callback is not None and callback(
@@ -143,6 +149,40 @@ def fit(
             if stop:
                 break
     return history
+
+
+class StepCollector:
+    """Python's cyclic collector paused while `fit` builds and walks a step's graph.
+
+    Why: the graphs hold no reference cycles, so reference counting frees them (each step drops
+    its graph before the next is built), yet every node made counts towards the collector's next
+    run, and a run promotes the live graph towards the old generation, whose full collections
+    walk every object of the program: pausing it made a scalar `fit` step on micrograd's demo
+    network 1.23x faster (26.6 ms against 21.2 ms, median of 8 runs each, range 1.08x-1.36x:
+    `benchmarks/fit_collector.py`); on the batch path it changes nothing measurable (1.00x).
+
+    Cycles that a model, a loss, a metric or a callback makes are still collected: before each
+    step the young generation (where they are, and the graph is not), every 10th step the middle
+    one too; the old generation on Python's own schedule. The collector is switched back on
+    however a step is left (an exception, KeyboardInterrupt, a callback that stops training); if
+    it was off when `fit` was called (`gc.disable()`), `fit` neither turns it on nor collects.
+    """
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        if not gc.isenabled():  # the caller turned it off: leave it to them
+            yield
+            return
+        gc.collect(1 if self.steps % 10 == 9 else 0)  # what the last step's callback left
+        self.steps += 1
+        gc.disable()
+        try:
+            yield
+        finally:
+            gc.enable()
 
 
 def _positive_int(name: str, value: object) -> int:
