@@ -17,6 +17,7 @@ median over the rounds and the min-max range; a ratio is the median of the per-r
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import time
@@ -254,6 +255,33 @@ def small_table(rounds: int) -> None:
     results = race(contenders([2, 16, 16, 1], np.float64, True, 0.01), X, y, rounds, block=50)
     check_losses(results, 1e-10)
     print("| " + timing_cells(results, 1e6, ".1f"))
+    print(f"\nwhere ours spends a step (us, medians of {rounds * 50} warm steps, min-max):")
+    print("| forward | mse loss | zero_grad and backward | SGD update |")
+    print("|---|---|---|---|")
+    print("| " + " | ".join(spread(t, ".1f") for t in phases_of_ours(X, y, rounds * 50)) + " |")
+
+
+def phases_of_ours(X: np.ndarray, y: np.ndarray, steps: int) -> list[list[float]]:
+    """Microseconds per phase of our step on the small network, for each of `steps` steps."""
+    model = MLP(2, [16, 16, 1], seed=0)
+    optimizer = nn.SGD(model.parameters(), lr=0.01)
+    phases: list[list[float]] = [[], [], [], []]
+    for step in range(steps + 50):  # the first 50 warm up
+        start = time.perf_counter()
+        out = model(X)
+        forward = time.perf_counter()
+        loss = nn.mse(out, y)
+        lossed = time.perf_counter()
+        optimizer.zero_grad()
+        loss.backward()
+        backward = time.perf_counter()
+        optimizer.step()
+        done = time.perf_counter()
+        if step >= 50:
+            marks = (start, forward, lossed, backward, done)
+            for phase, (a, b) in zip(phases, itertools.pairwise(marks)):
+                phase.append((b - a) * 1e6)
+    return phases
 
 
 def digits_table() -> None:

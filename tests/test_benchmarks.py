@@ -75,7 +75,7 @@ def test_batch_benchmark_losses_agree() -> None:
     result = run_benchmark("batch_vs_numpy.py", "--rounds", "1")
     assert result.returncode == 0, result.stderr  # a loss mismatch exits non-zero
     tables = result.stdout.split("\n\n")
-    assert len(tables) == 4  # the header line and three tables
+    assert len(tables) == 5  # the header line, three tables and where our small step goes
     step_rows = table_rows(table_only(tables[1]))[0][2:]
     assert [row[0] for row in step_rows] == ["32", "128", "1024"]
     small_row = table_rows(table_only(tables[2]))[0][2]
@@ -84,7 +84,10 @@ def test_batch_benchmark_losses_agree() -> None:
         for cell in (row[0], row[1], row[3]):
             median, low, high = spread_numbers(cell)
             assert 0 < low <= median <= high, row
-    digits_rows = [line.split("|") for line in tables[3].splitlines()[3:]]
+    split = table_rows(table_only(tables[3]))[0]
+    assert split[0] == ["forward", "mse loss", "zero_grad and backward", "SGD update"]
+    assert all(0 < spread_numbers(cell)[1] for cell in split[2])
+    digits_rows = [line.split("|") for line in tables[4].splitlines()[3:]]
     assert all(float(row[4]) >= 0.95 for row in digits_rows) and len(digits_rows) >= 2
 
 
