@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -163,25 +164,25 @@ def contenders(sizes: list[int], dtype: type, mse: bool, lr: float) -> dict[str,
     return {name: c for name, c in found.items() if c is not None}
 
 
-@dataclass
-class Result:
-    """One contender's first-step loss, its seconds per step in each round, and its position."""
+class Result(NamedTuple):
+    """A contender's median seconds per step over the rounds, and its first step's loss."""
 
+    seconds: float
     loss: float
-    seconds: list[float]
 
 
-def race(
+def timed_rounds(
     runners: dict[str, Contender], X: np.ndarray, y: np.ndarray, rounds: int, block: int
-) -> dict[str, Result]:
-    """Seconds per step of each contender, per round, warm; and their first-step losses.
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Each contender's first-step loss, and its seconds per step in each round, warm.
 
     Every contender first takes a step (its loss is checked) and then `WARMUP_BLOCKS` untimed
     blocks, so none starts cold. In each round each runs `block` steps, timed together; the
     order changes from round to round (rotated, and reversed every other round), so no contender
     always runs straight after the same other one, whose work may have evicted its caches.
     """
-    results = {name: Result(c.step(X, y), []) for name, c in runners.items()}
+    losses = {name: c.step(X, y) for name, c in runners.items()}
+    seconds: dict[str, list[float]] = {name: [] for name in runners}
     names = list(runners)
     for _ in range(WARMUP_BLOCKS):
         for name in names:
@@ -194,8 +195,16 @@ def race(
             start = time.perf_counter()
             for _ in range(block):
                 step(X, y)
-            results[name].seconds.append((time.perf_counter() - start) / block)
-    return results
+            seconds[name].append((time.perf_counter() - start) / block)
+    return losses, seconds
+
+
+def race(
+    runners: dict[str, Contender], X: np.ndarray, y: np.ndarray, rounds: int, block: int = 1
+) -> dict[str, Result]:
+    """Median seconds per step of each contender (warm, in varying order) and its first loss."""
+    losses, seconds = timed_rounds(runners, X, y, rounds, block)
+    return {name: Result(statistics.median(seconds[name]), losses[name]) for name in runners}
 
 
 WARMUP_BLOCKS = 3
@@ -214,11 +223,11 @@ def spread(values: list[float], spec: str, unit: str = "") -> str:
     return f"{mid:{spec}}{unit} ({low:{spec}}{unit}-{high:{spec}}{unit})"
 
 
-def timing_cells(results: dict[str, Result], scale: float, spec: str) -> str:
+def timing_cells(seconds: dict[str, list[float]], scale: float, spec: str) -> str:
     """Table cells: the three times (seconds * scale), then ours over the other two, each the
     median of the per-round ratios with their range."""
-    numpy_t, ours_t = results["numpy by hand"].seconds, results["ours"].seconds
-    torch_t = results["pytorch eager"].seconds if "pytorch eager" in results else None
+    numpy_t, ours_t = seconds["numpy by hand"], seconds["ours"]
+    torch_t = seconds.get("pytorch eager")
     cells = [spread([t * scale for t in times], spec) for times in (numpy_t, ours_t)]
     cells.append(spread([t * scale for t in torch_t], spec) if torch_t else "-")
     cells.append(spread([o / n for o, n in zip(ours_t, numpy_t)], ".2f", "x"))
@@ -227,6 +236,16 @@ def timing_cells(results: dict[str, Result], scale: float, spec: str) -> str:
     else:
         cells.append("-")
     return " | ".join(cells) + " |"
+
+
+def checked_rounds(
+    runners: dict[str, Contender], X: np.ndarray, y: np.ndarray, rounds: int, block: int,
+    rtol: float,
+) -> dict[str, list[float]]:
+    """`timed_rounds`, exiting non-zero unless the first losses agree to `rtol`."""
+    losses, seconds = timed_rounds(runners, X, y, rounds, block)
+    check_losses({name: Result(0.0, loss) for name, loss in losses.items()}, rtol)
+    return seconds
 
 
 def step_table(rounds: int) -> None:
@@ -240,9 +259,8 @@ def step_table(rounds: int) -> None:
         X = rng.normal(size=(batch, 784)).astype(np.float32)
         y = rng.integers(0, 10, size=batch)
         runners = contenders([784, 256, 256, 10], np.float32, False, 0.01)
-        results = race(runners, X, y, rounds, block=max(1, 128 // batch))
-        check_losses(results, 1e-4)
-        print(f"| {batch} | " + timing_cells(results, 1e3, ".3f"))
+        seconds = checked_rounds(runners, X, y, rounds, max(1, 128 // batch), 1e-4)
+        print(f"| {batch} | " + timing_cells(seconds, 1e3, ".3f"))
 
 
 def small_table(rounds: int) -> None:
@@ -252,9 +270,8 @@ def small_table(rounds: int) -> None:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(100, 2))
     y = rng.normal(size=(100, 1))
-    results = race(contenders([2, 16, 16, 1], np.float64, True, 0.01), X, y, rounds, block=50)
-    check_losses(results, 1e-10)
-    print("| " + timing_cells(results, 1e6, ".1f"))
+    runners = contenders([2, 16, 16, 1], np.float64, True, 0.01)
+    print("| " + timing_cells(checked_rounds(runners, X, y, rounds, 50, 1e-10), 1e6, ".1f"))
     print(f"\nwhere ours spends a step (us, medians of {rounds * 50} warm steps, min-max):")
     print("| forward | mse loss | zero_grad and backward | SGD update |")
     print("|---|---|---|---|")
