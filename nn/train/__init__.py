@@ -86,6 +86,11 @@ def fit(
     `batch_size=None` trains on the full batch. Batches are shuffled by a generator seeded with
     `seed`. The progress bar is on when stderr is a terminal, unless `progress` says otherwise.
     A `callback` gets a `StepInfo` after every step; returning True stops training.
+
+    Each step's graph is dropped before the next is built, and Python's cyclic collector is
+    paused while a step builds and walks its graph (the model, the loss, backward, the update,
+    the metrics); callbacks run with it on, and cycles anything makes are still collected
+    between steps (`StepCollector` says how, and what it saves).
     """
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim == 0 or len(X) == 0:
