@@ -142,7 +142,10 @@ def test_hostile_and_broken_expressions_are_refused(
         (["x", "x=1", "--steps", "steps.svg"], "give a .html file"),
         ([], "required: expression"),
         (["-x+1", "x=1", "-o"], "-o/--output: expected one argument"),
-        (["-x+1", "x=1", "--out", "g.svg"], "expected NAME=VALUE, got '--out'"),
+        (
+            ["-x+1", "x=1", "--out", "g.svg"],
+            "got '--out' (the options are -o/--output FILE, --steps FILE and -h)",
+        ),
         (["-x+1", "-2"], "expected NAME=VALUE, got '-2'"),
     ],
 )

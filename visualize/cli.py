@@ -163,7 +163,9 @@ def _variables(assignments: Sequence[str]) -> dict[str, float]:
         name, equals, text = item.partition("=")
         name = name.strip()
         if not equals or not name.isidentifier():
-            raise UsageError(f"expected NAME=VALUE, got {item!r}")
+            # "--out" is no option here (only -h, -o/--output and --steps are): say which are
+            hint = " (the options are -o/--output FILE, --steps FILE and -h)" * item.startswith("-")
+            raise UsageError(f"expected NAME=VALUE, got {item!r}{hint}")
         if name in FUNCTIONS:
             raise UsageError(f"{name!r} is a function name; call the variable something else")
         if name in variables:
