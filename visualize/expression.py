@@ -85,6 +85,7 @@ def parse(text: str, variables: Mapping[str, float]) -> ast.expr:
         # second line on stderr; the check below says what is wrong in one
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # "\\d" before Python 3.12
             tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise ExpressionError(f"not a valid expression: {error.msg}") from None
