@@ -11,9 +11,9 @@ The nodes hold plain floats and their parents: no closures, so no reference cycl
 is freed the moment its root is dropped. Python's cyclic collector still walks every object it
 tracks whenever enough of them have been made, and a training loop makes a graph per step, so a
 node is kept to one tracked object: the one or two inputs of almost every op (and their local
-gradients) sit in slots of the node itself, not in tuples of their own. That made micrograd's
-demo step 2.3x faster (measured in `benchmarks/scalar_vs_micrograd.py`; the collector was
-three quarters of a step). `parents` and `local_grads` read those slots as tuples.
+gradients) sit in slots of the node itself, not in tuples of their own. That halved a step of
+micrograd's demo built node for node (280 to 140 ms, `benchmarks/scalar_vs_micrograd.py`; the
+collector had been three quarters of it). `parents` and `local_grads` read the slots as tuples.
 What each op means (its gate pattern, its local gradient in words) is in the op table, `ops.py`.
 """
 
