@@ -102,3 +102,14 @@ def test_fit_collector_benchmark_runs_both_paths() -> None:
         for cell in row[1:]:
             median, low, high = spread_numbers(cell)
             assert 0 < low <= median <= high, row
+
+
+def test_node_representations_benchmark_times_the_three_layouts() -> None:
+    result = run_benchmark("node_representations.py", "--rounds", "1", "--steps", "1")
+    assert result.returncode == 0, result.stderr
+    rows = table_rows(result.stdout)[0][2:]
+    layouts = [(row[0], row[1]) for row in rows]
+    assert layouts == [("tuples", "2-3"), ("parents tuple", "2"), ("slots", "1")]
+    for row in rows:
+        median, low, high = spread_numbers(row[2])
+        assert 0 < low <= median <= high, row
