@@ -45,7 +45,7 @@ class Linear(Module):
         nin = self.weight.shape[0]
         if x.shape[-1:] != (nin,):
             raise ValueError(f"Linear expects {nin} input features, got input of shape {x.shape}")
-        return x @ self.weight + self.bias
+        return x.linear(self.weight, self.bias)  # x @ W + b as one node
 
     def __repr__(self) -> str:
         return f"Linear({self.weight.shape[0]} -> {self.weight.shape[1]})"

@@ -310,7 +310,8 @@ def test_every_name_in_every_panel_is_in_that_steps_picture(case: str) -> None:
         assert {"w0", "w1", "b", "x0", "x1"} <= panel_names(texts[-1])
     if case == "tensor MLP":
         assert "dL/dL0.weight = X^T @ dL/dn1   (shape (3, 4))" in texts[-1]
-        assert "(softmax(n5) - onehot(labels)) / M" in texts[1]
+        assert "(softmax(n3) - onehot(labels)) / M" in texts[1]
+        assert "n3 = n2 @ L2.weight + L2.bias" in texts[2]  # nn.Linear is one fused node
 
 
 def test_frames_highlight_the_step_and_blank_the_unknown() -> None:
