@@ -244,7 +244,8 @@ class Value:
         b = _operand(other)
         if b is None:
             raise TypeError(f"max needs a Value or a real number, got {type(other).__name__}")
-        if b.data > self.data or b.data != b.data:  # a nan on either side wins, as in NumPy
+        if b.data > self.data or (b.data != b.data and self.data == self.data):
+            # b wins when larger, or when it alone is nan (a nan wins, and the first on a tie)
             return _binary(b.data, "max", self, b, 0.0, 1.0)
         return _binary(self.data, "max", self, b, 1.0, 0.0)
 

@@ -103,7 +103,8 @@ def _listed(names: Sequence[str], joiner: str) -> str:
 
 
 def _sum_formula(inputs: Sequence[str]) -> str:
-    return _listed(inputs, " + ")
+    # one input is a Tensor's sum over its elements; several are the scalar path's n-ary sum
+    return f"sum({inputs[0]})" if len(inputs) == 1 else _listed(inputs, " + ")
 
 
 def _dot_formula(inputs: Sequence[str]) -> str:

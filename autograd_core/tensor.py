@@ -54,6 +54,21 @@ def _numpy_axes(
     return axis, keepdims if keepdim is None else keepdim
 
 
+# PyTorch names a Tensor here spells otherwise (NumPy's way), and what to write instead
+_PYTORCH_NAMES = {
+    "dim": "use t.ndim (NumPy's name)",
+    "unsqueeze": "use t.reshape(...) with a 1 where the new axis goes, or t[None]",
+    "squeeze": "use t.reshape(...) without the axes of size 1",
+    "permute": "use t.transpose(axes), with the axes in their new order",
+    "requires_grad_": "set t.requires_grad = True",
+    "backward_": "call t.backward()",
+    "numel": "use t.size (a property here, as NumPy's)",
+    "to": "use t.astype(dtype) for a dtype; there are no devices",
+    "cpu": "there are no devices: t is already NumPy data (t.data)",
+    "cuda": "there are no devices: everything runs on NumPy",
+}
+
+
 def _mixed_paths(op: str, other: object) -> TypeError:
     """The error for a Value meeting a Tensor: the two paths never share a graph."""
     return TypeError(
@@ -143,7 +158,10 @@ class Tensor:
             raise _mixed_paths("Tensor()", data)
         # a copy, as torch.tensor: an optimiser's in-place step never reaches the caller's array
         # (copy=False shares it, as torch.as_tensor does)
-        array = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
+        try:
+            array = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
+        except ValueError as error:  # rows of different lengths, text that is not a number
+            raise ValueError(f"Tensor needs a rectangular array of numbers: {error}") from None
         if dtype is None and array.dtype.kind != "f":
             if array.dtype.kind not in "biu":
                 raise TypeError(
@@ -192,6 +210,22 @@ class Tensor:
         return float(self.data.item())
 
     __float__ = item
+
+    def __bool__(self) -> bool:
+        """`if t:` for a one-element Tensor tests its value (as PyTorch); more is ambiguous."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a Tensor of shape {self.shape} is ambiguous: "
+                "use (t > 0).any() or (t > 0).all()"
+            )
+        return bool(self.data.item())
+
+    def __getattr__(self, name: str) -> Any:
+        """Only for names a Tensor lacks: PyTorch's, answered with what to write here."""
+        hint = _PYTORCH_NAMES.get(name)
+        if hint is None:
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}: {hint}")
 
     def numpy(self) -> np.ndarray:
         return self.data
@@ -551,7 +585,7 @@ class Tensor:
     ) -> Tensor:
         """Mean over axes: the sum times 1/count. (`dim`, `keepdim` as for `sum`.)"""
         axis, keepdims = _numpy_axes("mean", axis, dim, keepdims, keepdim, self.shape)
-        axes = range(self.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+        axes = range(self.ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
         count = int(np.prod([self.shape[a] for a in axes]))
         if count == 0:
             raise ValueError(
@@ -678,9 +712,10 @@ class Tensor:
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """exp(z_i) / sum_j exp(z_j) along an axis: exp of `log_softmax`, so just as stable."""
-        return self.log_softmax(axis, dim=dim).exp()
+        axis = _numpy_axes("softmax", axis, dim, False, None, self.shape)[0]
+        return self.log_softmax(axis).exp()
 
-    def logsumexp(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    def logsumexp(self, axis: int | None = -1, *, dim: int | None = None) -> Tensor:
         """log(sum_i exp(z_i)) along an axis, as m + log(sum_i exp(z_i - m)) with m the max.
 
         The shift changes nothing mathematically (m carries no gradient, since the whole does not
@@ -689,6 +724,8 @@ class Tensor:
         gives +inf.
         """
         axis = _numpy_axes("logsumexp", axis, dim, False, None, self.shape)[0]
+        if axis is None:  # over every element, as scipy's logsumexp
+            return self.reshape(-1).logsumexp(0)
         top = self.data.max(axis=axis)
         m = np.expand_dims(np.where(np.isinf(top), 0.0, top), axis)
         return (self - m).exp().sum(axis=axis).log() + np.squeeze(m, axis)

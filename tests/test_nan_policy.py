@@ -116,3 +116,11 @@ def test_an_input_changed_in_place_between_forward_and_backward_is_caught() -> N
     w.data *= 2
     y_outside.backward()
     np.testing.assert_array_equal(x.grad, [600.0, 600.0])  # the stale gradient, live data
+
+
+def test_two_nans_give_max_s_gradient_to_the_first_on_both_paths() -> None:
+    a, b = Value(NAN), Value(NAN)
+    a.max(b).backward()
+    ta, tb = Tensor([NAN], requires_grad=True), Tensor([NAN], requires_grad=True)
+    ta.maximum(tb).sum().backward()
+    assert (a.grad, b.grad) == (1.0, 0.0) == (ta.grad[0], tb.grad[0])

@@ -174,3 +174,9 @@ def test_the_legend_explains_every_op_of_the_graph_from_the_table() -> None:
     source = draw_graph(F.sum(nodes)).source
     for name in SCALAR_CASES:
         assert html.escape(ops.BY_NAME[name].meaning) in source, name
+
+
+def test_a_sum_of_one_input_reads_as_a_sum() -> None:
+    entry = ops.BY_NAME["sum"]
+    assert entry.formula_text(["x"], "sum") == "sum(x)"
+    assert entry.formula_text(["a", "b", "c"], "sum") == "a + b + c"

@@ -528,3 +528,30 @@ def test_nn_mse_builds_the_fused_node_with_the_compositions_numbers() -> None:
     composed.backward()
     np.testing.assert_allclose(loss.data, composed.data, rtol=1e-14)
     np.testing.assert_allclose(fused, layer.weight.grad, rtol=1e-12)
+
+
+def test_truth_unknown_pytorch_names_and_ragged_rows_say_what_to_do() -> None:
+    assert bool(Tensor([2.0])) is True and bool(Tensor(0.0)) is False
+    with pytest.raises(ValueError, match=r"truth value of a Tensor of shape \(2,\) is ambiguous"):
+        bool(Tensor([0.0, 1.0]))
+    t = Tensor(np.ones((2, 3)))
+    with pytest.raises(AttributeError, match=r"'unsqueeze': use t.reshape"):
+        t.unsqueeze(0)
+    with pytest.raises(AttributeError, match=r"'dim': use t.ndim"):
+        t.dim()
+    with pytest.raises(AttributeError, match=r"^'Tensor' object has no attribute 'nonsense'$"):
+        t.nonsense  # noqa: B018
+    with pytest.raises(ValueError, match="Tensor needs a rectangular array of numbers"):
+        Tensor([[1.0, 2.0], [3.0]])
+
+
+def test_axes_given_as_numpy_integers_and_logsumexp_over_everything() -> None:
+    t = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    np.testing.assert_allclose(t.mean(axis=np.int64(0)).data, [1.5, 2.5, 3.5])
+    everything = t.logsumexp(axis=None)
+    assert everything.shape == () and everything.item() == pytest.approx(
+        np.log(np.exp(np.arange(6.0)).sum())
+    )
+    assert gradcheck(lambda x: x.logsumexp(axis=None), [t.data]).ok
+    with pytest.raises(ValueError, match=r"^softmax: axis 5"):
+        t.softmax(axis=5)
