@@ -16,6 +16,7 @@ import builtins
 import functools
 import math
 import numbers
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,7 +71,7 @@ def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None
     x = as_values(inputs, "dot")
     w_data = [v.data for v in w]
     x_data = [v.data for v in x]
-    total = builtins.sum(map(float.__mul__, w_data, x_data))
+    total = builtins.sum(map(operator.mul, w_data, x_data))  # operator.mul: 2x float.__mul__
     if bias is None:
         return new_node(total, "dot", w + x, (*x_data, *w_data))
     b = as_value(bias, "dot")
