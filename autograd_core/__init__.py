@@ -26,6 +26,7 @@ from .graph import (
     no_grad,
     topological_order,
 )
+from .higher_order import grad, hessian
 from .tensor import Tensor, as_tensor, concatenate, stack
 
 __all__ = [
@@ -41,7 +42,9 @@ __all__ = [
     "concatenate",
     "detect_anomaly",
     "functional",
+    "grad",
     "gradcheck",
+    "hessian",
     "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # How the gradient moves through an op, as the lessons name the patterns. "function" covers every
 # op whose local gradient is a formula of its input or output (exp, sigmoid, ...); "shape" moves
@@ -39,6 +40,10 @@ class Op:
     vjp: on the batch path, per input, the vector-Jacobian product in words.
     formula: the output in terms of the inputs, a template as `local_grads` (`{0} * {1}`), or a
         function of the input names for an n-ary op.
+    differentiable: on the scalar path, node -> its local gradients as expressions of its inputs
+        and output (Values, or plain numbers where a local gradient is constant), which is what
+        `grad(..., create_graph=True)` multiplies to build a graph of the backward pass. They
+        equal the numbers the node recorded (`local_grads`), as the tests check op by op.
     """
 
     name: str
@@ -51,6 +56,7 @@ class Op:
     activation: bool = False
     vjp: tuple[str, ...] = ()
     formula: str | Callable[[Sequence[str]], str] = ""
+    differentiable: Callable[[Any], tuple[Any, ...]] | None = None
 
     def local_grad_texts(self, inputs: Sequence[str], out: str, op: str = "") -> list[str]:
         """d(out)/d(input) for each input, in words, with the inputs' and the output's names."""
@@ -95,6 +101,63 @@ def _cross_entropy_grads(inputs: Sequence[str], out: str) -> list[str]:
     return [f"softmax({name}) - [{name} is the target]" for name in inputs]
 
 
+# ---- local gradients as expressions (scalar path), for gradients of gradients ----
+# Each takes the node and returns, per input, d(node)/d(input) built from the node's inputs and
+# the node itself with the engine's own ops, so the backward pass can be a graph in turn.
+
+
+def _recorded(node: Any) -> tuple[Any, ...]:
+    """Local gradients that are constants (0 or 1 of max and relu, a slope): the recorded numbers
+    (their derivatives are 0 almost everywhere)."""
+    return tuple(node.local_grads)
+
+
+def _mul_local(node: Any) -> tuple[Any, ...]:
+    a, b = node.parents
+    return (b, a)
+
+
+def _power_n_local(node: Any) -> tuple[Any, ...]:
+    (x,) = node.parents
+    n = float(node.op[2:])
+    if n == 0.0 or (x.data == 0.0 and n < 1.0):  # a constant 0, or the vertical slope at 0
+        return tuple(node.local_grads)
+    return (x ** (n - 1.0) * n,)
+
+
+def _power_local(node: Any) -> tuple[Any, ...]:
+    a, b = node.parents
+    d_exponent = node * a.log() if a.data > 0.0 else node.local_grads[1]
+    return (b * a ** (b - 1.0), d_exponent)
+
+
+def _elu_local(node: Any) -> tuple[Any, ...]:
+    (x,) = node.parents
+    if x.data > 0.0:
+        return (1.0,)
+    alpha = node.local_grads[0] - node.data  # alpha e^x - alpha (e^x - 1)
+    return (node + alpha,)
+
+
+def _dot_local(node: Any) -> tuple[Any, ...]:
+    n = len(node.parents) // 2
+    weights, xs = node.parents[:n], node.parents[n : 2 * n]
+    return (*xs, *weights, *((1.0,) if len(node.parents) % 2 else ()))
+
+
+def _cross_entropy_local(node: Any) -> tuple[Any, ...]:
+    logits = node.parents
+    top = max(z.data for z in logits)
+    exps = [(z - top).exp() for z in logits]
+    total = exps[0]
+    for e in exps[1:]:
+        total = total + e
+    inverse = total.reciprocal()
+    # the target is where the recorded gradient is softmax - 1
+    target = min(range(len(logits)), key=lambda i: node.local_grads[i])
+    return tuple(e * inverse - (1.0 if i == target else 0.0) for i, e in enumerate(exps))
+
+
 def _listed(names: Sequence[str], joiner: str) -> str:
     """Names joined, the middle elided past six: `a + b + ... + z`."""
     if len(names) > 6:
@@ -135,12 +198,14 @@ OPS: tuple[Op, ...] = (
             "dL/d{1} = dL/d{out}, summed over broadcast axes",
         ),
         formula="{0} + {1}",
+        differentiable=lambda node: (1.0, 1.0),
     ),
     Op(
         "*", 2, "mul", "mul: each input gets the upstream gradient times the other input",
         ("{1}", "{0}"), "Value.__mul__", "Tensor.__mul__",
         vjp=("dL/d{0} = dL/d{out} * {1}", "dL/d{1} = dL/d{out} * {0}"),
         formula="{0} * {1}",
+        differentiable=_mul_local,
     ),
     Op(
         "max", 2, "max",
@@ -151,40 +216,48 @@ OPS: tuple[Op, ...] = (
             "dL/d{1} = dL/d{out} where {1} won, else 0",
         ),
         formula="max({0}, {1})",
+        differentiable=_recorded,
     ),
     Op(
         "exp", 1, "function", "exp: the gradient is scaled by the output itself, e^x",
         ("{out}",), "Value.exp", "Tensor.exp", vjp=("dL/d{0} = dL/d{out} * {out}",),
+        differentiable=lambda node: (node,),
     ),
     Op(
         "log", 1, "function", "log: the gradient is divided by the input",
         ("1/{0}",), "Value.log", "Tensor.log", vjp=("dL/d{0} = dL/d{out} / {0}",),
+        differentiable=lambda node: (node.parents[0].reciprocal(),),
     ),
     Op(
         "1/x", 1, "function", "1/x: the gradient is scaled by -1/x^2",
         ("-1/{0}^2",), "Value.reciprocal", "Tensor.reciprocal",
         vjp=("dL/d{0} = -dL/d{out} / {0}^2",),
         formula="1/{0}",
+        differentiable=lambda node: (node * node * -1.0,),
     ),
     Op(
         "**n", 1, "function", "x**n (n a number): the gradient is scaled by n x^(n-1)",
         ("{n}*{0}^({n}-1)",), "Value.__pow__", "Tensor.__pow__",
         vjp=("dL/d{0} = dL/d{out} * {n}*{0}^({n}-1)",),
         formula="{0}^{n}",
+        differentiable=_power_n_local,
     ),
     Op(
         "**", 2, "function",
         "a**b (both values): a gets b a^(b-1) times the gradient, b gets a^b ln(a) times it",
         ("{1}*{0}^({1}-1)", "{0}^{1}*ln({0})"), "Value.__pow__", None,
         formula="{0}^{1}",
+        differentiable=_power_local,
     ),
     Op(
         "abs", 1, "function", "abs: the gradient keeps its sign where x > 0 and flips where x < 0",
         ("sign({0})",), "Value.abs", "Tensor.abs", vjp=("dL/d{0} = dL/d{out} * sign({0})",),
+        differentiable=_recorded,
     ),
     Op(
         "sqrt", 1, "function", "sqrt: the gradient is scaled by 1 / (2 sqrt(x))",
         ("1/(2*{out})",), "Value.sqrt", "Tensor.sqrt", vjp=("dL/d{0} = dL/d{out} / (2 * {out})",),
+        differentiable=lambda node: (node.reciprocal() * 0.5,) if node.data else node.local_grads,
     ),
     Op(
         "clip", 1, "max", "clip: the gradient passes where the input is within the bounds, else "
@@ -197,6 +270,7 @@ OPS: tuple[Op, ...] = (
         "relu", 1, "max", "relu: the gradient passes where the input is positive, else it stops",
         ("1 if {0} > 0 else 0",), "Value.relu", "Tensor.relu", activation=True,
         vjp=("dL/d{0} = dL/d{out} where {0} > 0, else 0",),
+        differentiable=_recorded,
     ),
     Op(
         "leaky_relu", 1, "function",
@@ -204,22 +278,26 @@ OPS: tuple[Op, ...] = (
         "the slope",
         ("1 if {0} > 0 else slope",), "Value.leaky_relu", "Tensor.leaky_relu", activation=True,
         vjp=("dL/d{0} = dL/d{out} where {0} > 0, else slope * dL/d{out}",),
+        differentiable=_recorded,
     ),
     Op(
         "sigmoid", 1, "function", "sigmoid: the gradient is scaled by s (1 - s), at most 1/4",
         ("{out}*(1-{out})",), "Value.sigmoid", "Tensor.sigmoid", activation=True,
         vjp=("dL/d{0} = dL/d{out} * {out} * (1 - {out})",),
+        differentiable=lambda node: (node * (1.0 - node),),
     ),
     Op(
         "tanh", 1, "function", "tanh: the gradient is scaled by 1 - t^2, at most 1",
         ("1-{out}^2",), "Value.tanh", "Tensor.tanh", activation=True,
         vjp=("dL/d{0} = dL/d{out} * (1 - {out}^2)",),
+        differentiable=lambda node: (1.0 - node * node,),
     ),
     Op(
         "elu", 1, "function",
         "elu: the gradient passes where the input is positive, else it is scaled by alpha e^x",
         ("1 if {0} > 0 else {out}+alpha",), "Value.elu", "Tensor.elu", activation=True,
         vjp=("dL/d{0} = dL/d{out} where {0} > 0, else dL/d{out} * ({out} + alpha)",),
+        differentiable=_elu_local,
     ),
     # ---- many inputs at once ----
     Op(
@@ -227,6 +305,7 @@ OPS: tuple[Op, ...] = (
         _sum_grads, "functional.sum", "Tensor.sum",
         vjp=("dL/d{0} = dL/d{out} copied to every summed element",),
         formula=_sum_formula,
+        differentiable=lambda node: (1.0,) * len(node.parents),
     ),
     Op(
         "dot", None, "mul",
@@ -234,6 +313,7 @@ OPS: tuple[Op, ...] = (
         "the bias the gradient itself",
         _dot_grads, "functional.dot", None,
         formula=_dot_formula,
+        differentiable=_dot_local,
     ),
     Op(
         "@", 2, "mul",
@@ -268,6 +348,7 @@ OPS: tuple[Op, ...] = (
         _cross_entropy_grads, "functional.cross_entropy", "Tensor.cross_entropy",
         vjp=("dL/d{0} = (softmax({0}) - onehot(labels)) / M * dL/d{out}",),
         formula=_cross_entropy_formula,
+        differentiable=_cross_entropy_local,
     ),
     Op(
         "log_softmax", 1, "fused",

@@ -8,6 +8,8 @@ writes, into FOLDER:
 - neuron_step.png: that page at its last step, as headless Chromium shows it (when Chromium and
   Playwright are installed, as `make test` installs them; otherwise Graphviz's picture of the
   same step);
+- backward_graph.png: the graph of a gradient, d(x e^x)/dx made by `grad(..., create_graph=True)`:
+  the backward pass's own gates, drawn as any graph is;
 - mlp_collapsed.png and mlp_collapsed.html: a whole batch, 100 moons points through
   `nn.MLP(2, [16, 16, 1])` with micrograd's loss, drawn collapsed by module (7,744 values as a
   dozen boxes); in the page every box opens.
@@ -21,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import nn
-from autograd_core import Value
+from autograd_core import Value, grad
 from nn.data import make_moons
 from visualize import BackwardTrace, collapsed_page, draw_graph, trace_backward
 
@@ -85,7 +87,12 @@ def write_pictures(folder: Path) -> list[Path]:
     html = collapsed_page(
         loss, folder / "mlp_collapsed.html", parameters=model, title="100 moons through an MLP"
     )
-    return [page, step_png, collapsed, html]
+    x = Value(0.7, "x")
+    (slope,) = grad(x * x.exp(), [x], create_graph=True)
+    slope.label = "df/dx"
+    backward_png = folder / "backward_graph.png"
+    backward_png.write_bytes(draw_graph(slope, show_grad=False).pipe(format="png"))
+    return [page, step_png, backward_png, collapsed, html]
 
 
 if __name__ == "__main__":

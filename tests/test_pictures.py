@@ -26,6 +26,7 @@ def test_the_readme_pictures_are_written(tmp_path: Path) -> None:
     written = load_pictures().write_pictures(tmp_path)
     names = sorted(path.name for path in written)
     assert names == [
+        "backward_graph.png",
         "mlp_collapsed.html",
         "mlp_collapsed.png",
         "neuron_step.png",
@@ -36,6 +37,7 @@ def test_the_readme_pictures_are_written(tmp_path: Path) -> None:
     assert min(png_size(step)) > 300 and len(step) > 20_000
     width, height = png_size(collapsed)
     assert width > 1000 and height > 150
+    assert min(png_size((tmp_path / "backward_graph.png").read_bytes())) > 100
     page = (tmp_path / "neuron_steps.html").read_text()
     assert page.count("<svg") == 1 and "Step 3 of 3: n1 = w0*x0 + w1*x1 + b" in page
     overview = (tmp_path / "mlp_collapsed.html").read_text()

@@ -37,7 +37,11 @@ def need(condition: bool) -> None:
 
 
 def _data(v: Any) -> float:
-    return float(v.data) if isinstance(v, Value) else float(getattr(v, "_value", v))
+    if isinstance(v, Value):
+        return float(v.data)
+    while hasattr(v, "_value"):  # HIPS autograd's boxes, nested once per order of derivative
+        v = v._value
+    return float(v)
 
 
 # op name -> (arity, ours, HIPS autograd, guard on the input values)
