@@ -122,7 +122,7 @@ def _power_n_local(node: Any) -> tuple[Any, ...]:
     n = float(node.op[2:])
     if n == 0.0 or (x.data == 0.0 and n < 1.0):  # a constant 0, or the vertical slope at 0
         return tuple(node.local_grads)
-    return (x ** (n - 1.0) * n,)
+    return (x * n,) if n == 2.0 else (x ** (n - 1.0) * n,)  # (x**1 would be a node for nothing)
 
 
 def _power_local(node: Any) -> tuple[Any, ...]:

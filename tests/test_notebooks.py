@@ -35,6 +35,7 @@ LESSONS = [  # in course order (the README lists them in this order)
     "08_twenty_lines.ipynb",
     "09_vector_backprop.ipynb",
     "10_batch_path.ipynb",
+    "11_second_derivatives.ipynb",
 ]
 
 
@@ -96,6 +97,10 @@ GRAPH_NAMES = {
     "07_mlp_from_scratch.ipynb": [
         {"L0.n0.w0", "L0.n2.b", "L1.n0.w2", "L1.n0.b", "L", "dot", "tanh", "-1.2", "0.5"},
     ],
+    "11_second_derivatives.ipynb": [
+        {"x", "data 1.3", "**3", "*", "+"},  # f'(x) as the backward pass built it
+        {"b", "dg/db", "tanh", "*", "+"},  # a gradient of g, whose gradient is a Hessian row
+    ],
 }
 PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
     "00_linear_model.ipynb": 3,  # forward vs central error, the templates, the moons boundary
@@ -106,6 +111,7 @@ PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
     "08_twenty_lines.ipynb": 1,  # the loss curve
     "09_vector_backprop.ipynb": 0,
     "10_batch_path.ipynb": 1,  # the confusion matrix
+    "11_second_derivatives.ipynb": 1,  # Newton's and gradient descent's paths
 }
 # A cell that calls one of these draws: it must show a picture (PNG or SVG), never only text.
 DRAWS = re.compile(
