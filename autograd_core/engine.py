@@ -386,12 +386,19 @@ class Value:
             for parent, local_grad in zip(*self._more):
                 parent.grad += local_grad * upstream
 
-    def backward(self) -> None:
+    def backward(self, create_graph: bool = False) -> None:
         """Fill in `grad` of every node this value depends on: d(self)/d(node).
 
         Intermediate grads are reset first, so they always hold this pass's gradients; leaf grads
         accumulate across calls, as in PyTorch (call `zero_grad` on a model, or on a Value).
+        With `create_graph=True` the grads are Values whose graph is this backward pass, so they
+        can be differentiated again (see `autograd_core.grad`).
         """
+        if create_graph:
+            from .higher_order import backward_with_graph  # it builds on this module
+
+            backward_with_graph(self)
+            return
         backpropagate(self, 1.0)
 
     def zero_grad(self) -> None:

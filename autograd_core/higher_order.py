@@ -36,8 +36,30 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     for position, x in enumerate(inputs):
         if type(x) is not Value:
             raise TypeError(f"grad: input {position} is a {type(x).__name__}, not a Value")
+    _, totals = _gradients(output, create_graph)
+    found = [totals.get(id(x), 0.0) for x in inputs]
+    if create_graph:  # a number (a constant local gradient times the seed) as a Value too
+        return [g if type(g) is Value else as_value(g, "grad") for g in found]
+    return [float(g) for g in found]
+
+
+def backward_with_graph(output: Value) -> None:
+    """`output.backward(create_graph=True)`: every node's `grad` as `backward()` sets it (leaves
+    accumulate, the others hold this pass's), each a Value of the backward pass's graph."""
+    order, totals = _gradients(output, create_graph=True)
+    for node in order:
+        found = totals.get(id(node), 0.0)
+        gradient = found if type(found) is Value else as_value(found, "backward")
+        # a grad is typed as the float it usually is; with create_graph it is a Value
+        node.grad = node.grad + gradient if not node.parents else gradient  # type: ignore[assignment]
+
+
+def _gradients(output: Value, create_graph: bool) -> tuple[list[Value], dict[int, Any]]:
+    """The nodes `output` depends on, and d(output)/d(node) for each reached, by id: numbers, or
+    with `create_graph` Values built from each op's differentiable local gradients."""
+    order = topological_order(output)
     totals: dict[int, Any] = {id(output): 1.0}  # this walk's gradient of each node reached
-    for node in reversed(topological_order(output)):
+    for node in reversed(order):
         upstream = totals.get(id(node))
         if upstream is None or not node.parents:
             continue
@@ -47,10 +69,7 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
             contribution = local_grad if upstream == 1.0 else local_grad * upstream
             earlier = totals.get(id(parent))
             totals[id(parent)] = contribution if earlier is None else earlier + contribution
-    found = [totals.get(id(x), 0.0) for x in inputs]
-    if create_graph:  # a number (a constant local gradient times the seed) as a Value too
-        return [g if type(g) is Value else as_value(g, "grad") for g in found]
-    return [float(g) for g in found]
+    return order, totals
 
 
 def _differentiable_local_grads(node: Value) -> tuple[Any, ...]:

@@ -17,7 +17,7 @@ from test_ops import SCALAR_CASES
 from test_properties import Program, evaluate_or_reject, points, programs, run
 
 from autograd_core import Tensor, Value, grad, hessian, ops
-from visualize import draw_graph
+from visualize import draw_graph, trace_backward
 
 
 def derivatives(f: Callable[[Value], Value], x: float, order: int) -> list[float]:
@@ -155,3 +155,28 @@ def test_what_cannot_be_differentiated_again_says_so() -> None:
         grad(Tensor([1.0], requires_grad=True).sum(), [])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="grad: input 0 is a float, not a Value"):
         grad(x * 2, [0.3])  # type: ignore[list-item]
+
+
+def test_backward_with_create_graph_fills_grad_with_values_that_differentiate_again() -> None:
+    x, y = Value(0.5, "x"), Value(-1.5, "y")
+    f = x * x * y + y.exp()
+    f.backward(create_graph=True)
+    assert type(x.grad) is Value and x.grad.data == pytest.approx(2 * 0.5 * -1.5)
+    assert type(y.grad) is Value and y.grad.data == pytest.approx(0.25 + math.exp(-1.5))
+    (d2f_dxdy,) = grad(x.grad, [y])  # d/dy of df/dx = 2x
+    assert d2f_dxdy == pytest.approx(1.0)
+    plain_x, plain_y = Value(0.5), Value(-1.5)
+    (plain_x * plain_x * plain_y + plain_y.exp()).backward()
+    assert (x.grad.data, y.grad.data) == (plain_x.grad, plain_y.grad)
+    f.backward(create_graph=True)  # leaves accumulate, as with numbers
+    assert x.grad.data == pytest.approx(2 * plain_x.grad)
+
+
+
+def test_the_step_through_runs_on_the_graph_of_a_gradient() -> None:
+    x, y = Value(0.5, "x"), Value(-1.5, "y")
+    (slope,) = grad(x * x * y + y.exp(), [x], create_graph=True)  # 2 x y, as x y + x y
+    slope.label = "s"
+    last = trace_backward(slope).texts()[-1]
+    assert "ds/dx += ds/dn1 * dn1/dx = 1 * -1.5 = -1.5   (ds/dx: -1.5 -> -3; 2 of 2 uses)" in last
+    assert (x.grad, y.grad) == (2 * -1.5, 2 * 0.5)  # d(2xy)/dx, d(2xy)/dy
