@@ -17,7 +17,7 @@ from typing import Any
 
 from . import ops
 from .engine import Value, as_value
-from .graph import topological_order
+from .graph import is_grad_enabled, topological_order
 
 
 def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
@@ -57,6 +57,11 @@ def backward_with_graph(output: Value) -> None:
 def _gradients(output: Value, create_graph: bool) -> tuple[list[Value], dict[int, Any]]:
     """The nodes `output` depends on, and d(output)/d(node) for each reached, by id: numbers, or
     with `create_graph` Values built from each op's differentiable local gradients."""
+    if create_graph and not is_grad_enabled():
+        raise RuntimeError(
+            "create_graph=True inside no_grad(): nothing would be recorded, so the gradients "
+            "could not be differentiated again; leave the no_grad block first"
+        )
     order = topological_order(output)
     totals: dict[int, Any] = {id(output): 1.0}  # this walk's gradient of each node reached
     for node in reversed(order):

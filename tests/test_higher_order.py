@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from test_ops import SCALAR_CASES
 from test_properties import Program, evaluate_or_reject, points, programs, run
 
-from autograd_core import Tensor, Value, grad, hessian, ops
+from autograd_core import Tensor, Value, grad, hessian, no_grad, ops
 from visualize import draw_graph, trace_backward
 
 
@@ -180,3 +180,12 @@ def test_the_step_through_runs_on_the_graph_of_a_gradient() -> None:
     last = trace_backward(slope).texts()[-1]
     assert "ds/dx += ds/dn1 * dn1/dx = 1 * -1.5 = -1.5   (ds/dx: -1.5 -> -3; 2 of 2 uses)" in last
     assert (x.grad, y.grad) == (2 * -1.5, 2 * 0.5)  # d(2xy)/dx, d(2xy)/dy
+
+
+def test_create_graph_inside_no_grad_is_refused() -> None:
+    x = Value(0.5, "x")
+    f = x * x
+    with no_grad(), pytest.raises(RuntimeError, match=r"create_graph=True inside no_grad\(\)"):
+        grad(f, [x], create_graph=True)
+    with no_grad():
+        assert grad(f, [x]) == [1.0]  # first order needs no recording
