@@ -146,11 +146,10 @@ def _axis_of(op: str, axis: int, dim: int | None) -> int:
 
 
 def _tensor_scaled(logits: Any, temperature: float, op: str) -> Any:
-    _check_temperature(temperature, op)
     if temperature == 1.0:
         return logits
-    _check_scaled(float(np.max(np.abs(logits.data), initial=0.0)), temperature, op)
-    return logits * (1.0 / temperature)
+    largest = float(np.max(np.abs(logits.data), initial=0.0))
+    return logits * _inverse_temperature(temperature, largest, op)
 
 
 def _scaled(values: Sequence[Scalar], temperature: float, op: str, axis: int) -> list[Value]:
@@ -159,26 +158,24 @@ def _scaled(values: Sequence[Scalar], temperature: float, op: str, axis: int) ->
     logits = as_values(values, op)
     if not logits:
         raise ValueError(f"{op} of an empty sequence: give at least one value")
-    _check_temperature(temperature, op)
     if temperature == 1.0:
         return list(logits)
-    _check_scaled(max(abs(v.data) for v in logits), temperature, op)
-    return [v / temperature for v in logits]
+    scale = _inverse_temperature(temperature, max(abs(v.data) for v in logits), op)
+    return [v * scale for v in logits]
 
 
-def _check_temperature(temperature: float, op: str) -> None:
+def _inverse_temperature(temperature: float, largest: float, op: str) -> float:
+    """1/T, refusing a T that is not positive and finite, or so small that 1/T or the logits / T
+    overflow (softmax would be nan)."""
     if not temperature > 0.0 or math.isinf(temperature):
         raise ValueError(f"{op} needs a positive, finite temperature, got {temperature!r}")
-
-
-def _check_scaled(largest: float, temperature: float, op: str) -> None:
-    """Refuse a temperature so small that 1/T or the logits / T overflow (softmax would be nan)."""
     scale = 1.0 / temperature
     if math.isinf(scale) or (math.isfinite(largest) and math.isinf(largest * scale)):
         raise ValueError(
             f"{op}: temperature {temperature!r} is too small: the logits / T overflow a float "
             f"(the largest |logit| is {largest!r}); a larger T gives the same one-hot answer"
         )
+    return scale
 
 
 def class_index(target: object, n_classes: int, op: str) -> int:
