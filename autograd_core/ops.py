@@ -107,8 +107,8 @@ def _cross_entropy_grads(inputs: Sequence[str], out: str) -> list[str]:
 
 
 def _recorded(node: Any) -> tuple[Any, ...]:
-    """Local gradients that are constants (0 or 1 of max and relu, a slope): the recorded numbers
-    (their derivatives are 0 almost everywhere)."""
+    """Local gradients that are constants (1 of + and sum, 0 or 1 of max and relu, a slope): the
+    recorded numbers (their derivatives are 0, almost everywhere)."""
     return tuple(node.local_grads)
 
 
@@ -146,16 +146,12 @@ def _dot_local(node: Any) -> tuple[Any, ...]:
 
 
 def _cross_entropy_local(node: Any) -> tuple[Any, ...]:
-    logits = node.parents
-    top = max(z.data for z in logits)
-    exps = [(z - top).exp() for z in logits]
-    total = exps[0]
-    for e in exps[1:]:
-        total = total + e
-    inverse = total.reciprocal()
+    from .functional import softmax  # functional builds on the engine, which reads this table
+
     # the target is where the recorded gradient is softmax - 1
-    target = min(range(len(logits)), key=lambda i: node.local_grads[i])
-    return tuple(e * inverse - (1.0 if i == target else 0.0) for i, e in enumerate(exps))
+    target = min(range(len(node.parents)), key=lambda i: node.local_grads[i])
+    probs = softmax(node.parents)
+    return tuple(p - 1.0 if i == target else p for i, p in enumerate(probs))
 
 
 def _listed(names: Sequence[str], joiner: str) -> str:
@@ -198,7 +194,7 @@ OPS: tuple[Op, ...] = (
             "dL/d{1} = dL/d{out}, summed over broadcast axes",
         ),
         formula="{0} + {1}",
-        differentiable=lambda node: (1.0, 1.0),
+        differentiable=_recorded,
     ),
     Op(
         "*", 2, "mul", "mul: each input gets the upstream gradient times the other input",
@@ -305,7 +301,7 @@ OPS: tuple[Op, ...] = (
         _sum_grads, "functional.sum", "Tensor.sum",
         vjp=("dL/d{0} = dL/d{out} copied to every summed element",),
         formula=_sum_formula,
-        differentiable=lambda node: (1.0,) * len(node.parents),
+        differentiable=_recorded,
     ),
     Op(
         "dot", None, "mul",
