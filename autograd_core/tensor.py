@@ -61,7 +61,6 @@ _PYTORCH_NAMES = {
     "squeeze": "use t.reshape(...) without the axes of size 1",
     "permute": "use t.transpose(axes), with the axes in their new order",
     "requires_grad_": "set t.requires_grad = True",
-    "backward_": "call t.backward()",
     "numel": "use t.size (a property here, as NumPy's)",
     "to": "use t.astype(dtype) for a dtype; there are no devices",
     "cpu": "there are no devices: t is already NumPy data (t.data)",
@@ -370,9 +369,7 @@ class Tensor:
         x = self.data
         return self._result(x**n, power_name(n), (self,), (lambda g: g * (n * x ** (n - 1.0)),))
 
-    def pow(self, exponent: float) -> Tensor:
-        """`x.pow(n)`: PyTorch's name for `x ** n`."""
-        return self**exponent
+    pow = __pow__  # PyTorch's name for x ** n
 
     def __rpow__(self, base: float) -> Tensor:
         """b**x for a plain number b > 0, as exp(x ln b).  d/dx = upstream * b**x * ln b."""
@@ -648,10 +645,6 @@ class Tensor:
         """The axes from `start_axis` on as one (`flatten(1)` keeps a batch axis)."""
         return self.reshape(*self.shape[:start_axis], -1)
 
-    def view(self, *shape: Any) -> Tensor:
-        """PyTorch's name for `reshape`."""
-        return self.reshape(*shape)
-
     def astype(self, dtype: Any) -> Tensor:
         """The data in another float dtype (NumPy's name); the gradient comes back in this one."""
         target = np.dtype(dtype)
@@ -669,6 +662,8 @@ class Tensor:
         except ValueError:
             raise ValueError(f"reshape: cannot reshape {original} into {shape}") from None
         return self._result(out, "reshape", (self,), (lambda g: g.reshape(original),))
+
+    view = reshape  # PyTorch's name
 
     def transpose(self, *axes: int) -> Tensor:
         """Permute axes (reverse them by default); the gradient is permuted back."""
