@@ -172,8 +172,8 @@ class Picture:
         for node, kind in zip(self.order, self.kinds):
             if id(node) in parameter_names:
                 name = short_name(parameter_names[id(node)])
-            elif label_of(node):
-                name = short_name(label_of(node)) if kind == "parameter" else label_of(node)
+            elif label := label_of(node):
+                name = short_name(label) if kind == "parameter" else label
             elif kind == "constant":
                 name = format_value(np.asarray(node.data).ravel()[0])
             elif kind == "output":

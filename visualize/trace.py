@@ -321,12 +321,7 @@ class BackwardTrace:
         """An ipywidgets view: previous / next buttons, a slider, the panel and the picture of the
         current step (drawn by Graphviz when first shown). It needs a running kernel; a static
         export shows the page instead."""
-        try:
-            import ipywidgets as widgets
-        except ImportError as missing:  # ipywidgets is the [notebooks] extra
-            raise ImportError(
-                "the step-through widget needs ipywidgets: pip install 'autograd-core[notebooks]'"
-            ) from missing
+        widgets = _ipywidgets()
 
         cache: dict[int, str] = {}
 
@@ -415,16 +410,22 @@ class StepThroughPage:
         return _iframe(self.page)
 
 
+def _ipywidgets() -> Any:
+    """The ipywidgets module, or an ImportError naming the extra that installs it."""
+    try:
+        import ipywidgets
+    except ImportError as missing:  # ipywidgets is the [notebooks] extra
+        raise ImportError(
+            "the step-through widget needs ipywidgets: pip install 'autograd-core[notebooks]'"
+        ) from missing
+    return ipywidgets
+
+
 class StepThroughWidget:
     """The ipywidgets view, plus the page as the HTML a static notebook export shows instead."""
 
     def __init__(self, children: list[Any], page: str) -> None:
-        try:
-            import ipywidgets as widgets
-        except ImportError as missing:  # ipywidgets is the [notebooks] extra
-            raise ImportError(
-                "the step-through widget needs ipywidgets: pip install 'autograd-core[notebooks]'"
-            ) from missing
+        widgets = _ipywidgets()
 
         self.box = widgets.VBox(children)
         self.children = self.box.children
