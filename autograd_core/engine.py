@@ -69,11 +69,12 @@ class Value:
 
     # A node with one or two inputs keeps them in `_first`/`_second` and their local gradients
     # in `_first_local`/`_second_local` (`_second` is None for one input); a leaf and a node
-    # with more inputs (sum, dot, cross_entropy) have `_first` None and keep the tuples
-    # (parents, local_grads) in `_more`, which is None for a leaf. (See the module docstring.)
+    # with more inputs (sum, dot, cross_entropy) have `_first` None and keep their tuples in
+    # `_more` (parents; None for a leaf) and `_more_locals` (two slots, not a pair: a
+    # tuple fewer per node for the cyclic collector to track). (See the module docstring.)
     __slots__ = (
-        "_first", "_first_local", "_more", "_second", "_second_local", "data", "grad", "label",
-        "op",
+        "_first", "_first_local", "_more", "_more_locals", "_second", "_second_local", "data",
+        "grad", "label", "op",
     )  # fmt: skip
     data: float
     grad: float
@@ -83,7 +84,8 @@ class Value:
     _second: Value | None
     _first_local: float
     _second_local: float
-    _more: tuple[tuple[Value, ...], tuple[float, ...]] | None
+    _more: tuple[Value, ...] | None
+    _more_locals: tuple[float, ...]
 
     EMPTY_GRAD: ClassVar[float] = 0.0  # the grad of a node no gradient has reached yet
     HOLDS_ARRAYS: ClassVar[bool] = False  # the scalar path: data and grad are floats
@@ -132,7 +134,7 @@ class Value:
         first = self._first
         if first is None:
             more = self._more
-            return () if more is None else more[0]
+            return () if more is None else more
         second = self._second
         return (first,) if second is None else (first, second)
 
@@ -141,8 +143,7 @@ class Value:
         """d(self)/d(parent) for each parent, in the same order."""
         first = self._first
         if first is None:
-            more = self._more
-            return () if more is None else more[1]
+            return () if self._more is None else self._more_locals
         if self._second is None:
             return (self._first_local,)
         return (self._first_local, self._second_local)
@@ -383,7 +384,7 @@ class Value:
             if second is not None:
                 second.grad += self._second_local * upstream
         elif self._more is not None:
-            for parent, local_grad in zip(*self._more):
+            for parent, local_grad in zip(self._more, self._more_locals):
                 parent.grad += local_grad * upstream
 
     def backward(self, create_graph: bool = False) -> None:
@@ -475,7 +476,7 @@ def _link(node: Value, parents: tuple[Value, ...], local_grads: tuple[float, ...
         node._first_local, node._second_local = local_grads
     else:
         node._first = None
-        node._more = (parents, local_grads) if parents else None
+        node._more, node._more_locals = (parents, local_grads) if parents else (None, ())
 
 
 def _apply_modes(

@@ -62,15 +62,41 @@ def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None
 
     This is a neuron's pre-activation: one node instead of 2n two-input ones.
     """
-    if len(weights) != len(inputs):
-        raise ValueError(
-            f"dot needs sequences of equal length, got {len(weights)} weights "
-            f"and {len(inputs)} inputs"
-        )
-    w = as_values(weights, "dot")
     x = as_values(inputs, "dot")
-    w_data = [v.data for v in w]
+    return _dot_node(as_values(weights, "dot"), x, [v.data for v in x], bias)
+
+
+def linear(
+    weights: Sequence[Sequence[Scalar]],
+    inputs: Sequence[Scalar],
+    biases: Sequence[Scalar] | None = None,
+) -> list[Value]:
+    """[w_r . x + b_r for each row w_r of `weights`]: a layer's pre-activations, one `dot` node
+    per row (the scalar path's `Tensor.linear`).
+
+    The same nodes as `dot` row by row, but the inputs are checked and read once for all rows:
+    in a layer of 16 neurons that is a fifth of the forward pass's time.
+    """
+    x = as_values(inputs, "linear")
     x_data = [v.data for v in x]
+    if biases is None:
+        return [_dot_node(as_values(row, "linear"), x, x_data, None) for row in weights]
+    if len(biases) != len(weights):
+        raise ValueError(f"linear: {len(weights)} rows of weights but {len(biases)} biases")
+    return [
+        _dot_node(as_values(row, "linear"), x, x_data, bias) for row, bias in zip(weights, biases)
+    ]
+
+
+def _dot_node(
+    w: tuple[Value, ...], x: tuple[Value, ...], x_data: list[float], bias: Scalar | None
+) -> Value:
+    """The `dot` node of checked weights and inputs (and the inputs' data, read once)."""
+    if len(w) != len(x):
+        raise ValueError(
+            f"dot needs sequences of equal length, got {len(w)} weights and {len(x)} inputs"
+        )
+    w_data = [v.data for v in w]
     total = builtins.sum(map(operator.mul, w_data, x_data))  # operator.mul: 2x float.__mul__
     if bias is None:
         return new_node(total, "dot", w + x, (*x_data, *w_data))

@@ -130,8 +130,10 @@ class Layer(ScalarModule):
     def outputs(self, x: Inputs) -> list[Value]:
         """Every neuron's output, as a list even for one neuron (what the next layer reads)."""
         _check_length(x, self.nin, "Layer")
-        inputs = F.as_values(x, "Layer")  # wrap plain numbers once, not once per neuron
-        return [neuron.forward_one(inputs) for neuron in self.neurons]
+        neurons = self.neurons
+        # one dot node per neuron, as each neuron's forward makes, with the inputs read once
+        z = F.linear([n.w for n in neurons], x, [n.b for n in neurons])
+        return [activate(zi, n.activation) for zi, n in zip(z, neurons)]
 
     def forward_one(self, x: Inputs) -> Output:
         return _single(self.outputs(x))

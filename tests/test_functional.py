@@ -62,6 +62,42 @@ def test_dot_and_sum_accept_plain_numbers() -> None:
     assert F.sum([1, 2.5, Value(1.0)]).data == 4.5
 
 
+def test_linear_makes_the_nodes_dot_makes_row_by_row() -> None:
+    """A layer's pre-activations: one dot node per row, equal to dot's in value, parents, local
+    gradients and the gradients they pass back (inputs shared by every row sum their uses)."""
+    rows = [[0.5, -1.5], [2.0, 0.25], [-1.0, 3.0]]
+    biases = [0.1, -0.2, 0.3]
+    inputs = leaves([1.5, -2.0])
+    weights = [leaves(row) for row in rows]
+    bias_values = leaves(biases)
+    outs = F.linear(weights, [inputs[0], -2.0], bias_values)  # a plain number is wrapped once
+    assert [o.op for o in outs] == ["dot"] * 3
+    assert outs[0].parents[2] is inputs[0] and outs[1].parents[3] is outs[0].parents[3]
+    F.sum(outs).backward()
+
+    inputs2 = leaves([1.5, -2.0])
+    weights2 = [leaves(row) for row in rows]
+    bias_values2 = leaves(biases)
+    singles = [F.dot(w, inputs2, b) for w, b in zip(weights2, bias_values2)]
+    F.sum(singles).backward()
+    assert [o.data for o in outs] == [o.data for o in singles]
+    assert [o.local_grads for o in outs] == [o.local_grads for o in singles]
+    assert inputs[0].grad == inputs2[0].grad == 0.5 + 2.0 - 1.0
+    assert [[w.grad for w in row] for row in weights] == [[w.grad for w in row] for row in weights2]
+    assert [b.grad for b in bias_values] == [1.0, 1.0, 1.0]
+    unbiased = [o.data for o in F.linear(rows, [1.5, -2.0])]
+    assert unbiased == pytest.approx([o.data - b for o, b in zip(outs, biases)], rel=1e-15)
+
+
+def test_linear_rejects_rows_and_biases_that_do_not_line_up() -> None:
+    with pytest.raises(ValueError, match="2 rows of weights but 3 biases"):
+        F.linear([[1.0], [2.0]], [1.0], [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="2 weights and 1 inputs"):
+        F.linear([[1.0, 2.0]], [1.0])
+    with pytest.raises(TypeError, match=r"linear.*str"):
+        F.linear([[1.0]], ["x"])  # type: ignore[list-item]
+
+
 def test_dot_and_sum_reject_bad_input() -> None:
     with pytest.raises(ValueError, match="2 weights and 3 inputs"):
         F.dot(leaves([1.0, 2.0]), leaves([1.0, 2.0, 3.0]))
