@@ -1,0 +1,244 @@
+"""Higher-order gradients on the batch path: every Tensor op's vjp as an expression, checked
+against its numbers, and second derivatives against finite differences of first-order gradients.
+
+The op cases are the op table's (`test_ops.BATCH_CASES`, one per batch op), plus broadcasting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from test_ops import BATCH_CASES
+
+import autograd_core
+import nn
+from autograd_core import Tensor, Value, grad, hvp, ops
+from visualize import draw_graph, trace_backward
+
+Function = Callable[..., Tensor]
+
+# Cases the table's do not reach: broadcasting on both sides, 1-D and batched matmul, reductions
+# kept or over everything, a 3-D input to linear.
+RNG = np.random.default_rng(1)
+A23, A3, A21 = RNG.normal(size=(2, 3)), RNG.normal(size=(3,)), RNG.normal(size=(2, 1))
+MORE_CASES: dict[str, tuple[Function, list[np.ndarray]]] = {
+    "+ broadcast both": (lambda a, b: a + b, [A21, A3]),
+    "* broadcast both": (lambda a, b: a * b * a, [A21, A3]),
+    "max broadcast": (lambda a, b: a.maximum(b) * b, [A23, A3 + 0.05]),
+    "@ vector": (lambda a, b: a @ b, [A23, A3]),
+    "@ batched": (lambda a, b: a @ b, [RNG.normal(size=(2, 2, 3)), RNG.normal(size=(3, 4))]),
+    "sum keepdims": (lambda a: a.sum(axis=1, keepdims=True) * a, [A23]),
+    "sum all": (lambda a: a.sum() * a, [A23]),
+    "max all": (lambda a: a.max() * a, [A23]),
+    "linear 3-D": (
+        lambda x, w, b: x.linear(w, b).tanh(),
+        [RNG.normal(size=(2, 2, 3)), RNG.normal(size=(3, 2)), RNG.normal(size=(2,))],
+    ),
+    "mean, softmax, logsumexp": (
+        lambda a: a.softmax(axis=0) * a.mean() + a.logsumexp(axis=0),
+        [A23],
+    ),
+    "x**1, x**0": (lambda a: a**1 * a + a**0, [A23]),
+    "elu both sides": (lambda a: a.elu(0.5) * a, [A23]),
+}
+CASES = {**{f"{name} (table)": case for name, case in BATCH_CASES.items()}, **MORE_CASES}
+
+
+def weighted_total(function: Function, weights: np.ndarray) -> Function:
+    """The op's output against fixed weights, summed: a scalar whose gradient reaches every
+    element (a plain sum would leave the second derivatives of many ops 0)."""
+    return lambda *ts: (function(*ts) * weights).sum()
+
+
+def case(name: str) -> tuple[Function, list[np.ndarray]]:
+    function, arrays = CASES[name]
+    out = function(*(Tensor(a) for a in arrays))
+    weights = np.linspace(0.5, 1.5, out.size).reshape(out.shape)
+    return weighted_total(function, weights), arrays
+
+
+def leaves(arrays: list[np.ndarray]) -> list[Tensor]:
+    return [Tensor(a, requires_grad=True) for a in arrays]
+
+
+def first_order(f: Function, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    xs = leaves(arrays)
+    return grad(f(*xs), xs)
+
+
+def test_every_batch_op_of_the_table_has_its_vjp_as_an_expression() -> None:
+    batch_ops = {op.name for op in ops.OPS if op.batch}
+    assert {op.name for op in ops.OPS if op.differentiable_vjp} == batch_ops
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_CASES))
+def test_every_vjp_expression_equals_the_numbers_of_the_vjp(name: str) -> None:
+    """The first-order fast path (the node's vjps on arrays) and the differentiable path (the
+    table's expressions on Tensors) give the same numbers, for an upstream of random values."""
+    function, arrays = BATCH_CASES[name]
+    node = function(*leaves(arrays))
+    upstream = np.random.default_rng(2).normal(size=node.shape)
+    numbers = node.parent_gradients(upstream)
+    expressions = node.parent_gradients(Tensor(upstream), create_graph=True)
+    assert len(numbers) == len(expressions) == len(node.parents)
+    for number, expression in zip(numbers, expressions):
+        assert type(expression) is Tensor and expression.shape == number.shape
+        np.testing.assert_allclose(expression.data, number, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_second_derivatives_match_finite_differences_of_gradients(name: str) -> None:
+    """H v, from differentiating the recorded backward pass, against
+    (grad(x + eps v) - grad(x - eps v)) / 2 eps: the first-order gradients, differenced."""
+    f, arrays = case(name)
+    rng = np.random.default_rng(3)
+    vectors = [rng.normal(size=a.shape) for a in arrays]
+    xs = leaves(arrays)
+    exact = hvp(f(*xs), xs, vectors)
+    eps = 1e-6
+    plus = first_order(f, [a + eps * v for a, v in zip(arrays, vectors)])
+    minus = first_order(f, [a - eps * v for a, v in zip(arrays, vectors)])
+    for hv, p, m in zip(exact, plus, minus):
+        assert hv.shape == p.shape
+        np.testing.assert_allclose(hv, (p - m) / (2 * eps), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_create_graph_gives_the_numbers_of_the_first_order_pass(name: str) -> None:
+    f, arrays = case(name)
+    xs = leaves(arrays)
+    recorded = grad(f(*xs), xs, create_graph=True)
+    plain = first_order(f, arrays)
+    for g, number in zip(recorded, plain):
+        assert type(g) is Tensor
+        np.testing.assert_allclose(g.data, number, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("name", "f", "third"),
+    [
+        ("exp", lambda x: x.exp(), lambda x: np.exp(x)),
+        ("log", lambda x: x.log(), lambda x: 2 / x**3),
+        ("1/x", lambda x: x.reciprocal(), lambda x: -6 / x**4),
+        ("x**4", lambda x: x**4, lambda x: 24 * x),
+        ("tanh", lambda x: x.tanh(), lambda x: -2 + 8 * np.tanh(x) ** 2 - 6 * np.tanh(x) ** 4),
+        ("sigmoid", lambda x: x.sigmoid(), None),
+    ],
+)
+def test_third_derivatives_of_elementwise_ops_against_closed_forms(
+    name: str, f: Function, third: Callable[[np.ndarray], np.ndarray] | None
+) -> None:
+    """d3/dx3 elementwise: each element of the sum depends on its own x only, so three nested
+    gradients of the sum are the third derivative at every point at once."""
+    points = np.array([0.3, 0.7, 1.9])
+    x = Tensor(points, requires_grad=True)
+    (d1,) = grad(f(x).sum(), [x], create_graph=True)
+    (d2,) = grad(d1.sum(), [x], create_graph=True)
+    (d3,) = grad(d2.sum(), [x])
+    if third is None:  # sigmoid: s''' = s (1 - s) (1 - 6 s + 6 s^2)
+        s = 1 / (1 + np.exp(-points))
+        expected = s * (1 - s) * (1 - 6 * s + 6 * s * s)
+    else:
+        expected = third(points)
+    np.testing.assert_allclose(d3, expected, rtol=1e-12)
+
+
+def test_hvp_of_an_mlp_with_cross_entropy_matches_finite_differences() -> None:
+    rng = np.random.default_rng(4)
+    model = nn.batch.MLP(3, [5, 4], activation="tanh", seed=5)
+    params = model.parameters()
+    x, labels = rng.normal(size=(6, 3)), rng.integers(0, 4, size=6)
+    vectors = [rng.normal(size=p.shape) for p in params]
+
+    def gradients() -> list[np.ndarray]:
+        return grad(model(x).cross_entropy(labels), params)
+
+    exact = hvp(model(x).cross_entropy(labels), params, vectors)
+    start = [p.data.copy() for p in params]
+    eps = 1e-5
+    differenced = []
+    for sign in (1.0, -1.0):
+        for p, p0, v in zip(params, start, vectors):
+            p.set_data(p0 + sign * eps * v)
+        differenced.append(gradients())
+    for p, p0 in zip(params, start):
+        p.set_data(p0)
+    for hv, plus, minus in zip(exact, *differenced):
+        np.testing.assert_allclose(hv, (plus - minus) / (2 * eps), rtol=1e-5, atol=1e-8)
+    assert all(p.grad is None for p in params)  # grad and hvp touch no .grad
+
+
+def test_hvp_of_a_quadratic_is_the_matrix_times_the_vector() -> None:
+    matrix = np.array([[2.0, 0.5], [0.5, 1.0]])
+    x = Tensor([0.3, -0.7], requires_grad=True)
+    f = (x @ Tensor(matrix) @ x) * 0.5  # gradient M x, Hessian M
+    (hv,) = hvp(f, [x], [np.array([1.0, -2.0])])
+    np.testing.assert_allclose(hv, matrix @ [1.0, -2.0], rtol=1e-14)
+    (linear,) = hvp((x * 3.0).sum(), [x], [np.ones(2)])  # a gradient that is a constant
+    np.testing.assert_array_equal(linear, [0.0, 0.0])
+
+
+def test_backward_with_create_graph_fills_grad_with_tensors_that_differentiate_again() -> None:
+    x = Tensor([0.5, -1.0], requires_grad=True, label="x")
+    y = Tensor([2.0, 3.0], requires_grad=True, label="y")
+    constant = Tensor([1.0, 1.0])
+    f = (x * x * y + constant * y.exp()).sum()
+    f.backward(create_graph=True)
+    assert type(x.grad) is Tensor and constant.grad is None
+    np.testing.assert_allclose(x.grad.data, 2 * x.data * y.data)
+    (mixed,) = grad(x.grad.sum(), [y])  # d/dy of df/dx = 2x
+    np.testing.assert_allclose(mixed, 2 * x.data)
+    f.backward(create_graph=True)  # leaves accumulate, as with arrays
+    np.testing.assert_allclose(x.grad.data, 4 * x.data * y.data)
+    plain = Tensor([0.5, -1.0], requires_grad=True)
+    (plain * plain * y).sum().backward()
+    assert type(plain.grad) is np.ndarray  # without create_graph nothing changes
+
+
+def test_grad_leaves_every_grad_as_it_was_and_gives_zeros_where_nothing_depends() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    unused = Tensor([[3.0]], requires_grad=True)
+    f = (x.exp() * x).sum()
+    plain = grad(f, [x, unused])
+    recorded = grad(f, [x, unused], create_graph=True)
+    np.testing.assert_allclose(plain[0], np.exp(x.data) * (1 + x.data))
+    np.testing.assert_array_equal(plain[1], [[0.0]])
+    assert type(recorded[1]) is Tensor and recorded[1].shape == (1, 1)
+    assert x.grad is None and unused.grad is None
+
+
+def test_what_grad_and_hvp_refuse_on_tensors() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"single element, got shape \(2,\); reduce it"):
+        grad(x * x, [x])
+    with pytest.raises(ValueError, match="input 0 does not require a gradient"):
+        grad((x * x).sum(), [Tensor([1.0])])
+    with pytest.raises(TypeError, match="input 1 is a Value but the output is a Tensor"):
+        grad((x * x).sum(), [x, Value(1.0)])
+    with pytest.raises(TypeError, match=r"hvp works on Tensors, got a Value; .* hessian"):
+        hvp(Value(1.0), [], [])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"vector 0 has shape \(3,\), input \(2,\)"):
+        hvp((x * x).sum(), [x], [np.ones(3)])
+    with pytest.raises(ValueError, match="1 inputs but 2 vectors"):
+        hvp((x * x).sum(), [x], [np.ones(2), np.ones(2)])
+    with autograd_core.no_grad(), pytest.raises(RuntimeError, match="inside no_grad"):
+        grad((x * x).sum(), [x], create_graph=True)
+
+
+def test_the_backward_graph_of_a_tensor_gradient_is_drawn_and_stepped_through() -> None:
+    """The gradient of sum(w * x) w.r.t. x, recorded, is a graph of the backward pass: the
+    upstream broadcast back over the sum, times w (the mul gate's swap)."""
+    w = Tensor([0.5, -2.0], requires_grad=True, label="w")
+    x = Tensor([1.0, 3.0], requires_grad=True, label="x")
+    (dx,) = grad((w * x * x).sum(), [x], create_graph=True)
+    dx.label = "dx"
+    np.testing.assert_allclose(dx.data, 2 * w.data * x.data)
+    ops_in_graph = {node.op for node in autograd_core.topological_order(dx)}
+    assert {"*", "+"} <= ops_in_graph  # 2 w x, as w x + x w: the chain rule's own gates
+    svg = draw_graph(dx).pipe(format="svg").decode()
+    assert ">w<" in svg and ">x<" in svg and ">dx<" in svg
+    steps = trace_backward(dx.sum())
+    assert len(steps.texts()) >= 4
+    np.testing.assert_allclose(w.grad, 2 * x.data)  # d(sum dx)/dw = 2 x
