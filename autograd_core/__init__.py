@@ -26,7 +26,7 @@ from .graph import (
     no_grad,
     topological_order,
 )
-from .higher_order import grad, hessian
+from .higher_order import grad, hessian, hvp
 from .tensor import Tensor, as_tensor, concatenate, stack
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "hessian",
+    "hvp",
     "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .graph import CONSTANT, MODE_BLOCKS, backpropagate, this_thread_modes
-from .ops import power_name
+from .ops import differentiable_local_grads, power_name
 
 
 def _as_float(data: object, what: str = "Value") -> float:
@@ -386,6 +386,23 @@ class Value:
         elif self._more is not None:
             for parent, local_grad in zip(self._more, self._more_locals):
                 parent.grad += local_grad * upstream
+
+    def parent_gradients(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]:
+        """Each parent's share of the gradient, local_grad * upstream (what `autograd_core.grad`
+        sums): numbers; with `create_graph`, Values built from the op table's local gradients as
+        expressions (`ops.differentiable_local_grads`), so that they can be differentiated
+        again."""
+        local = differentiable_local_grads(self) if create_graph else self.local_grads
+        if type(upstream) is float and upstream == 1.0:  # the seed: no `* 1` node in the graph
+            return tuple(local)
+        return tuple(local_grad * upstream for local_grad in local)
+
+    def as_gradient(self, found: Any, create_graph: bool = False) -> Any:
+        """A gradient of this node's shape as `grad` returns it: a float, or with `create_graph`
+        a Value (a constant when the gradient is a plain number); `found` None gives 0."""
+        if not create_graph:
+            return 0.0 if found is None else float(found)
+        return found if type(found) is Value else as_value(0.0 if found is None else found, "grad")
 
     def backward(self, create_graph: bool = False) -> None:
         """Fill in `grad` of every node this value depends on: d(self)/d(node).

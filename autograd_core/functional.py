@@ -63,7 +63,7 @@ def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None
     This is a neuron's pre-activation: one node instead of 2n two-input ones.
     """
     x = as_values(inputs, "dot")
-    return _dot_node(as_values(weights, "dot"), x, [v.data for v in x], bias)
+    return _dot_node(as_values(weights, "dot"), x, [v.data for v in x], bias, "dot")
 
 
 def linear(
@@ -80,27 +80,30 @@ def linear(
     x = as_values(inputs, "linear")
     x_data = [v.data for v in x]
     if biases is None:
-        return [_dot_node(as_values(row, "linear"), x, x_data, None) for row in weights]
+        return [_dot_node(as_values(row, "linear"), x, x_data, None, "linear") for row in weights]
     if len(biases) != len(weights):
         raise ValueError(f"linear: {len(weights)} rows of weights but {len(biases)} biases")
     return [
-        _dot_node(as_values(row, "linear"), x, x_data, bias) for row, bias in zip(weights, biases)
+        _dot_node(as_values(row, "linear"), x, x_data, bias, "linear")
+        for row, bias in zip(weights, biases)
     ]
 
 
 def _dot_node(
-    w: tuple[Value, ...], x: tuple[Value, ...], x_data: list[float], bias: Scalar | None
+    w: tuple[Value, ...], x: tuple[Value, ...], x_data: list[float], bias: Scalar | None, op: str
 ) -> Value:
-    """The `dot` node of checked weights and inputs (and the inputs' data, read once)."""
+    """The `dot` node of checked weights and inputs (and the inputs' data, read once); `op`
+    names the function called in an error."""
     if len(w) != len(x):
         raise ValueError(
-            f"dot needs sequences of equal length, got {len(w)} weights and {len(x)} inputs"
+            f"{op} needs rows of weights as long as the inputs, got {len(w)} weights and "
+            f"{len(x)} inputs"
         )
     w_data = [v.data for v in w]
     total = builtins.sum(map(operator.mul, w_data, x_data))  # operator.mul: 2x float.__mul__
     if bias is None:
         return new_node(total, "dot", w + x, (*x_data, *w_data))
-    b = as_value(bias, "dot")
+    b = as_value(bias, op)
     return new_node(total + b.data, "dot", (*w, *x, b), (*x_data, *w_data, 1.0))
 
 

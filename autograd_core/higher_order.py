@@ -1,13 +1,14 @@
-"""Gradients as values of their own: `grad` (as `torch.autograd.grad`) and `hessian`.
+"""Gradients as values of their own: `grad` (as `torch.autograd.grad`), `hessian` and `hvp`.
 
-With `create_graph=True` the backward pass is itself recorded: every contribution
-`local_grad * upstream` is made with the engine's own `*` and `+`, and each local gradient is an
-expression of the node's inputs (the op table's `differentiable`: `d exp(x)/dx = exp(x)` is the
-node itself, `d(x*y)/dx = y` is the input y). The gradients it returns are Values of a new graph,
-which can be drawn, stepped through and differentiated again, any number of times.
+With `create_graph=True` the backward pass is itself recorded: every node's share of a gradient
+is made with the engine's own ops from the op table's expressions (on Values, `d exp(x)/dx =
+exp(x)` is the node itself and `d(x*y)/dx = y` the input y, times the upstream gradient; on
+Tensors, each op's vjp written with Tensor ops). The gradients it returns are nodes of a new
+graph, which can be drawn, stepped through and differentiated again, any number of times.
 
-Without `create_graph` it returns plain numbers. Either way, no node's `.grad` is touched.
-This is the scalar path; on the batch path use `backward()` (its vjps are not yet expressions).
+Without `create_graph` it returns plain numbers (floats, or arrays). Either way, no node's `.grad`
+is touched. The walk asks each node for its parents' shares (`parent_gradients`, the node
+types' method for it), so it is the same for both paths.
 """
 
 from __future__ import annotations
@@ -15,76 +16,127 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import ops
-from .engine import Value, as_value
-from .graph import is_grad_enabled, topological_order
+import numpy as np
+
+from .engine import Value
+from .graph import (
+    GRAPH_WALK,
+    MODE_BLOCKS,
+    all_finite,
+    first_non_finite,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    topological_order,
+)
+from .tensor import Tensor
 
 
-def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
+def grad(output: Any, inputs: Any, create_graph: bool = False) -> list[Any]:
     """d(output)/d(input) for each of `inputs`, in order, without touching any `.grad`.
 
-    An input the output does not depend on gets 0. With `create_graph=True` each gradient is a
-    Value whose graph is the backward pass (so `grad(grad(f, [x], True)[0], [x])` is f''(x));
-    without it, a float.
+    `output` is a Value, or a Tensor of one element; `inputs` are nodes of the same kind (a
+    list, or one node alone, as PyTorch allows; Tensors must require a gradient). An input the
+    output does not depend on gets 0 (zeros). With `create_graph=True` each gradient is a node
+    whose graph is the backward pass (so `grad(grad(f, [x], True)[0], [x])` is f''(x));
+    without it, a float (an array of its own).
     """
-    if getattr(output, "HOLDS_ARRAYS", False) or any(
-        getattr(x, "HOLDS_ARRAYS", False) for x in inputs
-    ):
-        raise TypeError(
-            "grad works on the scalar path (Values); for Tensors call backward() and read .grad"
-        )
-    for position, x in enumerate(inputs):
-        if type(x) is not Value:
-            raise TypeError(f"grad: input {position} is a {type(x).__name__}, not a Value")
-    _, totals = _gradients(output, create_graph)
-    found = [totals.get(id(x), 0.0) for x in inputs]
-    if create_graph:  # a number (a constant local gradient times the seed) as a Value too
-        return [g if type(g) is Value else as_value(g, "grad") for g in found]
-    return [float(g) for g in found]
+    xs = [inputs] if hasattr(inputs, "parent_gradients") else list(inputs)
+    _check(output, xs)
+    with GRAPH_WALK:
+        _, totals = _gradients(output, create_graph)
+    return [x.as_gradient(totals.get(id(x)), create_graph) for x in xs]
 
 
-def backward_with_graph(output: Value) -> None:
+def backward_with_graph(output: Any, seed: Any = 1.0) -> None:
     """`output.backward(create_graph=True)`: every node's `grad` as `backward()` sets it (leaves
-    accumulate, the others hold this pass's), each a Value of the backward pass's graph."""
-    order, totals = _gradients(output, create_graph=True)
-    for node in order:
-        found = totals.get(id(node), 0.0)
-        gradient = found if type(found) is Value else as_value(found, "backward")
-        # a grad is typed as the float it usually is; with create_graph it is a Value
-        node.grad = node.grad + gradient if not node.parents else gradient  # type: ignore[assignment]
+    accumulate, the others hold this pass's), each a node of the backward pass's graph.
+
+    A leaf's gradient is a graph that usually reaches the leaf itself (d(x*x)/dx = x + x): a
+    reference cycle, which Python's cyclic collector frees, as with PyTorch's
+    `backward(create_graph=True)`. `grad(..., create_graph=True)` writes no `.grad` and makes none.
+    """
+    with GRAPH_WALK:
+        order, totals = _gradients(output, create_graph=True, seed=seed)
+        taken = {id(node) for node in order}  # no grad is a node of the graph, or another's grad
+        for node in order:
+            if not node.requires_grad:  # a constant Tensor gets no gradient, as in backward()
+                continue
+            gradient = node.as_gradient(totals.get(id(node)), create_graph=True)
+            if id(gradient) in taken:  # (a share passed on unchanged, or an input itself)
+                gradient = gradient * 1.0
+            taken.add(id(gradient))
+            earlier = node.grad
+            node.grad = gradient if node.parents or earlier is None else earlier + gradient
 
 
-def _gradients(output: Value, create_graph: bool) -> tuple[list[Value], dict[int, Any]]:
+def _check(output: Any, inputs: list[Any]) -> None:
+    """TypeError unless the output is a node and the inputs are nodes of its kind; ValueError for
+    an output of more than one element or an input that gets no gradient."""
+    if not hasattr(output, "parent_gradients"):
+        raise TypeError(f"grad: the output is a {type(output).__name__}, not a Value or a Tensor")
+    kind = type(output)
+    for position, x in enumerate(inputs):
+        if type(x) is not kind:
+            raise TypeError(
+                f"grad: input {position} is a {type(x).__name__} but the output is a "
+                f"{kind.__name__}; differentiate along one path"
+            )
+        if not x.requires_grad:
+            raise ValueError(
+                f"grad: input {position} does not require a gradient; make it with "
+                "Tensor(..., requires_grad=True)"
+            )
+    if np.size(output.data) != 1:
+        raise ValueError(
+            f"grad: the output must hold a single element, got shape {np.shape(output.data)}; "
+            "reduce it first (output.sum(), output.mean())"
+        )
+
+
+def _gradients(
+    output: Any, create_graph: bool, seed: Any = None
+) -> tuple[list[Any], dict[int, Any]]:
     """The nodes `output` depends on, and d(output)/d(node) for each reached, by id: numbers, or
-    with `create_graph` Values built from each op's differentiable local gradients."""
+    with `create_graph` nodes built from each op's differentiable local gradients (vjps).
+    The caller holds `GRAPH_WALK`. Inside `detect_anomaly()` every share is checked."""
     if create_graph and not is_grad_enabled():
         raise RuntimeError(
             "create_graph=True inside no_grad(): nothing would be recorded, so the gradients "
             "could not be differentiated again; leave the no_grad block first"
         )
+    if seed is None:  # d(output)/d(output)
+        seed = np.ones_like(output.data) if output.HOLDS_ARRAYS else 1.0
+    check = MODE_BLOCKS.count and is_anomaly_enabled()
     order = topological_order(output)
-    totals: dict[int, Any] = {id(output): 1.0}  # this walk's gradient of each node reached
+    totals: dict[int, Any] = {id(output): seed}  # this walk's gradient of each node reached
     for node in reversed(order):
         upstream = totals.get(id(node))
         if upstream is None or not node.parents:
             continue
-        local = _differentiable_local_grads(node) if create_graph else node.local_grads
-        for parent, local_grad in zip(node.parents, local):
-            # times a plain 1 (the seed, a sum's input) is the local gradient itself: no node
-            contribution = local_grad if upstream == 1.0 else local_grad * upstream
+        try:
+            shares = node.parent_gradients(upstream, create_graph)
+        except FloatingPointError as error:  # an op of the recorded pass, inside detect_anomaly
+            message = f"backward of {node.op} (create_graph=True): {error}"
+            raise FloatingPointError(message) from None
+        for position, (parent, share) in enumerate(zip(node.parents, shares)):
+            if share is None:  # a parent that needs no gradient (a constant Tensor)
+                continue
+            if check:
+                _refuse_non_finite(node, position, share)
             earlier = totals.get(id(parent))
-            totals[id(parent)] = contribution if earlier is None else earlier + contribution
+            totals[id(parent)] = share if earlier is None else earlier + share
     return order, totals
 
 
-def _differentiable_local_grads(node: Value) -> tuple[Any, ...]:
-    entry = ops.lookup(node.op)
-    if entry is None or entry.differentiable is None:
-        raise TypeError(
-            f"grad(create_graph=True): the op {node.op!r} records its local gradients as numbers "
-            "only, so they cannot be differentiated again; build it from the engine's ops"
+def _refuse_non_finite(node: Any, position: int, share: Any) -> None:
+    numbers = share.data if hasattr(share, "HOLDS_ARRAYS") else share
+    if not all_finite(numbers):
+        parent = node.parents[position]
+        name = f" ({parent.label})" if parent.label else ""
+        raise FloatingPointError(
+            f"backward of {node.op} sent a non-finite gradient ({first_non_finite(numbers)}) "
+            f"to its input {position}{name}"
         )
-    return entry.differentiable(node)
 
 
 def hessian(f: Callable[..., Value], inputs: Sequence[float]) -> list[list[float]]:
@@ -93,3 +145,36 @@ def hessian(f: Callable[..., Value], inputs: Sequence[float]) -> list[list[float
     xs = [Value(float(x), f"x{i}") for i, x in enumerate(inputs)]
     first = grad(f(*xs), xs, create_graph=True)
     return [grad(g, xs) for g in first]
+
+
+def hvp(output: Tensor, inputs: Sequence[Tensor], vectors: Sequence[Any]) -> list[np.ndarray]:
+    """The Hessian of `output` (one element) with respect to the Tensors `inputs`, times the
+    `vectors` (one array per input, of its shape), without forming the Hessian: the gradient
+    with `create_graph`, its dot product with the vectors, and the gradient of that.
+
+    For a model with n parameters the Hessian has n^2 entries; this costs about two backward
+    passes. (On Values, `hessian` gives the whole matrix of a function of a few numbers.) Unlike
+    `torch.autograd.functional.hvp(func, inputs, v)`, it takes the output already computed, as
+    `grad` does, and returns the products only.
+    """
+    if not getattr(output, "HOLDS_ARRAYS", False):
+        raise TypeError(
+            f"hvp works on Tensors, got a {type(output).__name__}; for a function of a few "
+            "Values use hessian(f, inputs)"
+        )
+    if not inputs:
+        raise ValueError("hvp needs at least one input Tensor")
+    if len(vectors) != len(inputs):
+        raise ValueError(f"hvp: {len(inputs)} inputs but {len(vectors)} vectors")
+    arrays = [np.asarray(v, dtype=x.dtype) for x, v in zip(inputs, vectors)]
+    for position, (x, v) in enumerate(zip(inputs, arrays)):
+        if v.shape != x.shape:
+            raise ValueError(f"hvp: vector {position} has shape {v.shape}, input {x.shape}")
+    first = grad(output, inputs, create_graph=True)
+    along = (first[0] * arrays[0]).sum()
+    for g, v in zip(first[1:], arrays[1:]):
+        along = along + (g * v).sum()
+    if not along.requires_grad:  # the gradient does not depend on the inputs: a linear output
+        return [np.zeros_like(x.data) for x in inputs]
+    result: list[np.ndarray] = grad(along, inputs)
+    return result

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 # How the gradient moves through an op, as the lessons name the patterns. "function" covers every
 # op whose local gradient is a formula of its input or output (exp, sigmoid, ...); "shape" moves
 # gradients without scaling them (reshape, transpose, indexing); "fused" is a whole formula
@@ -44,6 +46,10 @@ class Op:
         and output (Values, or plain numbers where a local gradient is constant), which is what
         `grad(..., create_graph=True)` multiplies to build a graph of the backward pass. They
         equal the numbers the node recorded (`local_grads`), as the tests check op by op.
+    differentiable_vjp: on the batch path, (node, upstream Tensor) -> per input, its vjp as a
+        Tensor expression of the upstream, the node's inputs, the node itself and what the node
+        saved (`node.saved`: a mask, an axis), for `create_graph`. They equal the numbers the
+        node's `vjps` give, as the tests check op by op.
     """
 
     name: str
@@ -57,6 +63,7 @@ class Op:
     vjp: tuple[str, ...] = ()
     formula: str | Callable[[Sequence[str]], str] = ""
     differentiable: Callable[[Any], tuple[Any, ...]] | None = None
+    differentiable_vjp: Callable[[Any, Any], tuple[Any, ...]] | None = None
 
     def local_grad_texts(self, inputs: Sequence[str], out: str, op: str = "") -> list[str]:
         """d(out)/d(input) for each input, in words, with the inputs' and the output's names."""
@@ -154,6 +161,141 @@ def _cross_entropy_local(node: Any) -> tuple[Any, ...]:
     return tuple(p - 1.0 if i == target else p for i, p in enumerate(probs))
 
 
+# ---- vjps as expressions (batch path), for gradients of gradients ----
+# Each takes the node and the upstream gradient g (a Tensor) and returns, per input, its share of
+# the gradient built with Tensor ops, so the backward pass is a graph of Tensors in turn. What an
+# op computed from numbers only (a mask, where the max was) comes from `node.saved` as a constant:
+# its derivative is 0 almost everywhere.
+
+
+def _tensor_module() -> Any:
+    """tensor.py, whose functions serve both its vjps and these (it reads this table itself)."""
+    from . import tensor
+
+    return tensor
+
+
+def _unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    return _tensor_module().unbroadcast(g, shape)
+
+
+def _add_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    a, b = node.parents
+    return (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape))
+
+
+def _mul_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    a, b = node.parents
+    return (_unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape))
+
+
+def _max_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    (first_wins,) = node.saved
+    a, b = node.parents
+    return (_unbroadcast(g * first_wins, a.shape), _unbroadcast(g * ~first_wins, b.shape))
+
+
+def _power_n_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    (n,) = node.saved
+    (x,) = node.parents
+    if n in (0.0, 1.0):  # a constant local gradient (0, or 1): no node to differentiate
+        return (g * (n * x.data ** (n - 1.0)),)
+    return (g * (x * n if n == 2.0 else x ** (n - 1.0) * n),)
+
+
+def _elu_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    positive, alpha = node.saved
+    (x,) = node.parents
+    # alpha e^x where x <= 0; clip first, so that a large x (masked out) cannot overflow to inf
+    return (g * (x.clip(None, 0.0).exp() * alpha * ~positive + positive),)
+
+
+def _sum_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    axis, keepdims = node.saved
+    upstream = _tensor_module().with_reduced_axes(g, axis, keepdims)
+    return (upstream.broadcast_to(node.parents[0].shape),)
+
+
+def _extreme_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    first, axis, keepdims = node.saved
+    return (_tensor_module().with_reduced_axes(g, axis, keepdims) * first,)
+
+
+def _matmul_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    A, B = node.parents
+    tensor = _tensor_module()
+    return (tensor.matmul_grad_a(g, A, B), tensor.matmul_grad_b(g, A, B))
+
+
+def _linear_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    x, W, _ = node.parents
+    rows = x.reshape(-1, W.shape[0])
+    g2 = g.reshape(rows.shape[0], -1)
+    return (g @ W.T, rows.T @ g2, g2.sum(axis=0))
+
+
+def _mse_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    (x,) = node.parents
+    (target,) = node.saved
+    return (g * (2.0 * (1.0 / x.size)) * (x - target),)
+
+
+def _cross_entropy_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    (labels,) = node.saved
+    (z,) = node.parents
+    onehot = np.zeros(z.shape, dtype=z.dtype)
+    onehot[np.arange(len(labels)), labels] = 1.0
+    return ((z.softmax(axis=1) - onehot) * (g * (1.0 / len(labels))),)
+
+
+def _concatenate_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    axis, bounds = node.saved
+    return tuple(g[(slice(None),) * axis + (slice(start, stop),)] for start, stop in bounds)
+
+
+def _stack_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    (axis,) = node.saved
+    return tuple(g[(slice(None),) * axis + (k,)] for k in range(len(node.parents)))
+
+
+def _log_softmax_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    (axis,) = node.saved
+    return (g - node.exp() * g.sum(axis=axis, keepdims=True),)  # node.exp(): the softmax
+
+
+def _index_vjp(node: Any, g: Any) -> tuple[Any, ...]:
+    return (g.scatter_into(node.parents[0].shape, node.saved[0]),)
+
+
+def _first_saved_times(node: Any, g: Any) -> tuple[Any, ...]:
+    """g times what the op saved: a mask (relu, clip), a slope (leaky_relu), a sign (abs)."""
+    return (g * node.saved[0],)
+
+
+def differentiable_local_grads(node: Any) -> tuple[Any, ...]:
+    """A scalar node's local gradients as expressions (its op's `differentiable`)."""
+    entry = lookup(node.op)
+    if entry is None or entry.differentiable is None:
+        raise TypeError(_not_differentiable(node.op))
+    return entry.differentiable(node)
+
+
+def differentiable_vjps(node: Any, g: Any) -> tuple[Any, ...]:
+    """A Tensor node's vjps of the upstream Tensor g as expressions (its op's
+    `differentiable_vjp`)."""
+    entry = lookup(node.op)
+    if entry is None or entry.differentiable_vjp is None:
+        raise TypeError(_not_differentiable(node.op))
+    return entry.differentiable_vjp(node, g)
+
+
+def _not_differentiable(op: str) -> str:
+    return (
+        f"create_graph=True: the op {op!r} records its gradients as numbers only, so they "
+        "cannot be differentiated again; build it from the engine's ops"
+    )
+
+
 def _listed(names: Sequence[str], joiner: str) -> str:
     """Names joined, the middle elided past six: `a + b + ... + z`."""
     if len(names) > 6:
@@ -195,6 +337,7 @@ OPS: tuple[Op, ...] = (
         ),
         formula="{0} + {1}",
         differentiable=_recorded,
+        differentiable_vjp=_add_vjp,
     ),
     Op(
         "*", 2, "mul", "mul: each input gets the upstream gradient times the other input",
@@ -202,6 +345,7 @@ OPS: tuple[Op, ...] = (
         vjp=("dL/d{0} = dL/d{out} * {1}", "dL/d{1} = dL/d{out} * {0}"),
         formula="{0} * {1}",
         differentiable=_mul_local,
+        differentiable_vjp=_mul_vjp,
     ),
     Op(
         "max", 2, "max",
@@ -213,16 +357,19 @@ OPS: tuple[Op, ...] = (
         ),
         formula="max({0}, {1})",
         differentiable=_recorded,
+        differentiable_vjp=_max_vjp,
     ),
     Op(
         "exp", 1, "function", "exp: the gradient is scaled by the output itself, e^x",
         ("{out}",), "Value.exp", "Tensor.exp", vjp=("dL/d{0} = dL/d{out} * {out}",),
         differentiable=lambda node: (node,),
+        differentiable_vjp=lambda node, g: (g * node,),
     ),
     Op(
         "log", 1, "function", "log: the gradient is divided by the input",
         ("1/{0}",), "Value.log", "Tensor.log", vjp=("dL/d{0} = dL/d{out} / {0}",),
         differentiable=lambda node: (node.parents[0].reciprocal(),),
+        differentiable_vjp=lambda node, g: (g / node.parents[0],),
     ),
     Op(
         "1/x", 1, "function", "1/x: the gradient is scaled by -1/x^2",
@@ -230,6 +377,7 @@ OPS: tuple[Op, ...] = (
         vjp=("dL/d{0} = -dL/d{out} / {0}^2",),
         formula="1/{0}",
         differentiable=lambda node: (node * node * -1.0,),
+        differentiable_vjp=lambda node, g: (-g * node * node,),
     ),
     Op(
         "**n", 1, "function", "x**n (n a number): the gradient is scaled by n x^(n-1)",
@@ -237,6 +385,7 @@ OPS: tuple[Op, ...] = (
         vjp=("dL/d{0} = dL/d{out} * {n}*{0}^({n}-1)",),
         formula="{0}^{n}",
         differentiable=_power_n_local,
+        differentiable_vjp=_power_n_vjp,
     ),
     Op(
         "**", 2, "function",
@@ -249,17 +398,20 @@ OPS: tuple[Op, ...] = (
         "abs", 1, "function", "abs: the gradient keeps its sign where x > 0 and flips where x < 0",
         ("sign({0})",), "Value.abs", "Tensor.abs", vjp=("dL/d{0} = dL/d{out} * sign({0})",),
         differentiable=_recorded,
+        differentiable_vjp=_first_saved_times,
     ),
     Op(
         "sqrt", 1, "function", "sqrt: the gradient is scaled by 1 / (2 sqrt(x))",
         ("1/(2*{out})",), "Value.sqrt", "Tensor.sqrt", vjp=("dL/d{0} = dL/d{out} / (2 * {out})",),
         differentiable=lambda node: (node.reciprocal() * 0.5,) if node.data else node.local_grads,
+        differentiable_vjp=lambda node, g: (g / (node * 2.0),),
     ),
     Op(
         "clip", 1, "max", "clip: the gradient passes where the input is within the bounds, else "
         "it stops",
         ("1 if low <= {0} <= high else 0",), None, "Tensor.clip",
         vjp=("dL/d{0} = dL/d{out} where low <= {0} <= high, else 0",),
+        differentiable_vjp=_first_saved_times,
     ),
     # ---- activations: both paths, one node each ----
     Op(
@@ -267,6 +419,7 @@ OPS: tuple[Op, ...] = (
         ("1 if {0} > 0 else 0",), "Value.relu", "Tensor.relu", activation=True,
         vjp=("dL/d{0} = dL/d{out} where {0} > 0, else 0",),
         differentiable=_recorded,
+        differentiable_vjp=_first_saved_times,
     ),
     Op(
         "leaky_relu", 1, "function",
@@ -275,18 +428,21 @@ OPS: tuple[Op, ...] = (
         ("1 if {0} > 0 else slope",), "Value.leaky_relu", "Tensor.leaky_relu", activation=True,
         vjp=("dL/d{0} = dL/d{out} where {0} > 0, else slope * dL/d{out}",),
         differentiable=_recorded,
+        differentiable_vjp=_first_saved_times,
     ),
     Op(
         "sigmoid", 1, "function", "sigmoid: the gradient is scaled by s (1 - s), at most 1/4",
         ("{out}*(1-{out})",), "Value.sigmoid", "Tensor.sigmoid", activation=True,
         vjp=("dL/d{0} = dL/d{out} * {out} * (1 - {out})",),
         differentiable=lambda node: (node * (1.0 - node),),
+        differentiable_vjp=lambda node, g: (g * node * (1.0 - node),),
     ),
     Op(
         "tanh", 1, "function", "tanh: the gradient is scaled by 1 - t^2, at most 1",
         ("1-{out}^2",), "Value.tanh", "Tensor.tanh", activation=True,
         vjp=("dL/d{0} = dL/d{out} * (1 - {out}^2)",),
         differentiable=lambda node: (1.0 - node * node,),
+        differentiable_vjp=lambda node, g: (g * (1.0 - node * node),),
     ),
     Op(
         "elu", 1, "function",
@@ -294,6 +450,7 @@ OPS: tuple[Op, ...] = (
         ("1 if {0} > 0 else {out}+alpha",), "Value.elu", "Tensor.elu", activation=True,
         vjp=("dL/d{0} = dL/d{out} where {0} > 0, else dL/d{out} * ({out} + alpha)",),
         differentiable=_elu_local,
+        differentiable_vjp=_elu_vjp,
     ),
     # ---- many inputs at once ----
     Op(
@@ -302,6 +459,7 @@ OPS: tuple[Op, ...] = (
         vjp=("dL/d{0} = dL/d{out} copied to every summed element",),
         formula=_sum_formula,
         differentiable=_recorded,
+        differentiable_vjp=_sum_vjp,
     ),
     Op(
         "dot", None, "mul",
@@ -317,6 +475,7 @@ OPS: tuple[Op, ...] = (
         ("{1}^T", "{0}^T"), None, "Tensor.__matmul__",
         vjp=("dL/d{0} = dL/d{out} @ {1}^T", "dL/d{1} = {0}^T @ dL/d{out}"),
         formula="{0} @ {1}",
+        differentiable_vjp=_matmul_vjp,
     ),
     Op(
         "linear", 3, "fused",
@@ -329,6 +488,7 @@ OPS: tuple[Op, ...] = (
             "dL/d{2} = dL/d{out} summed over the rows",
         ),
         formula="{0} @ {1} + {2}",
+        differentiable_vjp=_linear_vjp,
     ),
     Op(
         "mse", 1, "fused",
@@ -337,6 +497,7 @@ OPS: tuple[Op, ...] = (
         ("2*({0} - target)/n",), None, "Tensor.mse",
         vjp=("dL/d{0} = dL/d{out} * 2 ({0} - target) / n",),
         formula="mean(({0} - target)^2)",
+        differentiable_vjp=_mse_vjp,
     ),
     Op(
         "cross_entropy", None, "fused",
@@ -345,12 +506,14 @@ OPS: tuple[Op, ...] = (
         vjp=("dL/d{0} = (softmax({0}) - onehot(labels)) / M * dL/d{out}",),
         formula=_cross_entropy_formula,
         differentiable=_cross_entropy_local,
+        differentiable_vjp=_cross_entropy_vjp,
     ),
     Op(
         "log_softmax", 1, "fused",
         "log_softmax: the gradient minus softmax times the sum of the gradient, per row",
         ("1 - softmax({0})",), None, "Tensor.log_softmax",
         vjp=("dL/d{0} = dL/d{out} - softmax({0}) * sum(dL/d{out})",),
+        differentiable_vjp=_log_softmax_vjp,
     ),
     Op(
         "max_over", 1, "max",
@@ -359,6 +522,7 @@ OPS: tuple[Op, ...] = (
         ("1 at the largest, else 0",), None, "Tensor.max",
         vjp=("dL/d{0} = dL/d{out} at the largest element of each slice, 0 elsewhere",),
         formula="max({0})",
+        differentiable_vjp=_extreme_vjp,
     ),
     Op(
         "min_over", 1, "max",
@@ -367,30 +531,36 @@ OPS: tuple[Op, ...] = (
         ("1 at the smallest, else 0",), None, "Tensor.min",
         vjp=("dL/d{0} = dL/d{out} at the smallest element of each slice, 0 elsewhere",),
         formula="min({0})",
+        differentiable_vjp=_extreme_vjp,
     ),
     # ---- shapes: the batch path moves gradients without scaling them ----
     Op(
         "concatenate", None, "shape", "concatenate: each input gets its own slice of the gradient",
         _sum_grads, None, "tensor.concatenate",
         vjp=("dL/d{0} = its slice of dL/d{out}",), formula=_concatenate_formula,
+        differentiable_vjp=_concatenate_vjp,
     ),
     Op(
         "stack", None, "shape", "stack: each input gets its own layer of the gradient",
         _sum_grads, None, "tensor.stack",
         vjp=("dL/d{0} = its layer of dL/d{out}",), formula=_stack_formula,
+        differentiable_vjp=_stack_vjp,
     ),
     Op(
         "reshape", 1, "shape", "reshape: the gradient is reshaped back",
         ("1",), None, "Tensor.reshape", vjp=("dL/d{0} = dL/d{out} reshaped to {0}'s shape",),
+        differentiable_vjp=lambda node, g: (g.reshape(node.parents[0].shape),),
     ),
     Op(
         "astype", 1, "shape", "astype: the gradient is cast back to the input's dtype",
         ("1",), None, "Tensor.astype", vjp=("dL/d{0} = dL/d{out} in {0}'s dtype",),
+        differentiable_vjp=lambda node, g: (g.astype(node.parents[0].dtype),),
     ),
     Op(
         "transpose", 1, "shape", "transpose: the gradient is transposed back",
         ("1",), None, "Tensor.transpose", vjp=("dL/d{0} = dL/d{out} with its axes put back",),
         formula="{0}^T",
+        differentiable_vjp=lambda node, g: (g.transpose(*node.saved[0]),),
     ),
     Op(
         "index", 1, "shape",
@@ -399,6 +569,22 @@ OPS: tuple[Op, ...] = (
         ("1 where picked",), None, "Tensor.__getitem__",
         vjp=("dL/d{0} = dL/d{out} scattered back into {0}'s shape",),
         formula="{0}[...]",
+        differentiable_vjp=_index_vjp,
+    ),
+    Op(
+        "broadcast_to", 1, "shape",
+        "broadcast_to: the gradient is summed back over the axes the input was repeated along",
+        ("1",), None, "Tensor.broadcast_to",
+        vjp=("dL/d{0} = dL/d{out} summed back to {0}'s shape",),
+        differentiable_vjp=lambda node, g: (_unbroadcast(g, node.parents[0].shape),),
+    ),
+    Op(
+        "scatter_into", 1, "shape",
+        "scatter_into (indexing's gradient as an op): the gradient of the picked places goes back",
+        ("1 at the picked places",), None, "Tensor.scatter_into",
+        vjp=("dL/d{0} = dL/d{out} at the picked places",),
+        formula="scatter({0})",
+        differentiable_vjp=lambda node, g: (g[node.saved[0]],),
     ),
 )
 

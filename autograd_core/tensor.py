@@ -29,7 +29,7 @@ from .graph import (
     first_non_finite,
     this_thread_modes,
 )
-from .ops import power_name
+from .ops import differentiable_vjps, power_name
 
 Vjp = Callable[[np.ndarray], np.ndarray]
 ArrayLike = Any
@@ -89,6 +89,54 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
+def _scattered(g: np.ndarray, shape: tuple[int, ...], index: Any, dtype: Any) -> np.ndarray:
+    """Zeros of `shape` with g added at `index`, twice where it picks an element twice."""
+    full = np.zeros(shape, dtype=dtype)
+    np.add.at(full, index, g)
+    return full
+
+
+# ---- gradients written once for arrays and Tensors alike: the vjps call them with arrays, and
+# their expressions (`ops`, for create_graph) with Tensors, so the two cannot disagree ----------
+
+
+def with_reduced_axes(g: Any, axis: Axes, keepdims: bool) -> Any:
+    """The upstream gradient of a reduction over `axis` with the reduced axes put back as 1s, so
+    that it broadcasts over the reduction's input."""
+    if keepdims or axis is None:
+        return g
+    return g.reshape(np.expand_dims(np.broadcast_to(False, g.shape), axis).shape)
+
+
+def _as_matrices(g: Any, A: Any, B: Any) -> tuple[Any, Any, Any]:
+    """A, B and the upstream g of A @ B with 1-D operands read as NumPy reads them (a row, a
+    column) and g shaped as the product of those."""
+    A2 = A.reshape(1, -1) if A.ndim == 1 else A
+    B2 = B.reshape(-1, 1) if B.ndim == 1 else B
+    batch = np.broadcast_shapes(A2.shape[:-2], B2.shape[:-2])
+    return A2, B2, g.reshape(*batch, A2.shape[-2], B2.shape[-1])
+
+
+def _swap_last(t: Any) -> Any:
+    return t.transpose(*range(t.ndim - 2), t.ndim - 1, t.ndim - 2)
+
+
+def matmul_grad_a(g: Any, A: Any, B: Any) -> Any:
+    """A's share of the gradient of A @ B: g @ B^T, batch axes summed back."""
+    if A.ndim == 2 and B.ndim == 2:
+        return g @ B.T
+    A2, B2, g2 = _as_matrices(g, A, B)
+    return unbroadcast(g2 @ _swap_last(B2), A2.shape).reshape(A.shape)
+
+
+def matmul_grad_b(g: Any, A: Any, B: Any) -> Any:
+    """B's share of the gradient of A @ B: A^T @ g, batch axes summed back."""
+    if A.ndim == 2 and B.ndim == 2:
+        return A.T @ g
+    A2, B2, g2 = _as_matrices(g, A, B)
+    return unbroadcast(_swap_last(A2) @ g2, B2.shape).reshape(B.shape)
+
+
 def _masked(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """g where mask is True, else 0: g * mask, with the -0.0 of a negative g times 0 made +0.0
     (as the scalar path's `grad += local * upstream` makes it). A nan upstream stays nan, as on
@@ -129,13 +177,16 @@ class Tensor:
         requires_grad: whether gradients flow to this tensor (True for parameters).
         op, parents, label: as for `Value`.
         vjps: per parent, upstream gradient -> that parent's gradient contribution.
+        saved: what the op kept for its backward pass besides its inputs and its output (a mask,
+            an axis, a target), which its vjp as an expression reads (`ops.differentiable_vjps`,
+            for `create_graph=True`); `()` for most ops.
 
     The vjps read the input arrays as they are when backward runs: changing `data` in place
     between a forward pass and its backward (`w.data *= 2`) gives stale gradients.
     `detect_anomaly()` catches it (RuntimeError naming the op); optimisers step after backward.
     """
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "requires_grad", "vjps")
+    __slots__ = ("data", "grad", "label", "op", "parents", "requires_grad", "saved", "vjps")
 
     EMPTY_GRAD: ClassVar[None] = None  # the grad of a node no gradient has reached yet
     HOLDS_ARRAYS: ClassVar[bool] = True  # the batch path: data and grad are NumPy arrays
@@ -176,6 +227,7 @@ class Tensor:
         self.op = ""
         self.parents: tuple[Tensor, ...] = ()
         self.vjps: tuple[Vjp, ...] = ()
+        self.saved: tuple[Any, ...] = ()
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -250,16 +302,22 @@ class Tensor:
     # ---- building nodes -------------------------------------------------------------------------
 
     def _result(
-        self, data: np.ndarray, op: str, parents: tuple[Tensor, ...], vjps: tuple
+        self,
+        data: np.ndarray,
+        op: str,
+        parents: tuple[Tensor, ...],
+        vjps: tuple,
+        saved: tuple[Any, ...] = (),
     ) -> Tensor:
-        """A new node; it records parents only when one of them needs a gradient."""
+        """A new node; it records parents (and what its backward reads, `saved`) only when one
+        of them needs a gradient."""
         out = Tensor.__new__(Tensor)
         # NumPy reductions to one number return a NumPy scalar; a Tensor always holds an array
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out.label = ""
         out.requires_grad = False
-        out.op, out.parents, out.vjps = "", (), ()
+        out.op, out.parents, out.vjps, out.saved = "", (), (), ()
         if MODE_BLOCKS.count:  # some thread is inside no_grad or detect_anomaly: ask this one
             modes = this_thread_modes()
             if modes.anomaly and not all_finite(data):
@@ -274,8 +332,11 @@ class Tensor:
         for parent in parents:
             if parent.requires_grad:
                 out.requires_grad = True
-                out.op, out.parents, out.vjps = op, parents, vjps
+                out.op, out.parents, out.vjps, out.saved = op, parents, vjps, saved
                 break
+        else:  # made of constants only (a recorded backward pass: the seed, broadcast): a constant
+            if parents and all(parent.op == CONSTANT for parent in parents):
+                out.op = CONSTANT
         return out
 
     def _operand(self, other: Any, op: str) -> Tensor | None:
@@ -284,9 +345,7 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (numbers.Real, np.ndarray, np.generic)):
-            constant = Tensor(other, dtype=self.data.dtype, copy=False)
-            constant.op = CONSTANT  # pictures draw it as a constant, not as an input
-            return constant
+            return constant(other, self.data.dtype)
         if isinstance(other, Value):
             raise _mixed_paths(op, other)
         return None
@@ -367,7 +426,9 @@ class Tensor:
             )
         n = float(exponent)
         x = self.data
-        return self._result(x**n, power_name(n), (self,), (lambda g: g * (n * x ** (n - 1.0)),))
+        return self._result(
+            x**n, power_name(n), (self,), (lambda g: g * (n * x ** (n - 1.0)),), (n,)
+        )
 
     pow = __pow__  # PyTorch's name for x ** n
 
@@ -438,6 +499,7 @@ class Tensor:
                 lambda g: unbroadcast(g * first_wins, a_shape),
                 lambda g: unbroadcast(g * ~first_wins, b_shape),
             ),
+            (first_wins,),
         )
 
     def relu(self) -> Tensor:
@@ -445,12 +507,14 @@ class Tensor:
         positive = self.data > 0
         # np.maximum, not x * mask: relu(-inf) is 0 and relu(nan) is nan (the README's NaN policy)
         out = np.maximum(self.data, 0.0)
-        return self._result(out, "relu", (self,), (lambda g: _masked(g, positive),))
+        return self._result(out, "relu", (self,), (lambda g: _masked(g, positive),), (positive,))
 
     def leaky_relu(self, slope: float = 0.01) -> Tensor:
         """x for x > 0, else slope * x.  d/dx = upstream * (1 or slope)."""
         local = np.where(self.data > 0, 1.0, slope).astype(self.dtype, copy=False)
-        return self._result(self.data * local, "leaky_relu", (self,), (lambda g: g * local,))
+        return self._result(
+            self.data * local, "leaky_relu", (self,), (lambda g: g * local,), (local,)
+        )
 
     def sigmoid(self) -> Tensor:
         """1 / (1 + e**-x).  d/dx = upstream * s * (1 - s)."""
@@ -472,12 +536,12 @@ class Tensor:
         e = np.exp(np.minimum(x, 0.0))  # only the x <= 0 side uses it; no overflow for large x
         out = np.where(positive, x, alpha * (e - 1.0)).astype(x.dtype, copy=False)
         local = np.where(positive, 1.0, alpha * e).astype(x.dtype, copy=False)
-        return self._result(out, "elu", (self,), (lambda g: g * local,))
+        return self._result(out, "elu", (self,), (lambda g: g * local,), (positive, alpha))
 
     def abs(self) -> Tensor:
         """|x|.  d/dx = upstream * sign(x), 0 at 0 (as PyTorch)."""
         sign = np.sign(self.data)
-        return self._result(np.abs(self.data), "abs", (self,), (lambda g: g * sign,))
+        return self._result(np.abs(self.data), "abs", (self,), (lambda g: g * sign,), (sign,))
 
     __abs__ = abs
 
@@ -495,7 +559,9 @@ class Tensor:
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        return self._result(np.clip(x, low, high), "clip", (self,), (lambda g: g * inside,))
+        return self._result(
+            np.clip(x, low, high), "clip", (self,), (lambda g: g * inside,), (inside,)
+        )
 
     # ---- linear algebra, reductions and shapes -------------------------------------------------
 
@@ -512,19 +578,12 @@ class Tensor:
         out = A @ B
         if A.ndim == 2 and B.ndim == 2:  # the common case, without the general reshaping
             return self._result(out, "@", (self, b), (lambda g: g @ B.T, lambda g: A.T @ g))
-        A2 = A[None, :] if A.ndim == 1 else A
-        B2 = B[:, None] if B.ndim == 1 else B
-        out_shape2 = (A2 @ B2).shape
-
-        def grad_a(g: np.ndarray) -> np.ndarray:
-            g2 = g.reshape(out_shape2)
-            return unbroadcast(g2 @ np.swapaxes(B2, -1, -2), A2.shape).reshape(A.shape)
-
-        def grad_b(g: np.ndarray) -> np.ndarray:
-            g2 = g.reshape(out_shape2)
-            return unbroadcast(np.swapaxes(A2, -1, -2) @ g2, B2.shape).reshape(B.shape)
-
-        return self._result(out, "@", (self, b), (grad_a, grad_b))
+        return self._result(
+            out,
+            "@",
+            (self, b),
+            (lambda g: matmul_grad_a(g, A, B), lambda g: matmul_grad_b(g, A, B)),
+        )
 
     def linear(self, weight: Tensor, bias: Tensor) -> Tensor:
         """x @ W + b as one node (a Linear layer): x (..., nin), W (nin, nout), b (nout,).
@@ -566,11 +625,10 @@ class Tensor:
         out = self.data.sum(axis=axis, keepdims=keepdims)
 
         def vjp(g: np.ndarray) -> np.ndarray:
-            if not keepdims and axis is not None:
-                g = np.expand_dims(g, axis)
+            g = with_reduced_axes(g, axis, keepdims)
             return np.broadcast_to(g, shape).copy()  # a broadcast view would be read-only
 
-        return self._result(np.asarray(out), "sum", (self,), (vjp,))
+        return self._result(np.asarray(out), "sum", (self,), (vjp,), (axis, keepdims))
 
     def mean(
         self,
@@ -626,12 +684,13 @@ class Tensor:
         first = ((x == out) & (wins.reshape(x.shape) == 1)).astype(x.dtype)
 
         def vjp(g: np.ndarray) -> np.ndarray:
-            if not keepdims and axis is not None:
-                g = np.expand_dims(g, axis)
-            return first * g  # broadcast over the slice: only the winner is nonzero
+            # broadcast over the slice: only the winner is nonzero
+            return first * with_reduced_axes(g, axis, keepdims)
 
         value = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
-        return self._result(np.asarray(value), f"{which}_over", (self,), (vjp,))
+        return self._result(
+            np.asarray(value), f"{which}_over", (self,), (vjp,), (first, axis, keepdims)
+        )
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
         """The index of the largest element over an axis (an integer array: no gradient)."""
@@ -670,7 +729,11 @@ class Tensor:
         order = axes or tuple(reversed(range(self.ndim)))
         inverse = tuple(np.argsort(order))
         return self._result(
-            self.data.transpose(order), "transpose", (self,), (lambda g: g.transpose(inverse),)
+            self.data.transpose(order),
+            "transpose",
+            (self,),
+            (lambda g: g.transpose(inverse),),
+            (inverse,),
         )
 
     def __getitem__(self, index: Any) -> Tensor:
@@ -684,12 +747,36 @@ class Tensor:
         except IndexError as error:
             raise IndexError(f"index into a Tensor of shape {shape}: {error}") from None
 
-        def vjp(g: np.ndarray) -> np.ndarray:
-            full = np.zeros(shape, dtype=dtype)
-            np.add.at(full, index, g)
-            return full
+        return self._result(
+            np.asarray(out),
+            "index",
+            (self,),
+            (lambda g: _scattered(g, shape, index, dtype),),
+            (index,),
+        )
 
-        return self._result(np.asarray(out), "index", (self,), (vjp,))
+    def scatter_into(self, shape: tuple[int, ...], index: Any) -> Tensor:
+        """A zero Tensor of `shape` with this one added at `index` (twice where `index` picks an
+        element twice): what indexing does to a gradient, as an op of its own so that it can be
+        differentiated again.  d/dx = upstream[index]."""
+        shape = tuple(shape)
+        try:
+            out = _scattered(self.data, shape, index, self.dtype)
+        except IndexError as error:
+            raise IndexError(f"scatter_into a Tensor of shape {shape}: {error}") from None
+        except ValueError as error:  # the picked places and this Tensor differ in shape
+            raise ValueError(f"scatter_into a Tensor of shape {shape}: {error}") from None
+        return self._result(out, "scatter_into", (self,), (lambda g: g[index],), (index,))
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        """This Tensor repeated along new leading axes and axes of size 1 to make `shape`
+        (NumPy's broadcasting, as an op).  d/dx = upstream summed back over the repeats."""
+        shape, own = tuple(shape), self.shape
+        try:
+            out = np.broadcast_to(self.data, shape).copy()  # a broadcast view is read-only
+        except ValueError:
+            raise ValueError(f"broadcast_to: shape {own} does not broadcast to {shape}") from None
+        return self._result(out, "broadcast_to", (self,), (lambda g: unbroadcast(g, own),))
 
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """z - logsumexp(z) along an axis, shifted by the max.  d/dz = g - softmax * sum(g)."""
@@ -703,6 +790,7 @@ class Tensor:
             "log_softmax",
             (self,),
             (lambda g: g - probs * g.sum(axis=axis, keepdims=True),),
+            (axis,),
         )
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
@@ -746,7 +834,9 @@ class Tensor:
             grad *= g / len(z)
             return grad
 
-        return self._result(np.asarray(loss, dtype=z.dtype), "cross_entropy", (self,), (vjp,))
+        return self._result(
+            np.asarray(loss, dtype=z.dtype), "cross_entropy", (self,), (vjp,), (labels,)
+        )
 
     def mse(self, target: ArrayLike) -> Tensor:
         """Mean squared error against a constant target of this shape, as one node:
@@ -757,7 +847,11 @@ class Tensor:
         diff = self.data - t
         scale = 1.0 / diff.size
         return self._result(
-            (diff * diff).sum() * scale, "mse", (self,), (lambda g: g * (2.0 * scale) * diff,)
+            (diff * diff).sum() * scale,
+            "mse",
+            (self,),
+            (lambda g: g * (2.0 * scale) * diff,),
+            (t,),
         )
 
     def detach(self) -> Tensor:
@@ -782,11 +876,42 @@ class Tensor:
                 else:  # a leaf keeps its gradient: never a view of, or the array of, another's
                     parent.grad = contribution.copy()
 
-    def backward(self, gradient: ArrayLike | None = None) -> None:
+    def parent_gradients(
+        self, upstream: Any, create_graph: bool = False
+    ) -> tuple[Any, ...]:
+        """Each parent's share of the gradient, vjp(upstream), or None for a parent that needs
+        no gradient (what `autograd_core.grad` sums). Arrays; with `create_graph`, Tensors built
+        by the op table's vjp expressions (`ops.differentiable_vjps`), so that they can be
+        differentiated again."""
+        parents = self.parents
+        if not create_graph:
+            return tuple(
+                vjp(upstream) if p.requires_grad else None for p, vjp in zip(parents, self.vjps)
+            )
+        if MODE_BLOCKS.count and this_thread_modes().anomaly:
+            for vjp in self.vjps:  # inside detect_anomaly they refuse inputs changed in place
+                vjp(upstream.data if isinstance(upstream, Tensor) else upstream)
+        g = upstream if isinstance(upstream, Tensor) else constant(upstream)
+        shares = differentiable_vjps(self, g)
+        return tuple(share if p.requires_grad else None for p, share in zip(parents, shares))
+
+    def as_gradient(self, found: Any, create_graph: bool = False) -> Any:
+        """A gradient of this tensor's shape as `grad` returns it: an array of its own (never
+        one that another gradient shares), or with `create_graph` a Tensor (a constant when the
+        gradient is plain numbers); `found` None gives zeros."""
+        if found is None:
+            found = np.zeros_like(self.data)
+        if not create_graph:
+            return np.array(found)
+        return found if isinstance(found, Tensor) else constant(found)
+
+    def backward(self, gradient: ArrayLike | None = None, create_graph: bool = False) -> None:
         """Fill in `grad` of every tensor this one depends on that requires a gradient.
 
         The semantics are `Value.backward`'s: intermediate grads are this pass's, leaf grads
         accumulate across calls. Without `gradient`, the root must hold a single element.
+        With `create_graph=True` the grads are Tensors whose graph is this backward pass, so
+        they can be differentiated again (see `autograd_core.grad`).
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -807,6 +932,11 @@ class Tensor:
                 raise ValueError(
                     f"backward: gradient shape {seed.shape} != root shape {self.shape}"
                 )
+        if create_graph:
+            from .higher_order import backward_with_graph  # it builds on this module
+
+            backward_with_graph(self, constant(seed))
+            return
         backpropagate(self, seed)
 
     def zero_grad(self) -> None:
@@ -835,7 +965,8 @@ def concatenate(tensors: list[Tensor], axis: int = 0) -> Tensor:
     ends = np.cumsum([p.shape[axis] for p in parts])
     bounds = list(zip([0, *ends[:-1]], ends))
     vjps = tuple(_slice_of(axis, start, stop) for start, stop in bounds)
-    return parts[0]._result(out, "concatenate", tuple(parts), vjps)
+    saved = (axis % out.ndim, bounds)
+    return parts[0]._result(out, "concatenate", tuple(parts), vjps, saved)
 
 
 def stack(tensors: list[Tensor], axis: int = 0) -> Tensor:
@@ -850,7 +981,7 @@ def stack(tensors: list[Tensor], axis: int = 0) -> Tensor:
         shapes = ", ".join(str(p.shape) for p in parts)
         raise ValueError(f"stack along axis {axis}: shapes {shapes}: {error}") from None
     vjps = tuple(_taken(axis, k) for k in range(len(parts)))
-    return parts[0]._result(out, "stack", tuple(parts), vjps)
+    return parts[0]._result(out, "stack", tuple(parts), vjps, (axis % out.ndim,))
 
 
 def _slice_of(axis: int, start: int, stop: int) -> Vjp:
@@ -869,6 +1000,15 @@ def _taken(axis: int, k: int) -> Vjp:
         return np.take(g, k, axis=axis)
 
     return vjp
+
+
+def constant(data: ArrayLike, dtype: Any = None) -> Tensor:
+    """`data` as a Tensor that pictures draw as a constant (`op` CONSTANT), not as an input: a
+    number an op turned into a Tensor (the 2 in `2 * t`), the seed of a recorded backward pass.
+    It shares the array's memory when it can."""
+    made = Tensor(data, dtype=dtype, copy=False)
+    made.op = CONSTANT
+    return made
 
 
 def as_tensor(data: ArrayLike, dtype: Any = None) -> Tensor:

@@ -89,25 +89,33 @@ class Optimizer:
 
     def _step(self) -> None:
         lr = self.current_lr()
-        for i, p in enumerate(self.params):
+        grads = [_numbers(p.grad) for p in self.params]
+        for i, (p, grad) in enumerate(zip(self.params, grads)):
             # NumPy would broadcast a smaller gradient over the parameter without a word. (A
             # float has no `shape`: () is its shape, and getattr is far cheaper than np.shape.)
-            if p.grad is not None and getattr(p.grad, "shape", ()) != getattr(p.data, "shape", ()):
+            if grad is not None and getattr(grad, "shape", ()) != getattr(p.data, "shape", ()):
                 raise ValueError(
                     f"{type(self).__name__}.step: the gradient of parameter {self.name_of(i)} "
-                    f"has shape {np.shape(p.grad)}; expected the parameter's "
+                    f"has shape {np.shape(grad)}; expected the parameter's "
                     f"{np.shape(p.data)}"
                 )
-        for i, p in enumerate(self.params):
-            if p.grad is None:
+        for i, (p, grad) in enumerate(zip(self.params, grads)):
+            if grad is None:
                 continue
             # In place for an array (no new array per step for a large weight matrix); a float,
             # being immutable, is simply replaced.
-            p.data -= lr * self._direction(i, p.grad, p.data)
+            p.data -= lr * self._direction(i, grad, p.data)
         self.steps += 1
 
     def _direction(self, i: int, grad: Any, data: Any) -> Any:
         raise NotImplementedError
+
+
+def _numbers(grad: Any) -> Any:
+    """A gradient as numbers: after `backward(create_graph=True)` it is a node (a Value or a
+    Tensor of the backward pass's graph), and the step reads its data, as PyTorch's optimisers
+    read a recorded `.grad`'s values."""
+    return grad.data if hasattr(grad, "HOLDS_ARRAYS") else grad
 
 
 class SGD(Optimizer):

@@ -105,6 +105,9 @@ class Neuron(ScalarModule):
         return f"Neuron({len(self.w)}, {self.activation})"
 
 
+_NEURON_FORWARD = Neuron.forward_one
+
+
 class Layer(ScalarModule):
     """`nout` neurons that read the same inputs: a list of their outputs, or the one Value."""
 
@@ -131,8 +134,15 @@ class Layer(ScalarModule):
         """Every neuron's output, as a list even for one neuron (what the next layer reads)."""
         _check_length(x, self.nin, "Layer")
         neurons = self.neurons
-        # one dot node per neuron, as each neuron's forward makes, with the inputs read once
-        z = F.linear([n.w for n in neurons], x, [n.b for n in neurons])
+        rows, biases = [], []
+        for n in neurons:
+            if type(n).forward_one is not _NEURON_FORWARD:  # a subclass computes its own way
+                inputs = F.as_values(x, "Layer")
+                return [neuron.forward_one(inputs) for neuron in neurons]
+            rows.append(n.w)
+            biases.append(n.b)
+        # the nodes each neuron's forward_one makes, with the inputs read once for all of them
+        z = F.linear(rows, x, biases)
         return [activate(zi, n.activation) for zi, n in zip(z, neurons)]
 
     def forward_one(self, x: Inputs) -> Output:

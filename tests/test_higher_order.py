@@ -149,12 +149,14 @@ def test_what_cannot_be_differentiated_again_says_so() -> None:
     x = Value(0.3, "x")
     own = Value(math.sin(0.3), op="sin", parents=(x,), local_grads=(math.cos(0.3),))
     assert grad(own, [x]) == [math.cos(0.3)]  # first order: the recorded number is enough
-    with pytest.raises(TypeError, match=r"the op 'sin' records its local gradients as numbers"):
+    with pytest.raises(TypeError, match=r"the op 'sin' records its gradients as numbers only"):
         grad(own, [x], create_graph=True)
-    with pytest.raises(TypeError, match=r"for Tensors call backward\(\)"):
-        grad(Tensor([1.0], requires_grad=True).sum(), [])  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="grad: input 0 is a float, not a Value"):
+    with pytest.raises(TypeError, match="input 0 is a Tensor but the output is a Value; differ"):
+        grad(x * 2, [Tensor([1.0], requires_grad=True)])
+    with pytest.raises(TypeError, match="grad: input 0 is a float but the output is a Value"):
         grad(x * 2, [0.3])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="grad: the output is a float, not a Value or a Tensor"):
+        grad(0.3, [x])
 
 
 def test_backward_with_create_graph_fills_grad_with_values_that_differentiate_again() -> None:

@@ -242,3 +242,88 @@ def test_the_backward_graph_of_a_tensor_gradient_is_drawn_and_stepped_through() 
     steps = trace_backward(dx.sum())
     assert len(steps.texts()) >= 4
     np.testing.assert_allclose(w.grad, 2 * x.data)  # d(sum dx)/dw = 2 x
+
+
+# ---- what users do next with recorded gradients ------------------------------------------------
+
+
+@pytest.mark.parametrize("optimiser", [nn.SGD, nn.Adam])
+def test_an_optimiser_steps_by_the_numbers_of_a_recorded_gradient(optimiser: type) -> None:
+    """After backward(create_graph=True) a parameter's grad is a node; a step reads its data
+    (a gradient penalty, or MAML, steps right after such a backward pass)."""
+    w = Tensor([0.5, -1.0], requires_grad=True)
+    v = Value(0.5)
+    plain_w, plain_v = Tensor([0.5, -1.0], requires_grad=True), Value(0.5)
+    (w**3).sum().backward(create_graph=True)
+    (v**3).backward(create_graph=True)
+    (plain_w**3).sum().backward()
+    (plain_v**3).backward()
+    assert type(w.grad) is Tensor and type(v.grad) is Value
+    optimiser([w, v], lr=0.1).step()
+    optimiser([plain_w, plain_v], lr=0.1).step()
+    np.testing.assert_array_equal(w.data, plain_w.data)
+    assert v.data == plain_v.data
+
+
+def test_grad_takes_one_input_alone_as_pytorch_does() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (gx,) = grad((x * x).sum(), x)
+    np.testing.assert_array_equal(gx, [2.0, 4.0])
+    y = Value(3.0)
+    assert grad(y * y, y) == [6.0]
+
+
+def test_recorded_leaf_gradients_are_nodes_of_their_own() -> None:
+    """The add gate passes its upstream on unchanged; as grads the two leaves must not share
+    one Tensor (changing one would change the other), nor be a node of the forward graph."""
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward(create_graph=True)
+    assert a.grad is not b.grad
+    a.grad.data += 5.0
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    x, y = Value(2.0), Value(3.0)
+    (x * y).backward(create_graph=True)
+    assert x.grad is not y and y.grad is not x and x.grad.data == 3.0
+
+
+def test_detect_anomaly_watches_a_recorded_backward_pass() -> None:
+    x = Tensor([1.0, 4.0], requires_grad=True, label="x")
+    with autograd_core.detect_anomaly():
+        y = (x**3).sum()
+        x.data *= 2.0  # changed in place between the forward pass and its backward
+        with pytest.raises(RuntimeError, match=r"backward of \*\*3: input 0 \(x\) was changed"):
+            grad(y, [x], create_graph=True)
+    z = Tensor([0.0, 4.0], requires_grad=True, label="z")
+    with autograd_core.detect_anomaly(), np.errstate(divide="ignore"):
+        root = z.sqrt().sum()  # d sqrt(z)/dz = 1 / (2 sqrt(z)) is inf at 0
+        with pytest.raises(FloatingPointError, match=r"backward of sqrt .*create_graph=True"):
+            grad(root, [z], create_graph=True)
+        with pytest.raises(FloatingPointError, match=r"sqrt sent a non-finite .* \(z\)"):
+            grad(root, [z])
+
+
+def test_grad_with_create_graph_makes_no_reference_cycle() -> None:
+    import gc
+
+    x = Tensor([0.5, 1.5], requires_grad=True)
+    (g,) = grad((x.exp() * x).sum(), [x], create_graph=True)
+    gc.collect()
+    del g
+    assert gc.collect() == 0  # freed by reference counting alone
+
+
+def test_the_output_itself_and_no_inputs() -> None:
+    y = Tensor([2.0], requires_grad=True)
+    (dy,) = grad(y, [y], create_graph=True)
+    assert type(dy) is Tensor and dy.data.tolist() == [1.0]
+    with pytest.raises(ValueError, match="hvp needs at least one input"):
+        hvp(y.sum(), [], [])
+
+
+def test_scatter_into_and_index_keep_their_errors_and_dtype() -> None:
+    t = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    with pytest.raises(IndexError, match=r"scatter_into a Tensor of shape \(2,\)"):
+        t.scatter_into((2,), np.array([0, 5]))
+    (t[np.array([0, 0, 1])] * np.ones(3)).sum().backward()  # float64 upstream into float32
+    assert t.grad is not None and t.grad.dtype == np.float32 and t.grad.tolist() == [2.0, 1.0]

@@ -40,6 +40,26 @@ def test_one_output_is_the_value_itself_as_in_micrograd() -> None:
     assert len(nn.MLP(2, [3, 2])([1.0, 2.0])) == 2
 
 
+def test_a_layer_makes_what_its_neurons_make_and_honours_a_subclass() -> None:
+    """A layer reads its inputs once for all its neurons (functional.linear), which must give
+    each neuron's own nodes; a neuron of a subclass that computes its own way is asked itself."""
+    layer = nn.Layer(3, 4, "tanh", seed=3)
+    x = [0.5, -1.0, 2.0]
+    together = layer.outputs(x)
+    alone = [neuron(x) for neuron in layer.neurons]
+    assert [o.data for o in together] == [o.data for o in alone]
+    assert [o.op for o in together] == ["tanh"] * 4
+    assert [o.parents[0].local_grads for o in together] == [o.parents[0].local_grads for o in alone]
+
+    class Doubled(nn.Neuron):
+        def forward_one(self, x: nn.scalar.Inputs) -> Value:
+            return super().forward_one(x) * 2.0
+
+    layer.neurons[2] = Doubled(3, "tanh", weights=[w.data for w in layer.neurons[2].w])
+    assert layer.outputs(x)[2].data == pytest.approx(2 * alone[2].data)
+    assert layer.outputs(x)[1].data == alone[1].data
+
+
 def test_scalar_models_map_themselves_over_a_batch() -> None:
     model = nn.MLP(2, [4, 3], seed=2)
     rows = [[0.5, -1.0], [2.0, 0.25], [-0.3, 0.0]]

@@ -111,7 +111,7 @@ PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
     "08_twenty_lines.ipynb": 1,  # the loss curve
     "09_vector_backprop.ipynb": 0,
     "10_batch_path.ipynb": 1,  # the confusion matrix
-    "11_second_derivatives.ipynb": 1,  # Newton's and gradient descent's paths
+    "11_second_derivatives.ipynb": 2,  # Newton's and gradient descent's paths; the loss along v
 }
 # A cell that calls one of these draws: it must show a picture (PNG or SVG), never only text.
 DRAWS = re.compile(

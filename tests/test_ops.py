@@ -79,6 +79,11 @@ BATCH_CASES: dict[str, tuple[Callable[..., Tensor], list[np.ndarray]]] = {
     "stack": (lambda a, b: autograd_core.stack([a, b], axis=0), [M23, POSITIVE]),
     "linear": (lambda x, w, b: x.linear(w, b), [M23, M32, M32[0]]),
     "mse": (lambda a: a.mse(POSITIVE), [M23]),
+    "broadcast_to": (lambda a: a.broadcast_to((2, 2, 3)), [M23[:1]]),
+    "scatter_into": (
+        lambda a: a.scatter_into((2, 3), (np.array([1, 1, 0]), np.array([2, 2, 0]))),
+        [M23[0]],
+    ),
 }
 
 
