@@ -15,7 +15,7 @@ __version__ = "0.1.0"  # the one place the version is written (pyproject.toml re
 
 from . import functional, ops
 from .engine import Value
-from .gradcheck import GradcheckError, GradcheckReport, InputCheck, gradcheck
+from .gradcheck import GradcheckError, GradcheckReport, InputCheck, gradcheck, gradgradcheck
 from .graph import (
     CONSTANT,
     Node,
@@ -44,6 +44,7 @@ __all__ = [
     "functional",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "hessian",
     "hvp",
     "is_anomaly_enabled",

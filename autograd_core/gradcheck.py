@@ -1,4 +1,6 @@
-"""Check `backward()` against central finite differences, for Values and for Tensors."""
+"""Check gradients against central finite differences, for Values and for Tensors: `gradcheck`
+the first derivatives of `backward()`, `gradgradcheck` the second ones of a recorded backward
+pass (`grad(..., create_graph=True)`), as PyTorch's functions of those names."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import numpy as np
 
 from .engine import Value
 from .graph import no_grad
+from .higher_order import grad
 from .tensor import Tensor
 
 
@@ -50,8 +53,12 @@ class GradcheckReport:
     def __str__(self) -> str:
         rows = [f"{'input':>5} {'value':>12} {'analytic':>14} {'numeric':>14} {'error':>10}  ok"]
         for c in self.inputs:
-            if np.ndim(c.value):
-                cells = f"{'shape ' + str(np.shape(c.value)):>12} {'(array)':>14} {'(array)':>14}"
+            if np.ndim(c.analytic):  # an array input, or a Hessian row (gradgradcheck)
+                shape = f"{'shape ' + str(np.shape(c.value)):>12}" if np.ndim(c.value) else ""
+                cells = (
+                    f"{shape or format(c.value, '>12.6g')} {_brief(c.analytic):>14} "
+                    f"{_brief(c.numeric):>14}"
+                )
             else:
                 cells = f"{c.value:>12.6g} {c.analytic:>14.8g} {c.numeric:>14.8g}"
             rows.append(f"{c.index:>5} {cells} {c.error:>10.2e}  {'yes' if c.ok else 'NO'}")
@@ -73,19 +80,9 @@ def gradcheck(
     |analytic - numeric| <= atol + rtol * |numeric| everywhere. With `raise_on_mismatch`, a
     failing input raises GradcheckError carrying the whole report.
     """
-    if eps <= 0.0:
-        raise ValueError(f"gradcheck needs eps > 0, got {eps!r}")
-    # Numbers are checked on the scalar path, arrays (and Tensors) on the batch path.
-    data = [x.data if hasattr(x, "parents") else x for x in inputs]  # a node's data, or x
-    arrays = any(isinstance(d, np.ndarray) or np.ndim(d) > 0 for d in data)
-    point: list[Any] = [np.array(d, dtype=np.float64) if arrays else float(d) for d in data]
-    make: Callable[[Any], Any] = (lambda a: Tensor(a, requires_grad=True)) if arrays else Value
-    leaves = [make(p.copy() if arrays else p) for p in point]
-    out = f(*leaves)
-    if not hasattr(out, "parents") or np.size(out.data) != 1:
-        raise TypeError(
-            f"gradcheck: f must return a Value or a single-element Tensor, got {out!r:.80}"
-        )
+    point, make, arrays = _start("gradcheck", inputs, eps)
+    leaves = [make(p) for p in point]
+    out = _scalar_output("gradcheck", f(*leaves))
     out.backward()
 
     def f_at(values: list[Any]) -> float:
@@ -110,6 +107,84 @@ def gradcheck(
     if raise_on_mismatch and not report.ok:
         raise GradcheckError(f"gradients disagree with finite differences:\n{report}")
     return report
+
+
+def gradgradcheck(
+    f: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-5,
+    rtol: float = 1e-4,
+    atol: float = 1e-6,
+    raise_on_mismatch: bool = False,
+) -> GradcheckReport:
+    """Compare second derivatives from a recorded backward pass with central differences of
+    first-order gradients, as PyTorch's `gradgradcheck`.
+
+    For each element x_k of the inputs, `analytic` is the gradient of the k-th entry of
+    `grad(f, inputs, create_graph=True)` (a row of the Hessian, by differentiating the recorded
+    backward pass) and `numeric` is (grad f(x + eps e_k) - grad f(x - eps e_k)) / (2 eps) (a
+    column, from first-order gradients only). They agree when the second derivatives are right
+    and the Hessian is symmetric, as it is for a smooth f. One `InputCheck` per input: its
+    `analytic` and `numeric` have the input's shape plus one axis, every input's elements
+    flattened in order. Inputs and tolerances as for `gradcheck`.
+    """
+    point, make, arrays = _start("gradgradcheck", inputs, eps)
+    leaves = [make(p) for p in point]
+    first = grad(_scalar_output("gradgradcheck", f(*leaves)), leaves, create_graph=True)
+
+    def gradient_at(values: list[Any]) -> np.ndarray:
+        shifted = [make(v) for v in values]
+        return _flat(grad(_scalar_output("gradgradcheck", f(*shifted)), shifted))
+
+    checks = []
+    for i, x in enumerate(point):
+        analytic, numeric = [], []
+        for position in np.ndindex(np.shape(x)):
+            entry = first[i][position] if arrays else first[i]
+            analytic.append(_flat(grad(entry, leaves)))
+            up, down = _shifted(point, i, position, eps), _shifted(point, i, position, -eps)
+            numeric.append((gradient_at(up) - gradient_at(down)) / (2.0 * eps))
+        shape = (*np.shape(x), -1)
+        rows, columns = np.reshape(analytic, shape), np.reshape(numeric, shape)
+        difference = np.abs(rows - columns)
+        ok = bool(np.all(difference <= atol + rtol * np.abs(columns)))
+        checks.append(InputCheck(i, x, rows, columns, float(difference.max(initial=0.0)), ok))
+    report = GradcheckReport(float(np.asarray(f(*leaves).data).item()), tuple(checks))
+    if raise_on_mismatch and not report.ok:
+        raise GradcheckError(f"second derivatives disagree with finite differences:\n{report}")
+    return report
+
+
+def _start(who: str, inputs: Sequence[Any], eps: float) -> tuple[list[Any], Any, bool]:
+    """The point to check at (floats, or float64 arrays), how to make a leaf of a value there,
+    and whether the check is on the batch path (arrays: Tensors) or the scalar one (Values)."""
+    if eps <= 0.0:
+        raise ValueError(f"{who} needs eps > 0, got {eps!r}")
+    data = [x.data if hasattr(x, "parents") else x for x in inputs]  # a node's data, or x
+    arrays = any(isinstance(d, np.ndarray) or np.ndim(d) > 0 for d in data)
+    point: list[Any] = [np.array(d, dtype=np.float64) if arrays else float(d) for d in data]
+    if arrays:  # (Tensor() copies: a leaf never shares the array of a point)
+        return point, lambda a: Tensor(a, requires_grad=True), True
+    return point, Value, False
+
+
+def _scalar_output(who: str, out: Any) -> Any:
+    if not hasattr(out, "parents") or np.size(out.data) != 1:
+        raise TypeError(f"{who}: f must return a Value or a single-element Tensor, got {out!r:.80}")
+    return out
+
+
+def _flat(gradients: Sequence[Any]) -> np.ndarray:
+    """Gradients (numbers, arrays, or recorded nodes) as one flat array of their numbers."""
+    numbers = [g.data if hasattr(g, "parents") else g for g in gradients]
+    return np.concatenate([np.ravel(np.asarray(n, dtype=np.float64)) for n in numbers])
+
+
+def _brief(numbers: np.ndarray) -> str:
+    """A few numbers in a cell of the report, or `(array)` for more."""
+    if np.size(numbers) > 3:
+        return "(array)"
+    return "[" + " ".join(f"{n:.4g}" for n in np.ravel(numbers)) + "]"
 
 
 def _shifted(point: list[Any], i: int, position: tuple[int, ...], step: float) -> list[Any]:

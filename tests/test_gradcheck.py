@@ -1,10 +1,14 @@
-"""gradcheck's report and its raise-on-mismatch option."""
+"""gradcheck's report and its raise-on-mismatch option; gradgradcheck's, of second derivatives."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
+import numpy as np
 import pytest
 
-from autograd_core import GradcheckError, Value, gradcheck
+from autograd_core import GradcheckError, Value, gradcheck, gradgradcheck, ops
 
 
 def test_report_has_one_entry_per_input() -> None:
@@ -51,3 +55,45 @@ def test_gradcheck_rejects_bad_arguments() -> None:
         gradcheck(lambda a: a, [1.0], eps=0.0)
     with pytest.raises(TypeError, match="must return a Value"):
         gradcheck(lambda a: 3.0, [1.0])  # type: ignore[arg-type, return-value]
+
+
+# ---- gradgradcheck: second derivatives of a recorded backward pass ------------------------------
+
+
+def test_gradgradcheck_reports_a_hessian_row_per_input_and_passes_on_the_engine() -> None:
+    report = gradgradcheck(lambda a, b: a * a * b + b.tanh(), [0.5, -0.3])
+    assert report.ok and len(report.inputs) == 2
+    t = math.tanh(-0.3)
+    np.testing.assert_allclose(report.inputs[0].analytic, [2 * -0.3, 2 * 0.5], rtol=1e-12)
+    np.testing.assert_allclose(report.inputs[1].analytic, [2 * 0.5, -2 * t * (1 - t * t)])
+    assert "[-0.6 1]" in str(report)
+
+
+def test_gradgradcheck_on_tensors_gives_the_hessian_in_blocks() -> None:
+    x, w = np.array([[0.5, -1.0]]), np.array([[0.3], [0.2]])
+    report = gradgradcheck(lambda x, w: (x @ w).tanh().sum() + (w**3).sum(), [x, w])
+    assert report.ok and report.max_error < 1e-8
+    assert report.inputs[0].analytic.shape == (1, 2, 4)  # x's elements by all 4 elements
+    assert report.inputs[1].analytic.shape == (2, 1, 4)
+    assert "shape (2, 1)" in str(report)
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tanh's local gradient as an expression made wrong (its number left right): first
+    derivatives still pass gradcheck, second ones do not."""
+    broken = dataclasses.replace(ops.BY_NAME["tanh"], differentiable=lambda n: (1.0 - n * 0.5,))
+    monkeypatch.setitem(ops.BY_NAME, "tanh", broken)
+    assert gradcheck(lambda a: a.tanh(), [0.4]).ok
+    report = gradgradcheck(lambda a: a.tanh(), [0.4])
+    assert not report.ok
+    with pytest.raises(GradcheckError, match="second derivatives disagree"):
+        gradgradcheck(lambda a: a.tanh(), [0.4], raise_on_mismatch=True)
+
+
+def test_gradgradcheck_of_a_linear_function_is_zero() -> None:
+    report = gradgradcheck(lambda a, b: a * 3.0 + b, [0.5, 2.0])
+    assert report.ok and report.max_error == 0.0
+    with pytest.raises(TypeError, match="gradgradcheck: f must return a Value"):
+        gradgradcheck(lambda a: [a], [0.5])
+    with pytest.raises(ValueError, match="gradgradcheck needs eps > 0"):
+        gradgradcheck(lambda a: a, [0.5], eps=0.0)
