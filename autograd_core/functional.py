@@ -95,10 +95,7 @@ def _dot_node(
     """The `dot` node of checked weights and inputs (and the inputs' data, read once); `op`
     names the function called in an error."""
     if len(w) != len(x):
-        raise ValueError(
-            f"{op} needs rows of weights as long as the inputs, got {len(w)} weights and "
-            f"{len(x)} inputs"
-        )
+        raise ValueError(f"{op}: {len(w)} weights but {len(x)} inputs; they must pair up")
     w_data = [v.data for v in w]
     total = builtins.sum(map(operator.mul, w_data, x_data))  # operator.mul: 2x float.__mul__
     if bias is None:

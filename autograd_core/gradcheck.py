@@ -126,7 +126,8 @@ def gradgradcheck(
     column, from first-order gradients only). They agree when the second derivatives are right
     and the Hessian is symmetric, as it is for a smooth f. One `InputCheck` per input: its
     `analytic` and `numeric` have the input's shape plus one axis, every input's elements
-    flattened in order. Inputs and tolerances as for `gradcheck`.
+    flattened in order. Inputs and tolerances as for `gradcheck`; check in float64 (a graph
+    that casts to float32 inside differs from the differences by float32's rounding).
     """
     point, make, arrays = _start("gradgradcheck", inputs, eps)
     leaves = [make(p) for p in point]
@@ -144,7 +145,7 @@ def gradgradcheck(
             analytic.append(_flat(grad(entry, leaves)))
             up, down = _shifted(point, i, position, eps), _shifted(point, i, position, -eps)
             numeric.append((gradient_at(up) - gradient_at(down)) / (2.0 * eps))
-        shape = (*np.shape(x), -1)
+        shape = (*np.shape(x), sum(np.size(p) for p in point))  # by every input element
         rows, columns = np.reshape(analytic, shape), np.reshape(numeric, shape)
         difference = np.abs(rows - columns)
         ok = bool(np.all(difference <= atol + rtol * np.abs(columns)))

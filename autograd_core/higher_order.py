@@ -40,11 +40,15 @@ def grad(output: Any, inputs: Any, create_graph: bool = False) -> list[Any]:
     whose graph is the backward pass (so `grad(grad(f, [x], True)[0], [x])` is f''(x));
     without it, a float (an array of its own).
     """
-    xs = [inputs] if hasattr(inputs, "parent_gradients") else list(inputs)
+    xs = _listed(inputs)
     _check(output, xs)
     with GRAPH_WALK:
-        _, totals = _gradients(output, create_graph)
-    return [x.as_gradient(totals.get(id(x)), create_graph) for x in xs]
+        order, totals = _gradients(output, create_graph)
+    gradients = [x.as_gradient(totals.get(id(x)), create_graph) for x in xs]
+    if not create_graph:
+        return gradients
+    taken = {id(node) for node in order}
+    return [_own(gradient, taken) for gradient in gradients]
 
 
 def backward_with_graph(output: Any, seed: Any = 1.0) -> None:
@@ -57,16 +61,28 @@ def backward_with_graph(output: Any, seed: Any = 1.0) -> None:
     """
     with GRAPH_WALK:
         order, totals = _gradients(output, create_graph=True, seed=seed)
-        taken = {id(node) for node in order}  # no grad is a node of the graph, or another's grad
+        taken = {id(node) for node in order}
         for node in order:
             if not node.requires_grad:  # a constant Tensor gets no gradient, as in backward()
                 continue
-            gradient = node.as_gradient(totals.get(id(node)), create_graph=True)
-            if id(gradient) in taken:  # (a share passed on unchanged, or an input itself)
-                gradient = gradient * 1.0
-            taken.add(id(gradient))
+            gradient = _own(node.as_gradient(totals.get(id(node)), create_graph=True), taken)
             earlier = node.grad
             node.grad = gradient if node.parents or earlier is None else earlier + gradient
+
+
+def _listed(nodes: Any) -> list[Any]:
+    """Inputs as a list: one node alone (as PyTorch allows), or any iterable of them."""
+    return [nodes] if hasattr(nodes, "parent_gradients") else list(nodes)
+
+
+def _own(gradient: Any, taken: set[int]) -> Any:
+    """A recorded gradient that is no node of the graph and no other gradient: `gradient * 1.0`
+    of one that is (an add gate's share passed on unchanged; d(x*w)/dx, which is w itself), so
+    that relabelling or changing it changes nothing else. `taken` collects the ids."""
+    if id(gradient) in taken:
+        gradient = gradient * 1.0
+    taken.add(id(gradient))
+    return gradient
 
 
 def _check(output: Any, inputs: list[Any]) -> None:
@@ -147,9 +163,10 @@ def hessian(f: Callable[..., Value], inputs: Sequence[float]) -> list[list[float
     return [grad(g, xs) for g in first]
 
 
-def hvp(output: Tensor, inputs: Sequence[Tensor], vectors: Sequence[Any]) -> list[np.ndarray]:
+def hvp(output: Tensor, inputs: Any, vectors: Any) -> list[np.ndarray]:
     """The Hessian of `output` (one element) with respect to the Tensors `inputs`, times the
-    `vectors` (one array per input, of its shape), without forming the Hessian: the gradient
+    `vectors` (one array per input, of its shape; or one Tensor and one array, as for `grad`),
+    a list of arrays, without forming the Hessian: the gradient
     with `create_graph`, its dot product with the vectors, and the gradient of that.
 
     For a model with n parameters the Hessian has n^2 entries; this costs about two backward
@@ -162,6 +179,9 @@ def hvp(output: Tensor, inputs: Sequence[Tensor], vectors: Sequence[Any]) -> lis
             f"hvp works on Tensors, got a {type(output).__name__}; for a function of a few "
             "Values use hessian(f, inputs)"
         )
+    single = hasattr(inputs, "parent_gradients")
+    inputs = _listed(inputs)
+    vectors = [vectors] if single else list(vectors)
     if not inputs:
         raise ValueError("hvp needs at least one input Tensor")
     if len(vectors) != len(inputs):

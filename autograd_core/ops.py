@@ -198,8 +198,10 @@ def _max_vjp(node: Any, g: Any) -> tuple[Any, ...]:
 def _power_n_vjp(node: Any, g: Any) -> tuple[Any, ...]:
     (n,) = node.saved
     (x,) = node.parents
-    if n in (0.0, 1.0):  # a constant local gradient (0, or 1): no node to differentiate
-        return (g * (n * x.data ** (n - 1.0)),)
+    if n == 0.0:  # x**0 is the constant 1
+        return (g * 0.0,)
+    if n == 1.0:  # the local gradient is the constant 1: no node to differentiate
+        return (g * 1.0,)
     return (g * (x * n if n == 2.0 else x ** (n - 1.0) * n),)
 
 

@@ -426,9 +426,9 @@ class Tensor:
             )
         n = float(exponent)
         x = self.data
-        return self._result(
-            x**n, power_name(n), (self,), (lambda g: g * (n * x ** (n - 1.0)),), (n,)
-        )
+        # x**0 is the constant 1: its gradient is 0 everywhere, also at 0 (not 0 * 0**-1 = nan)
+        vjp = (lambda g: g * 0.0) if n == 0.0 else (lambda g: g * (n * x ** (n - 1.0)))
+        return self._result(x**n, power_name(n), (self,), (vjp,), (n,))
 
     pow = __pow__  # PyTorch's name for x ** n
 

@@ -105,9 +105,6 @@ class Neuron(ScalarModule):
         return f"Neuron({len(self.w)}, {self.activation})"
 
 
-_NEURON_FORWARD = Neuron.forward_one
-
-
 class Layer(ScalarModule):
     """`nout` neurons that read the same inputs: a list of their outputs, or the one Value."""
 
@@ -136,9 +133,9 @@ class Layer(ScalarModule):
         neurons = self.neurons
         rows, biases = [], []
         for n in neurons:
-            if type(n).forward_one is not _NEURON_FORWARD:  # a subclass computes its own way
+            if type(n) is not Neuron:  # a subclass (its own forward_one, forward or __call__)
                 inputs = F.as_values(x, "Layer")
-                return [neuron.forward_one(inputs) for neuron in neurons]
+                return [neuron(inputs) for neuron in neurons]
             rows.append(n.w)
             biases.append(n.b)
         # the nodes each neuron's forward_one makes, with the inputs read once for all of them
@@ -185,9 +182,13 @@ class MLP(ScalarModule):
 
     def forward_one(self, x: Inputs) -> Output:
         _check_length(x, self.layers[0].nin, "MLP")
-        out = self.layers[0].outputs(x)
-        for layer in self.layers[1:]:
-            out = layer.outputs(out)
+        out: Any = x
+        for layer in self.layers:
+            if type(layer) is Layer:
+                out = layer.outputs(out)
+            else:  # a subclass computes its own way; one Value is a list of one for the next
+                result = layer(out)
+                out = result if isinstance(result, list) else [result]
         return _single(out)
 
     def __repr__(self) -> str:

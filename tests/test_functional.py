@@ -92,14 +92,14 @@ def test_linear_makes_the_nodes_dot_makes_row_by_row() -> None:
 def test_linear_rejects_rows_and_biases_that_do_not_line_up() -> None:
     with pytest.raises(ValueError, match="2 rows of weights but 3 biases"):
         F.linear([[1.0], [2.0]], [1.0], [0.0, 0.0, 0.0])
-    with pytest.raises(ValueError, match="linear needs rows of weights as long as the inputs"):
+    with pytest.raises(ValueError, match="linear: 2 weights but 1 inputs; they must pair up"):
         F.linear([[1.0, 2.0]], [1.0])
     with pytest.raises(TypeError, match=r"linear.*str"):
         F.linear([[1.0]], ["x"])  # type: ignore[list-item]
 
 
 def test_dot_and_sum_reject_bad_input() -> None:
-    with pytest.raises(ValueError, match="2 weights and 3 inputs"):
+    with pytest.raises(ValueError, match="dot: 2 weights but 3 inputs"):
         F.dot(leaves([1.0, 2.0]), leaves([1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match="empty"):
         F.sum([])

@@ -97,3 +97,9 @@ def test_gradgradcheck_of_a_linear_function_is_zero() -> None:
         gradgradcheck(lambda a: [a], [0.5])
     with pytest.raises(ValueError, match="gradgradcheck needs eps > 0"):
         gradgradcheck(lambda a: a, [0.5], eps=0.0)
+
+
+def test_gradgradcheck_takes_an_empty_array_input() -> None:
+    report = gradgradcheck(lambda a, b: (a**3).sum() + (b**2).sum(), [np.zeros(0), np.ones(2)])
+    assert report.ok and report.inputs[0].analytic.shape == (0, 2)
+    np.testing.assert_allclose(report.inputs[1].analytic, 2 * np.eye(2))

@@ -327,3 +327,34 @@ def test_scatter_into_and_index_keep_their_errors_and_dtype() -> None:
         t.scatter_into((2,), np.array([0, 5]))
     (t[np.array([0, 0, 1])] * np.ones(3)).sum().backward()  # float64 upstream into float32
     assert t.grad is not None and t.grad.dtype == np.float32 and t.grad.tolist() == [2.0, 1.0]
+
+
+def test_recorded_gradients_from_grad_are_nodes_of_their_own() -> None:
+    """d(x*w)/dx is w itself, and an add gate passes one upstream to both inputs: `grad`
+    returns new nodes, so relabelling one renames nothing else."""
+    x, w = Value(2.0, "x"), Value(3.0, "w")
+    (gx,) = grad(x * w, [x], create_graph=True)
+    assert gx is not w and gx.data == 3.0
+    gx.label = "dx"
+    assert w.label == "w" and grad(gx, [w]) == [1.0]
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    ga, gb = grad((a + b).sum(), [a, b], create_graph=True)
+    assert ga is not gb
+
+
+def test_x_to_the_zero_has_gradient_zero_everywhere_on_both_paths() -> None:
+    t = Tensor([0.0, 2.0], requires_grad=True)
+    (t**0).sum().backward()
+    assert t.grad is not None and t.grad.tolist() == [0.0, 0.0]
+    (first,) = grad((t**0).sum(), [t], create_graph=True)
+    assert first.data.tolist() == [0.0, 0.0]
+    v = Value(0.0)
+    (v**0).backward()
+    assert v.grad == 0.0
+
+
+def test_hvp_takes_one_tensor_and_one_vector_alone() -> None:
+    x = Tensor([0.5, -1.0], requires_grad=True)
+    (hv,) = hvp((x**3).sum(), x, np.array([1.0, 1.0]))
+    np.testing.assert_allclose(hv, 6 * x.data)

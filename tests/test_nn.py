@@ -55,9 +55,25 @@ def test_a_layer_makes_what_its_neurons_make_and_honours_a_subclass() -> None:
         def forward_one(self, x: nn.scalar.Inputs) -> Value:
             return super().forward_one(x) * 2.0
 
+    class Constant(nn.Neuron):  # the PyTorch way: forward
+        def forward(self, x: nn.scalar.Inputs) -> Value:
+            return Value(42.0)
+
     layer.neurons[2] = Doubled(3, "tanh", weights=[w.data for w in layer.neurons[2].w])
+    layer.neurons[3] = Constant(3)
     assert layer.outputs(x)[2].data == pytest.approx(2 * alone[2].data)
+    assert layer.outputs(x)[3].data == 42.0
     assert layer.outputs(x)[1].data == alone[1].data
+
+    class Shifted(nn.Layer):  # a layer of an MLP that computes its own way
+        def forward_one(self, x: nn.scalar.Inputs) -> nn.scalar.Output:
+            return [o + 1.0 for o in self.outputs(x)]
+
+    model = nn.MLP(3, [4, 1], seed=3)
+    plain = model(x).data
+    model.layers[1] = Shifted(4, 1, "linear", seed=0)
+    model.layers[1].neurons[0].w = nn.MLP(3, [4, 1], seed=3).layers[1].neurons[0].w
+    assert model(x).data == pytest.approx(plain + 1.0)
 
 
 def test_scalar_models_map_themselves_over_a_batch() -> None:

@@ -585,3 +585,13 @@ def test_decision_boundary_for_both_paths(tmp_path: Path, batched: bool) -> None
     assert (tmp_path / "boundary.png").stat().st_size > 1000
     with pytest.raises(ValueError, match=r"2-D points, got X of shape \(40, 3\)"):
         plot_decision_boundary(model, np.ones((40, 3)), y)
+
+
+def test_a_constant_array_is_named_by_what_it_holds() -> None:
+    """One value repeated (a seed broadcast by a recorded backward pass) is named by that value;
+    other arrays by their first numbers, never by the first one alone as if it were all."""
+    x = Tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    root = (x * np.array([5.0, 6.0, 7.0, 8.0]) + np.array([2.0, 2.0, 2.0, 2.0])).sum()
+    root = root + (x[:0] * np.zeros(0)).sum()
+    names = Picture(root).names
+    assert "[5 6 7 ...]" in names and "2" in names and "[]" in names

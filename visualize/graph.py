@@ -92,6 +92,18 @@ def format_value(value: Any, precision: int = 4) -> str:
     return fmt(float(value), precision)
 
 
+def _constant_name(data: Any) -> str:
+    """A constant is named by its value: `2`; an array of one value (a seed, broadcast) by that
+    value; other arrays by their first numbers, `[1 2 3 ...]`."""
+    values = np.asarray(data).ravel()
+    if values.size == 0:
+        return "[]"
+    if np.all(values == values[0]):
+        return format_value(values[0])
+    shown = " ".join(format_value(v) for v in values[:3])
+    return f"[{shown}{' ...' if values.size > 3 else ''}]"
+
+
 def short_name(dotted: str) -> str:
     """A parameter's dotted name, shortened for a picture: an index joins the name before it and
     the nn containers are abbreviated, so `layers.0.neurons.3.w.1` becomes `L0.n3.w1` and
@@ -175,7 +187,7 @@ class Picture:
             elif label := label_of(node):
                 name = short_name(label) if kind == "parameter" else label
             elif kind == "constant":
-                name = format_value(np.asarray(node.data).ravel()[0])
+                name = _constant_name(node.data)
             elif kind == "output":
                 name = "out"
             elif kind == "value":
