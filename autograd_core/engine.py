@@ -34,17 +34,21 @@ def _as_float(data: object, what: str = "Value") -> float:
     raise TypeError(f"{what} needs a real number, got {type(data).__name__}: {data!r:.80}")
 
 
-class _MicrogradName:
-    """A name micrograd's Value has and this one does not: reading it says what to use instead."""
+class ForeignName:
+    """A name another library's node has and this one does not (micrograd's `_prev`, PyTorch's
+    `unsqueeze`): reading it raises AttributeError saying what to use instead.
+
+    A class attribute, so that it costs nothing when unused: a `__getattr__` on the class would
+    slow every attribute read of every node."""
 
     def __init__(self, hint: str) -> None:
         self.hint = hint
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+        self.owner, self.name = owner.__name__, name
 
     def __get__(self, instance: object, owner: type | None = None) -> object:
-        raise AttributeError(f"'Value' object has no attribute {self.name!r}: {self.hint}")
+        raise AttributeError(f"'{self.owner}' object has no attribute {self.name!r}: {self.hint}")
 
 
 class Value:
@@ -95,9 +99,9 @@ class Value:
     __array_ufunc__ = None
 
     # micrograd's private names, which code from its lecture reads: each says what to use here
-    _prev = _MicrogradName("micrograd's _prev is `parents` here (a tuple, in input order)")
-    _op = _MicrogradName("micrograd's _op is `op` here")
-    _backward = _MicrogradName(
+    _prev = ForeignName("micrograd's _prev is `parents` here (a tuple, in input order)")
+    _op = ForeignName("micrograd's _op is `op` here")
+    _backward = ForeignName(
         "each node stores `local_grads` instead of a closure: call backward() on the root, or "
         "chain_rule(upstream) for this node's own step"
     )
@@ -151,7 +155,7 @@ class Value:
     @local_grads.setter
     def local_grads(self, local_grads: tuple[float, ...]) -> None:
         """Replace the local gradients (a lesson breaks one to watch a check catch it)."""
-        parents = self.parents
+        parents = self.parents  # already this node's (a subclass of Value is kept as it is)
         if len(local_grads) != len(parents):
             raise ValueError(f"{len(parents)} parents need {len(parents)} local gradients")
         _link(self, parents, tuple(_as_float(g, "a local gradient") for g in local_grads))
@@ -394,7 +398,7 @@ class Value:
         again."""
         local = differentiable_local_grads(self) if create_graph else self.local_grads
         if type(upstream) is float and upstream == 1.0:  # the seed: no `* 1` node in the graph
-            return tuple(local)
+            return local
         return tuple(local_grad * upstream for local_grad in local)
 
     def as_gradient(self, found: Any, create_graph: bool = False) -> Any:

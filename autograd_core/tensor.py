@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .engine import Value
+from .engine import ForeignName, Value
 from .graph import (
     CONSTANT,
     MODE_BLOCKS,
@@ -52,20 +52,6 @@ def _numpy_axes(
                 f"(axes are -{len(shape)} to {len(shape) - 1})"
             )
     return axis, keepdims if keepdim is None else keepdim
-
-
-# PyTorch names a Tensor here spells otherwise (NumPy's way), and what to write instead
-_PYTORCH_NAMES = {
-    "dim": "use t.ndim (NumPy's name)",
-    "unsqueeze": "use t.reshape(...) with a 1 where the new axis goes, or t[None]",
-    "squeeze": "use t.reshape(...) without the axes of size 1",
-    "permute": "use t.transpose(axes), with the axes in their new order",
-    "requires_grad_": "set t.requires_grad = True",
-    "numel": "use t.size (a property here, as NumPy's)",
-    "to": "use t.astype(dtype) for a dtype; there are no devices",
-    "cpu": "there are no devices: t is already NumPy data (t.data)",
-    "cuda": "there are no devices: everything runs on NumPy",
-}
 
 
 def _mixed_paths(op: str, other: object) -> TypeError:
@@ -105,7 +91,10 @@ def with_reduced_axes(g: Any, axis: Axes, keepdims: bool) -> Any:
     that it broadcasts over the reduction's input."""
     if keepdims or axis is None:
         return g
-    return g.reshape(np.expand_dims(np.broadcast_to(False, g.shape), axis).shape)
+    ndim = g.ndim + (len(axis) if isinstance(axis, tuple) else 1)
+    reduced = {a % ndim for a in axis} if isinstance(axis, tuple) else {axis % ndim}
+    kept = iter(g.shape)
+    return g.reshape(tuple(1 if a in reduced else next(kept) for a in range(ndim)))
 
 
 def _as_matrices(g: Any, A: Any, B: Any) -> tuple[Any, Any, Any]:
@@ -193,6 +182,17 @@ class Tensor:
 
     __array_ufunc__ = None  # make NumPy hand `array * tensor` to Tensor.__rmul__
 
+    # PyTorch names a Tensor here spells otherwise (NumPy's way), and what to write instead
+    dim = ForeignName("use t.ndim (NumPy's name)")
+    unsqueeze = ForeignName("use t.reshape(...) with a 1 where the new axis goes, or t[None]")
+    squeeze = ForeignName("use t.reshape(...) without the axes of size 1")
+    permute = ForeignName("use t.transpose(axes), with the axes in their new order")
+    requires_grad_ = ForeignName("set t.requires_grad = True")
+    numel = ForeignName("use t.size (a property here, as NumPy's)")
+    to = ForeignName("use t.astype(dtype) for a dtype; there are no devices")
+    cpu = ForeignName("there are no devices: t is already NumPy data (t.data)")
+    cuda = ForeignName("there are no devices: everything runs on NumPy")
+
     def __init__(
         self,
         data: ArrayLike,
@@ -270,13 +270,6 @@ class Tensor:
                 "use (t > 0).any() or (t > 0).all()"
             )
         return bool(self.data.item())
-
-    def __getattr__(self, name: str) -> Any:
-        """Only for names a Tensor lacks: PyTorch's, answered with what to write here."""
-        hint = _PYTORCH_NAMES.get(name)
-        if hint is None:
-            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
-        raise AttributeError(f"'Tensor' object has no attribute {name!r}: {hint}")
 
     def numpy(self) -> np.ndarray:
         return self.data
