@@ -96,17 +96,11 @@ def gradcheck(
             up, down = _shifted(point, i, position, eps), _shifted(point, i, position, -eps)
             numeric[position] = (f_at(up) - f_at(down)) / (2.0 * eps)
         analytic = np.zeros(numeric.shape) if leaf.grad is None else np.asarray(leaf.grad)
-        difference = np.abs(analytic - numeric)
-        ok = bool(np.all(difference <= atol + rtol * np.abs(numeric)))
-        error = float(difference.max(initial=0.0))
         if arrays:
-            checks.append(InputCheck(i, point[i], analytic, numeric, error, ok))
-        else:
-            checks.append(InputCheck(i, point[i], float(analytic), float(numeric), error, ok))
-    report = GradcheckReport(float(np.asarray(out.data).item()), tuple(checks))
-    if raise_on_mismatch and not report.ok:
-        raise GradcheckError(f"gradients disagree with finite differences:\n{report}")
-    return report
+            checks.append(_compared(i, point[i], analytic, numeric, rtol, atol))
+        else:  # a number's check reads as numbers
+            checks.append(_compared(i, point[i], float(analytic), float(numeric), rtol, atol))
+    return _reported(out, checks, raise_on_mismatch, "gradients")
 
 
 def gradgradcheck(
@@ -131,7 +125,8 @@ def gradgradcheck(
     """
     point, make, arrays = _start("gradgradcheck", inputs, eps)
     leaves = [make(p) for p in point]
-    first = grad(_scalar_output("gradgradcheck", f(*leaves)), leaves, create_graph=True)
+    out = _scalar_output("gradgradcheck", f(*leaves))
+    first = grad(out, leaves, create_graph=True)
 
     def gradient_at(values: list[Any]) -> np.ndarray:
         shifted = [make(v) for v in values]
@@ -147,12 +142,21 @@ def gradgradcheck(
             numeric.append((gradient_at(up) - gradient_at(down)) / (2.0 * eps))
         shape = (*np.shape(x), sum(np.size(p) for p in point))  # by every input element
         rows, columns = np.reshape(analytic, shape), np.reshape(numeric, shape)
-        difference = np.abs(rows - columns)
-        ok = bool(np.all(difference <= atol + rtol * np.abs(columns)))
-        checks.append(InputCheck(i, x, rows, columns, float(difference.max(initial=0.0)), ok))
-    report = GradcheckReport(float(np.asarray(f(*leaves).data).item()), tuple(checks))
+        checks.append(_compared(i, x, rows, columns, rtol, atol))
+    return _reported(out, checks, raise_on_mismatch, "second derivatives")
+
+
+def _compared(i: int, x: Any, analytic: Any, numeric: Any, rtol: float, atol: float) -> InputCheck:
+    """One input's check: it passes where |analytic - numeric| <= atol + rtol |numeric|."""
+    difference = np.abs(np.asarray(analytic) - numeric)
+    ok = bool(np.all(difference <= atol + rtol * np.abs(numeric)))
+    return InputCheck(i, x, analytic, numeric, float(difference.max(initial=0.0)), ok)
+
+
+def _reported(out: Any, checks: list[InputCheck], raise_on_mismatch: bool, what: str) -> Any:
+    report = GradcheckReport(float(np.asarray(out.data).item()), tuple(checks))
     if raise_on_mismatch and not report.ok:
-        raise GradcheckError(f"second derivatives disagree with finite differences:\n{report}")
+        raise GradcheckError(f"{what} disagree with finite differences:\n{report}")
     return report
 
 

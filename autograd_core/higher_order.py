@@ -6,9 +6,10 @@ exp(x)` is the node itself and `d(x*y)/dx = y` the input y, times the upstream g
 Tensors, each op's vjp written with Tensor ops). The gradients it returns are nodes of a new
 graph, which can be drawn, stepped through and differentiated again, any number of times.
 
-Without `create_graph` it returns plain numbers (floats, or arrays). Either way, no node's `.grad`
-is touched. The walk asks each node for its parents' shares (`parent_gradients`, the node
-types' method for it), so it is the same for both paths.
+Without `create_graph` it returns plain numbers (floats, or arrays). Either way, `grad` touches
+no node's `.grad` (`backward(create_graph=True)` is the one that fills them). The walk asks each
+node for its parents' shares (`parent_gradients`, the node types' method for it), so it is the
+same for both paths.
 """
 
 from __future__ import annotations

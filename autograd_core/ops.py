@@ -116,7 +116,7 @@ def _cross_entropy_grads(inputs: Sequence[str], out: str) -> list[str]:
 def _recorded(node: Any) -> tuple[Any, ...]:
     """Local gradients that are constants (1 of + and sum, 0 or 1 of max and relu, a slope): the
     recorded numbers (their derivatives are 0, almost everywhere)."""
-    return tuple(node.local_grads)
+    return node.local_grads
 
 
 def _mul_local(node: Any) -> tuple[Any, ...]:
@@ -128,7 +128,7 @@ def _power_n_local(node: Any) -> tuple[Any, ...]:
     (x,) = node.parents
     n = float(node.op[2:])
     if n == 0.0 or (x.data == 0.0 and n < 1.0):  # a constant 0, or the vertical slope at 0
-        return tuple(node.local_grads)
+        return node.local_grads
     return (x * n,) if n == 2.0 else (x ** (n - 1.0) * n,)  # (x**1 would be a node for nothing)
 
 
