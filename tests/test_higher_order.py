@@ -134,7 +134,7 @@ def test_a_gradient_is_a_graph_that_can_be_drawn() -> None:
     (dfdx,) = grad(x * x.exp(), [x], create_graph=True)
     assert dfdx.data == pytest.approx(math.exp(0.7) * 1.7)
     source = draw_graph(dfdx).source
-    assert "exp" in source and "x" in source  # the backward pass's own gates, on x
+    assert "label=<exp>" in source and "<B>x</B>" in source  # the backward pass's own gates, on x
 
 
 def test_hessian_of_two_variables_against_the_formula() -> None:

@@ -203,11 +203,6 @@ def test_every_cell_that_draws_shows_a_picture(executed: Callable[[str], Any], n
             for kind in output["data"]
         }
         assert kinds & {"image/png", "image/svg+xml"}, f"cell {number} draws but shows {kinds}"
-    pictures = sum(
-        any(k in output.get("data", {}) for k in ("image/png", "image/svg+xml"))
-        for _, output in _outputs(notebook)
-    )
-    assert pictures >= len(drawing)
 
 
 @pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])

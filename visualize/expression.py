@@ -62,11 +62,9 @@ _NODE_WORDS: dict[type, str] = {
     ast.Dict: "dictionaries are not supported; an expression has one value",
     ast.NamedExpr: ":= is not supported; give the variable's value as NAME=VALUE",
     ast.JoinedStr: "strings are not supported; only numbers are allowed",
-    ast.Starred: "* unpacking is not supported; pass each argument",
     ast.Await: "await is not supported",
     ast.Yield: "yield is not supported",
     ast.YieldFrom: "yield is not supported",
-    ast.Slice: "indexing (a[i]) is not supported; name each value",
 }
 
 

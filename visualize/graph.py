@@ -96,12 +96,9 @@ def _constant_name(data: Any) -> str:
     """A constant is named by its value: `2`; an array of one value (a seed, broadcast) by that
     value; other arrays by their first numbers, `[1 2 3 ...]`."""
     values = np.asarray(data).ravel()
-    if values.size == 0:
-        return "[]"
-    if np.all(values == values[0]):
+    if values.size == 1 or (values.size and np.all(values == values[0])):
         return format_value(values[0])
-    shown = " ".join(format_value(v) for v in values[:3])
-    return f"[{shown}{' ...' if values.size > 3 else ''}]"
+    return summary(values) if values.size <= 3 else summary(values[:3])[:-1] + " ...]"
 
 
 def short_name(dotted: str) -> str:
