@@ -50,9 +50,16 @@ def main() -> None:
     args = parser.parse_args()
     print("| path | fit step ms, collector running | fit step ms, paused by fit | speed-up |")
     print("|---|---|---|---|")
+    try:
+        table(args.runs)
+    finally:  # the library's own pause, whatever happened
+        StepCollector.paused = PAUSED  # type: ignore[method-assign]
+
+
+def table(runs: int) -> None:
     for batch in (False, True):
         times: dict[bool, list[float]] = {False: [], True: []}
-        for run in range(args.runs):
+        for run in range(runs):
             for pause in (run % 2 == 0, run % 2 == 1):
                 times[pause].append(seconds_per_step(pause, batch))
         ratios = [a / b for a, b in zip(times[False], times[True])]
@@ -62,7 +69,6 @@ def main() -> None:
         ]
         speedup = f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}x-{max(ratios):.2f}x)"
         print(f"| {'batch' if batch else 'scalar'} | {cells[0]} | {cells[1]} | {speedup} |")
-    StepCollector.paused = PAUSED  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

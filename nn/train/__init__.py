@@ -162,9 +162,9 @@ class StepCollector:
     Why: the graphs hold no reference cycles, so reference counting frees them (each step drops
     its graph before the next is built), yet every node made counts towards the collector's next
     run, and a run promotes the live graph towards the old generation, whose full collections
-    walk every object of the program: pausing it made a scalar `fit` step on micrograd's demo
-    network 1.23x faster (26.6 ms against 21.2 ms, median of 8 runs each, range 1.08x-1.36x:
-    `benchmarks/fit_collector.py`); on the batch path it changes nothing measurable (1.00x).
+    walk every object of the program: pausing it makes a scalar `fit` step on micrograd's demo
+    network about a fifth faster, and on the batch path it changes nothing measurable (the
+    README's table, from `benchmarks/fit_collector.py`).
 
     Cycles that a model, a loss, a metric or a callback makes are still collected: before each
     step the young generation (where they are, and the graph is not), every 10th step the middle
