@@ -408,6 +408,10 @@ class Value:
             return 0.0 if found is None else float(found)
         return found if type(found) is Value else as_value(0.0 if found is None else found, "grad")
 
+    def seed_gradient(self, *, who: str = "backward") -> float:
+        """What a backward pass from this root starts with: d(self)/d(self) = 1."""
+        return 1.0
+
     def backward(self, create_graph: bool = False) -> None:
         """Fill in `grad` of every node this value depends on: d(self)/d(node).
 

@@ -38,7 +38,9 @@ class Node(Protocol):
     `HOLDS_ARRAYS` says which path the node type is on, for code that serves both (pictures).
     `EMPTY_GRAD` is the gradient of a node that nothing has reached yet (0.0 for a Value, None for a
     Tensor). `chain_rule(upstream)` adds this node's contribution, local gradient x upstream, to the
-    `grad` of each of its parents.
+    `grad` of each of its parents; `seed_gradient()` is what a pass from this root starts with.
+    For `autograd_core.grad`: `parent_gradients(upstream, create_graph)` gives each parent's
+    share instead of adding it, and `as_gradient(found, create_graph)` the form a result takes.
     """
 
     EMPTY_GRAD: ClassVar[Any]
@@ -57,6 +59,12 @@ class Node(Protocol):
     def grad(self, value: Any) -> None: ...
 
     def chain_rule(self, upstream: Any) -> None: ...
+
+    def seed_gradient(self, *, who: str = "backward") -> Any: ...
+
+    def parent_gradients(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]: ...
+
+    def as_gradient(self, found: Any, create_graph: bool = False) -> Any: ...
 
 
 OnNode = Callable[[Any, Any], None]

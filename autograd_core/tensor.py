@@ -898,6 +898,28 @@ class Tensor:
             return np.array(found)
         return found if isinstance(found, Tensor) else constant(found)
 
+    def seed_gradient(self, gradient: ArrayLike | None = None, *, who: str = "backward") -> Any:
+        """What a backward pass from this root starts with: d(self)/d(self), ones of a
+        single-element root, or a copy of `gradient` (of this root's shape). Refuses a root that
+        needs no gradient; `who` names the caller in the errors (`trace_backward` asks too)."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"{who}: this Tensor does not require a gradient (no tensor it was made from "
+                "has requires_grad=True, or it was made inside no_grad()); make the inputs to "
+                "differentiate with Tensor(..., requires_grad=True)"
+            )
+        if gradient is None:
+            if self.size != 1:
+                raise ValueError(
+                    f"{who}() without a gradient needs a single-element root, got shape "
+                    f"{self.shape}; reduce it (.sum(), .mean()) or pass gradient= of that shape"
+                )
+            return np.ones_like(self.data)
+        seed = np.array(gradient, dtype=self.dtype)  # a copy: the caller's array is theirs
+        if seed.shape != self.shape:
+            raise ValueError(f"{who}: gradient shape {seed.shape} != root shape {self.shape}")
+        return seed
+
     def backward(self, gradient: ArrayLike | None = None, create_graph: bool = False) -> None:
         """Fill in `grad` of every tensor this one depends on that requires a gradient.
 
@@ -906,25 +928,7 @@ class Tensor:
         With `create_graph=True` the grads are Tensors whose graph is this backward pass, so
         they can be differentiated again (see `autograd_core.grad`).
         """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward: this Tensor does not require a gradient (no tensor it was made from "
-                "has requires_grad=True, or it was made inside no_grad()); make the inputs to "
-                "differentiate with Tensor(..., requires_grad=True)"
-            )
-        if gradient is None:
-            if self.size != 1:
-                raise ValueError(
-                    f"backward() without a gradient needs a single-element root, got shape "
-                    f"{self.shape}; pass gradient= of that shape"
-                )
-            seed = np.ones_like(self.data)
-        else:
-            seed = np.array(gradient, dtype=self.dtype)  # a copy: the caller's array is theirs
-            if seed.shape != self.shape:
-                raise ValueError(
-                    f"backward: gradient shape {seed.shape} != root shape {self.shape}"
-                )
+        seed = self.seed_gradient(gradient)
         if create_graph:
             from .higher_order import backward_with_graph  # it builds on this module
 

@@ -357,21 +357,10 @@ def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
 
     The gradients it leaves behind are exactly those of a plain `backward()`.
     """
-    if not getattr(root, "requires_grad", True):  # as backward() refuses it
-        raise RuntimeError(
-            "trace_backward: this Tensor does not require a gradient (no tensor it was made from "
-            "has requires_grad=True); make the inputs to differentiate with "
-            "Tensor(..., requires_grad=True)"
-        )
+    seed = root.seed_gradient(who="trace_backward")  # refused as backward() refuses it
     picture = Picture(root, parameters)
     index = picture.index
     scalar = not is_array(root)
-    if scalar:
-        seed: Any = 1.0
-    elif root.data.size != 1:
-        raise ValueError(f"trace_backward needs a single-element root, got shape {root.data.shape}")
-    else:
-        seed = np.ones_like(root.data)
     steps = [Step(0, len(picture) - 1, seed, ())]
     running: dict[int, Any] = {}  # this pass's gradient of each node reached, summed as the walk
 
