@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .engine import Value
-from .graph import no_grad
+from .graph import is_node, no_grad, numbers_of
 from .higher_order import grad
 from .tensor import Tensor
 
@@ -165,7 +165,7 @@ def _start(who: str, inputs: Sequence[Any], eps: float) -> tuple[list[Any], Any,
     and whether the check is on the batch path (arrays: Tensors) or the scalar one (Values)."""
     if eps <= 0.0:
         raise ValueError(f"{who} needs eps > 0, got {eps!r}")
-    data = [x.data if hasattr(x, "parents") else x for x in inputs]  # a node's data, or x
+    data = [numbers_of(x) for x in inputs]
     arrays = any(isinstance(d, np.ndarray) or np.ndim(d) > 0 for d in data)
     point: list[Any] = [np.array(d, dtype=np.float64) if arrays else float(d) for d in data]
     if arrays:  # (Tensor() copies: a leaf never shares the array of a point)
@@ -174,15 +174,15 @@ def _start(who: str, inputs: Sequence[Any], eps: float) -> tuple[list[Any], Any,
 
 
 def _scalar_output(who: str, out: Any) -> Any:
-    if not hasattr(out, "parents") or np.size(out.data) != 1:
+    if not is_node(out) or np.size(out.data) != 1:
         raise TypeError(f"{who}: f must return a Value or a single-element Tensor, got {out!r:.80}")
     return out
 
 
 def _flat(gradients: Sequence[Any]) -> np.ndarray:
     """Gradients (numbers, arrays, or recorded nodes) as one flat array of their numbers."""
-    numbers = [g.data if hasattr(g, "parents") else g for g in gradients]
-    return np.concatenate([np.ravel(np.asarray(n, dtype=np.float64)) for n in numbers])
+    flat = [np.ravel(np.asarray(numbers_of(g), dtype=np.float64)) for g in gradients]
+    return np.concatenate(flat)
 
 
 def _brief(numbers: np.ndarray) -> str:

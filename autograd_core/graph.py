@@ -69,6 +69,17 @@ class Node(Protocol):
 
 OnNode = Callable[[Any, Any], None]
 
+
+def is_node(x: object) -> bool:
+    """Whether `x` is a node of a graph (a Value or a Tensor), by the Node protocol."""
+    return hasattr(x, "HOLDS_ARRAYS")
+
+
+def numbers_of(x: Any) -> Any:
+    """A node's data, and anything else (a float, an array) as it is: the numbers of a gradient
+    that may have been recorded as a node (`create_graph=True`)."""
+    return x.data if hasattr(x, "HOLDS_ARRAYS") else x
+
 # The `op` of a leaf that an operation made from a plain number (the 2 in `2 * x`): pictures show
 # it as a constant, while a leaf made by the user (`Value(3.0)`) is an input whose gradient counts.
 CONSTANT = "const"

@@ -27,6 +27,8 @@ from .graph import (
     first_non_finite,
     is_anomaly_enabled,
     is_grad_enabled,
+    is_node,
+    numbers_of,
     topological_order,
 )
 from .tensor import Tensor
@@ -73,7 +75,7 @@ def backward_with_graph(output: Any, seed: Any = 1.0) -> None:
 
 def _listed(nodes: Any) -> list[Any]:
     """Inputs as a list: one node alone (as PyTorch allows), or any iterable of them."""
-    return [nodes] if hasattr(nodes, "parent_gradients") else list(nodes)
+    return [nodes] if is_node(nodes) else list(nodes)
 
 
 def _own(gradient: Any, taken: set[int]) -> Any:
@@ -89,7 +91,7 @@ def _own(gradient: Any, taken: set[int]) -> Any:
 def _check(output: Any, inputs: list[Any]) -> None:
     """TypeError unless the output is a node and the inputs are nodes of its kind; ValueError for
     an output of more than one element or an input that gets no gradient."""
-    if not hasattr(output, "parent_gradients"):
+    if not is_node(output):
         raise TypeError(f"grad: the output is a {type(output).__name__}, not a Value or a Tensor")
     kind = type(output)
     for position, x in enumerate(inputs):
@@ -146,7 +148,7 @@ def _gradients(
 
 
 def _refuse_non_finite(node: Any, position: int, share: Any) -> None:
-    numbers = share.data if hasattr(share, "HOLDS_ARRAYS") else share
+    numbers = numbers_of(share)
     if not all_finite(numbers):
         parent = node.parents[position]
         name = f" ({parent.label})" if parent.label else ""
@@ -180,7 +182,7 @@ def hvp(output: Tensor, inputs: Any, vectors: Any) -> list[np.ndarray]:
             f"hvp works on Tensors, got a {type(output).__name__}; for a function of a few "
             "Values use hessian(f, inputs)"
         )
-    single = hasattr(inputs, "parent_gradients")
+    single = is_node(inputs)
     inputs = _listed(inputs)
     vectors = [vectors] if single else list(vectors)
     if not inputs:

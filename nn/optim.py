@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core.graph import GRAPH_WALK
+from autograd_core.graph import GRAPH_WALK, numbers_of
 
 from .module import Parameter, zero_grad
 
@@ -89,7 +89,7 @@ class Optimizer:
 
     def _step(self) -> None:
         lr = self.current_lr()
-        grads = [_numbers(p.grad) for p in self.params]
+        grads = [numbers_of(p.grad) for p in self.params]  # a recorded grad steps by its data
         for i, (p, grad) in enumerate(zip(self.params, grads)):
             # NumPy would broadcast a smaller gradient over the parameter without a word. (A
             # float has no `shape`: () is its shape, and getattr is far cheaper than np.shape.)
@@ -109,13 +109,6 @@ class Optimizer:
 
     def _direction(self, i: int, grad: Any, data: Any) -> Any:
         raise NotImplementedError
-
-
-def _numbers(grad: Any) -> Any:
-    """A gradient as numbers: after `backward(create_graph=True)` it is a node (a Value or a
-    Tensor of the backward pass's graph), and the step reads its data, as PyTorch's optimisers
-    read a recorded `.grad`'s values."""
-    return grad.data if hasattr(grad, "HOLDS_ARRAYS") else grad
 
 
 class SGD(Optimizer):
