@@ -83,13 +83,9 @@ class Module:
         (a missing or unexpected name, a wrong shape, complex or non-numeric data, a value that
         overflows the dtype) raises ValueError and leaves the model exactly as it was."""
         named = self.named_parameters()
-        names = [name for name, _ in named]
-        missing = [n for n in names if n not in state]
-        unexpected = [n for n in state if n not in set(names)]
-        if missing or unexpected:
+        if mismatch := _names_mismatch([name for name, _ in named], state):
             raise ValueError(
-                f"load_state_dict: the state does not match {type(self).__name__}: "
-                f"missing {_listed(missing)}, unexpected {_listed(unexpected)}"
+                f"load_state_dict: the state does not match {type(self).__name__}: {mismatch}"
             )
         converted = {name: converted_value(name, state[name], p.data) for name, p in named}
         for name, p in named:
@@ -263,13 +259,8 @@ def _members(archive: zipfile.ZipFile, budgets: dict[str, int]) -> dict[str, zip
                 "expected stored or deflated, as numpy.savez writes"
             )
         members[name] = info
-    missing = [n for n in budgets if n not in members]
-    unexpected = [n for n in members if n not in budgets]
-    if missing or unexpected:
-        raise ValueError(
-            f"the archive does not match the model: missing {_listed(missing)}, "
-            f"unexpected {_listed(unexpected)}"
-        )
+    if mismatch := _names_mismatch(budgets, members):
+        raise ValueError(f"the archive does not match the model: {mismatch}")
     for name, info in members.items():
         if not info.filename.endswith(".npy"):
             raise ValueError(f"member {info.filename!r} is not a .npy array")
@@ -423,6 +414,18 @@ def _running(pid: int) -> bool:
     except OSError:
         return True  # it exists, owned by someone else
     return True
+
+
+def _names_mismatch(expected: Iterable[str], present: Iterable[str]) -> str:
+    """'' when `present` holds exactly the `expected` names, else what is missing and what is
+    not expected, in words."""
+    expected, present = list(expected), list(present)
+    known, given = set(expected), set(present)
+    missing = [n for n in expected if n not in given]
+    unexpected = [n for n in present if n not in known]
+    if not (missing or unexpected):
+        return ""
+    return f"missing {_listed(missing)}, unexpected {_listed(unexpected)}"
 
 
 def _listed(names: list[str], shown: int = 5) -> str:
