@@ -213,6 +213,27 @@ def test_a_block_left_from_another_thread_restores_the_thread_that_entered_it() 
     assert _in_thread(is_grad_enabled)  # and the closing thread's own count is untouched
 
 
+def test_a_backward_pass_waits_for_another_threads_walk_to_end() -> None:
+    """Deterministic: while one walk is inside its on_node hook, a backward pass over the same
+    leaf from another thread waits (GRAPH_WALK), then adds its gradient to the first's."""
+    w = Value(0.5, "w")
+    waited: list[bool] = []
+    other: list[threading.Thread] = []
+
+    def inside_the_walk(node: object, upstream: object) -> None:
+        if other:
+            return
+        other.append(threading.Thread(target=(w * 3.0).backward))
+        other[0].start()
+        other[0].join(timeout=0.2)
+        waited.append(other[0].is_alive())
+
+    backpropagate(w * w, 1.0, inside_the_walk)
+    other[0].join(timeout=10)
+    assert waited == [True] and not other[0].is_alive()
+    assert w.grad == 2 * 0.5 + 3.0
+
+
 def test_backward_passes_from_two_threads_over_shared_parameters_add_up() -> None:
     """Two threads train one model: every pass's gradient reaches the shared leaves, and a reader
     holding GRAPH_WALK never sees a walk's internal mark in place of a gradient."""

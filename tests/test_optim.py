@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_core import Tensor, Value
+from autograd_core import Tensor, Value, backpropagate
 
 
 def params_with_grads(data: list[float], grads: list[float]) -> list[Value]:
@@ -141,6 +141,31 @@ def test_two_threads_training_one_model_with_sgd_never_see_a_walk_mark() -> None
         sys.setswitchinterval(interval)
     assert errors == [] and not any(thread.is_alive() for thread in threads)
     assert all(type(p.grad) is float and type(p.data) is float for p in model.parameters())
+
+
+def test_a_step_and_a_zero_grad_wait_for_a_backward_pass_in_another_thread() -> None:
+    """Deterministic, where the test above depends on the scheduler: while a backward pass is
+    inside its walk (its on_node hook runs), a step or a zero_grad called from another thread
+    waits for the pass to end, then runs."""
+    w = Value(0.5, "w")
+    optimizer = nn.SGD([w], lr=0.1)
+    waited: list[bool] = []
+    callers: list[threading.Thread] = []
+
+    def inside_the_walk(node: object, upstream: object) -> None:
+        if callers:
+            return
+        for call in (optimizer.step, optimizer.zero_grad):
+            caller = threading.Thread(target=call)
+            caller.start()
+            caller.join(timeout=0.2)
+            waited.append(caller.is_alive())  # still blocked on GRAPH_WALK
+            callers.append(caller)
+
+    backpropagate(w * w, 1.0, inside_the_walk)
+    for caller in callers:
+        caller.join(timeout=10)
+    assert waited == [True, True] and not any(caller.is_alive() for caller in callers)
 
 
 def test_the_momentum_buffer_is_not_the_gradient_array() -> None:
