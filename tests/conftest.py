@@ -2,6 +2,7 @@
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # No per-example deadline: CI machines are shared and their timing is noise. On CI the examples
@@ -11,3 +12,15 @@ settings.register_profile(
 )
 settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test with a `start_early` attribute has slow work started in the background as soon as
+    it is known to run (micrograd's own demo), so that the work overlaps the other tests."""
+    if config.option.collectonly:
+        return
+    for item in items:
+        start = getattr(getattr(item, "function", None), "start_early", None)
+        if start is not None:
+            start()
