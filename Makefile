@@ -19,6 +19,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 # the site, lessons executed, into site/; any warning (a broken link, a bad docstring) fails it
 docs: $(STAMP) system-deps

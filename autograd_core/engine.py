@@ -2,8 +2,9 @@
 
 Every operation makes one node that keeps its inputs (`parents`) and, for each input, the local
 derivative of the output with respect to that input (`local_grads`), both computed in the forward
-pass. `backward()` then walks the graph in reverse topological order (the walk in `graph.py`,
-shared with `Tensor`) with a single rule::
+pass from the op's definition (`autograd_core.ops`: its `value` and its `local`, side by side).
+`backward()` then walks the graph in reverse topological order (the walk in `graph.py`, shared
+with `Tensor`) with a single rule::
 
     parent.grad += local_grad * node.grad        # upstream x local
 
@@ -14,17 +15,28 @@ node is kept to one tracked object: the one or two inputs of almost every op (an
 gradients) sit in slots of the node itself, not in tuples of their own. That halved a step of
 micrograd's demo built node for node (280 to 140 ms, `benchmarks/scalar_vs_micrograd.py`; the
 collector had been three quarters of it). `parents` and `local_grads` read the slots as tuples.
-What each op means (its gate pattern, its local gradient in words) is in the op table, `ops.py`.
+
+The methods that make nodes are bound from the op table: `Value.exp` is made from `ops.Exp`'s
+`value` and `local`, by one of the two makers below (one input, two inputs), which is the hot
+path of the forward pass.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .graph import CONSTANT, MODE_BLOCKS, backpropagate, this_thread_modes
-from .ops import differentiable_local_grads, power_name
+from . import ops
+from .function import Context, Function
+from .graph import (
+    CONSTANT,
+    MODE_BLOCKS,
+    backpropagate,
+    is_node,
+    refuse_non_finite_forward,
+    this_thread_modes,
+)
 
 
 def _as_float(data: object, what: str = "Value") -> float:
@@ -51,6 +63,88 @@ class ForeignName:
         raise AttributeError(f"'{self.owner}' object has no attribute {self.name!r}: {self.hint}")
 
 
+def mixed_paths(op: str, other: object) -> TypeError:
+    """The error for a Value meeting a Tensor: the two paths never share a graph."""
+    return TypeError(
+        f"{op}: a Tensor (the batch path) cannot be combined with a Value (the scalar path), "
+        f"got {other!r:.60}; use Tensor(value.data) for a constant, or stay on one path"
+    )
+
+
+_new_value = object.__new__
+
+
+def _unary_method(op: type[ops.Elementwise]) -> Callable[[Value], Value]:
+    """`Value.<op>()` for an op of one input and no params: the node of `op.value` and
+    `op.local` at this value, built in place (the forward pass's hot path)."""
+    forward = getattr(op.value, "on_float", op.value)  # a float's own function: no dispatch
+    local, name = op.local, op.name
+
+    def method(self: Value) -> Value:
+        x = self.data
+        data = forward(x)
+        local_grad = local(x, data)
+        if MODE_BLOCKS.count:
+            return new_node(data, name, (self,), (local_grad,))
+        out = _new_value(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out.op = name
+        out._first = self
+        out._first_local = local_grad
+        out._second = None
+        return out
+
+    method.__name__ = op.method or name
+    method.__doc__ = op.__doc__
+    return method
+
+
+def _binary_method(op: type[ops.Binary], refuse: bool = False) -> Callable[[Value, Any], Value]:
+    """`a <op> b` for an op of two inputs: the node of `op.value` and `op.local`, a plain
+    number b made a constant leaf. NotImplemented for another type (Python then tries b's
+    reflected operator), or with `refuse` a TypeError (a named method, `a.max(b)`)."""
+    forward = getattr(op.value, "on_float", op.value)
+    local, name = op.local, op.name
+
+    def method(self: Value, other: Any) -> Value:
+        b = other if type(other) is Value else _operand(other, name)
+        if b is None:
+            if refuse:
+                raise TypeError(
+                    f"{name} needs a Value or a real number, got {type(other).__name__}"
+                )
+            return NotImplemented
+        x, y = self.data, b.data
+        data = forward(x, y)
+        a_local, b_local = local(x, y, data)
+        if MODE_BLOCKS.count:
+            return new_node(data, name, (self, b), (a_local, b_local))
+        out = _new_value(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out.op = name
+        out._first = self
+        out._first_local = a_local
+        out._second = b
+        out._second_local = b_local
+        return out
+
+    method.__name__ = op.method or name
+    method.__doc__ = op.__doc__
+    return method
+
+
+def _with_params(op: type[ops.Elementwise], x: Value, params: tuple[Any, ...]) -> Value:
+    """The node of an op of one input that takes params (leaky_relu's slope, **n's n), which
+    the node records (`saved`)."""
+    data = x.data
+    out = op.value(data, *params)
+    return new_node(out, op.node_op(params), (x,), (op.local(data, out, *params),), params)
+
+
 class Value:
     """A scalar that remembers the operation that made it.
 
@@ -62,38 +156,43 @@ class Value:
             operation made from a plain number, as the 2 in `2 * x`).
         parents: the input Values of that operation.
         local_grads: d(self)/d(parent) for each parent, in the same order.
+        saved: what the op recorded besides its inputs and output (leaky_relu's slope, a
+            `Function`'s context); `()` for most ops.
+        function: the op that made the node (an `autograd_core.Function`), None for a leaf.
 
-    User code passes `data` and `label`; `op`, `parents` and `local_grads` are how an operation
-    records a new node (as micrograd's `_children` and `_op`), so a student can add an op of their
-    own: `Value(math.sin(x.data), op="sin", parents=(x,), local_grads=(math.cos(x.data),))`.
+    User code passes `data` and `label`; `op`, `parents` and `local_grads` are how a node can be
+    made by hand (as micrograd's `_children` and `_op`), so a student can add an op of their
+    own: `Value(math.sin(x.data), op="sin", parents=(x,), local_grads=(math.cos(x.data),))`
+    (or, differentiable again, as an `autograd_core.Function`).
 
     `==` and hashing stay by identity, so Values work as keys of dicts and sets (pictures and
     checks keep per-node results in them); `<`, `<=`, `>`, `>=` compare `data` and return a bool.
     """
 
     # A node with one or two inputs keeps them in `_first`/`_second` and their local gradients
-    # in `_first_local`/`_second_local` (`_second` is None for one input); a leaf and a node
-    # with more inputs (sum, dot, cross_entropy) have `_first` None and keep their tuples in
-    # `_more` (parents; None for a leaf) and `_more_locals` (two slots, not a pair: a
-    # tuple fewer per node for the cyclic collector to track). (See the module docstring.)
+    # in `_first_local`/`_second_local` (`_second` is None for one input), and what its op saved,
+    # if anything, in `_more`. A leaf and a node with more inputs (sum, dot, cross_entropy) have
+    # `_first` None and keep their parents in `_more` (None for a leaf), their local gradients in
+    # `_more_locals` and what the op saved in `_second_local`. (See the module docstring: two
+    # slots, not a pair, is a tuple fewer per node for the cyclic collector to track.)
     __slots__ = (
         "_first", "_first_local", "_more", "_more_locals", "_second", "_second_local", "data",
         "grad", "label", "op",
     )  # fmt: skip
     data: float
-    grad: float
+    grad: Any  # a float; with backward(create_graph=True) a Value of the backward pass's graph
     label: str
     op: str
     _first: Value | None
     _second: Value | None
-    _first_local: float
-    _second_local: float
-    _more: tuple[Value, ...] | None
-    _more_locals: tuple[float, ...]
+    _first_local: Any
+    _second_local: Any
+    _more: Any
+    _more_locals: tuple[Any, ...]
 
     EMPTY_GRAD: ClassVar[float] = 0.0  # the grad of a node no gradient has reached yet
-    HOLDS_ARRAYS: ClassVar[bool] = False  # the scalar path: data and grad are floats
     requires_grad: ClassVar[bool] = True  # every Value gets a gradient (as a parameter does)
+    shape: ClassVar[tuple[int, ...]] = ()  # a number (as a 0-d array's shape)
 
     # Make NumPy hand `np.float64(2) * value` to Value.__rmul__ instead of building an array.
     __array_ufunc__ = None
@@ -130,7 +229,7 @@ class Value:
         if MODE_BLOCKS.count:  # some thread is inside no_grad or detect_anomaly: ask this one
             op, parents, local_grads = _apply_modes(data, op, parents, local_grads)
         self.op = op
-        _link(self, parents, local_grads)
+        _link(self, parents, local_grads, BY_HAND if parents else ())
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -144,13 +243,14 @@ class Value:
 
     @property
     def local_grads(self) -> tuple[float, ...]:
-        """d(self)/d(parent) for each parent, in the same order."""
+        """d(self)/d(parent) for each parent, in the same order (floats: relu's and max's are
+        stored as True and False, which count as 1 and 0)."""
         first = self._first
         if first is None:
-            return () if self._more is None else self._more_locals
+            return () if self._more is None else tuple(map(float, self._more_locals))
         if self._second is None:
-            return (self._first_local,)
-        return (self._first_local, self._second_local)
+            return (float(self._first_local),)
+        return (float(self._first_local), float(self._second_local))
 
     @local_grads.setter
     def local_grads(self, local_grads: tuple[float, ...]) -> None:
@@ -158,12 +258,38 @@ class Value:
         parents = self.parents  # already this node's (a subclass of Value is kept as it is)
         if len(local_grads) != len(parents):
             raise ValueError(f"{len(parents)} parents need {len(parents)} local gradients")
-        _link(self, parents, tuple(_as_float(g, "a local gradient") for g in local_grads))
+        checked = tuple(_as_float(g, "a local gradient") for g in local_grads)
+        _link(self, parents, checked, self._record())
+
+    def _record(self) -> Any:
+        """What the slots hold of the op's record (see `__slots__`): `saved`, or BY_HAND."""
+        if self._first is not None:
+            return getattr(self, "_more", ())
+        return getattr(self, "_second_local", ()) if self._more is not None else ()
+
+    @property
+    def saved(self) -> Any:
+        """What the op recorded besides inputs and output: its params (`(slope,)`), a
+        `Function`'s context, or `()`."""
+        record = self._record()
+        return () if record is BY_HAND else record
+
+    @property
+    def function(self) -> type[Function] | None:
+        """The op that made this node (an op of the table, or a `Function`'s own class), None
+        for a leaf and for a node made by hand (`Value(data, op=..., parents=...)`), whose
+        local gradients are only the numbers it was given."""
+        record = self._record()
+        if isinstance(record, Context):
+            return record.function
+        if record is BY_HAND or not self.op:
+            return None
+        return ops.lookup(self.op)
 
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label else ""
-        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
-
+        grad = self.grad if type(self.grad) is float else float(self.grad.data)
+        return f"Value({name}data={self.data:.6g}, grad={grad:.6g})"
 
     # ---- what users bring from Python and PyTorch: numbers out, comparisons ----------------------
 
@@ -198,103 +324,44 @@ class Value:
         number = _data_of(other)
         return NotImplemented if number is None else self.data >= number
 
-    # ---- primitives: one node each, forward value and local gradients side by side ----------
+    # ---- ops: one node each, made from the op's definition in `ops` ---------------------------
 
-    def __add__(self, other: Operand) -> Value:
-        """a + b.  d/da = 1, d/db = 1: the add gate distributes the upstream gradient."""
-        b = other if type(other) is Value else _operand(other)
-        if b is None:
-            return NotImplemented
-        return _binary(self.data + b.data, "+", self, b, 1.0, 1.0)
-
-    def __mul__(self, other: Operand) -> Value:
-        """a * b.  d/da = b, d/db = a: the mul gate swaps its inputs onto the gradient."""
-        b = other if type(other) is Value else _operand(other)
-        if b is None:
-            return NotImplemented
-        return _binary(self.data * b.data, "*", self, b, b.data, self.data)
-
-    def exp(self) -> Value:
-        """e**x.  d/dx = e**x. Raises OverflowError when e**x does not fit in a float."""
-        x = self.data
-        try:
-            out = math.exp(x)
-        except OverflowError:
-            raise OverflowError(f"exp overflow: exp({x!r}) is too large for a float") from None
-        return _unary(out, "exp", self, out)
-
-    def log(self) -> Value:
-        """Natural log.  d/dx = 1/x. Raises ValueError for x <= 0 (nan gives nan)."""
-        x = self.data
-        if not x > 0.0:
-            if x != x:  # nan stays nan (the README's NaN policy)
-                return _unary(x, "log", self, x)
-            raise ValueError(f"log domain error: log({x!r}) needs a positive value")
-        return _unary(math.log(x), "log", self, 1.0 / x)
-
-    def reciprocal(self) -> Value:
-        """1/x.  d/dx = -1/x**2. Raises ZeroDivisionError for x == 0."""
-        x = self.data
-        if x == 0.0:
-            raise ZeroDivisionError(f"reciprocal of zero: 1/{x!r} is undefined")
-        out = 1.0 / x
-        return _unary(out, "1/x", self, -out * out)
-
-    def max(self, other: Operand) -> Value:
-        """max(a, b).  Local gradients (1, 0) or (0, 1): the max gate routes the whole gradient.
-
-        Ties go to the first operand: b wins only when strictly larger. So `relu(x) = max(0, x)`
-        has gradient 0 at x = 0, as in the lecture formula.
-        """
-        b = _operand(other)
-        if b is None:
-            raise TypeError(f"max needs a Value or a real number, got {type(other).__name__}")
-        if b.data > self.data or (b.data != b.data and self.data == self.data):
-            # b wins when larger, or when it alone is nan (a nan wins, and the first on a tie)
-            return _binary(b.data, "max", self, b, 0.0, 1.0)
-        return _binary(self.data, "max", self, b, 1.0, 0.0)
-
+    __add__ = _binary_method(ops.binary.Add)
+    __mul__ = _binary_method(ops.binary.Mul)
+    max = _binary_method(ops.binary.Max, refuse=True)
     maximum = max  # NumPy's and PyTorch's name for the elementwise max, which Tensor uses
+    exp = _unary_method(ops.elementwise.Exp)
+    log = _unary_method(ops.elementwise.Log)
+    reciprocal = _unary_method(ops.elementwise.Reciprocal)
+    abs = _unary_method(ops.elementwise.Abs)
+    __abs__ = abs
+    sqrt = _unary_method(ops.elementwise.Sqrt)
+    relu = _unary_method(ops.elementwise.ReLU)
+    sigmoid = _unary_method(ops.elementwise.Sigmoid)
+    tanh = _unary_method(ops.elementwise.Tanh)
+    softplus = _unary_method(ops.elementwise.Softplus)
+    silu = _unary_method(ops.elementwise.SiLU)
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        """max(slope x, x) for 0 <= slope <= 1, fused (`ops.LeakyReLU`)."""
+        return _with_params(ops.elementwise.LeakyReLU, self, (float(slope),))
+
+    def elu(self, alpha: float = 1.0) -> Value:
+        """x for x > 0, else alpha (e^x - 1), fused (`ops.ELU`)."""
+        return _with_params(ops.elementwise.ELU, self, (float(alpha),))
 
     def __pow__(self, exponent: Operand) -> Value:
-        """x**n for a plain number n: one node, d/dx = n * x**(n-1).
+        """x**n for a plain number n: one node, d/dx = n x^(n-1) (`ops.PowerN`).
 
-        a**b for two Values: one node with local gradients (b * a**(b-1), a**b * ln a). Where
-        ln a is undefined the exponent's gradient follows PyTorch: 0 at a == 0 (for b >= 0), NaN
-        for a negative base (whose power is real only for a whole b).
+        a**b for two Values: one node with local gradients (b a^(b-1), a^b ln a) (`ops.Power`).
         """
         if type(exponent) is Value:
-            a, b = self.data, exponent.data
-            out = _power(a, b)
-            # where ln a is undefined: 0 at a == 0 (for b >= 0), NaN below 0, as in PyTorch
-            d_exponent = out * math.log(a) if a > 0.0 else (0.0 if a == 0.0 else math.nan)
-            return _binary(out, "**", self, exponent, _power_slope(a, b), d_exponent)
-        n = _as_float(exponent, "the exponent of **")
-        x = self.data
-        return _unary(_power(x, n), power_name(n), self, _power_slope(x, n))
+            return _power(self, exponent)
+        return _with_params(
+            ops.elementwise.PowerN, self, (_as_float(exponent, "the exponent of **"),)
+        )
 
-    def abs(self) -> Value:
-        """|x|.  d/dx = sign(x): 1 for x > 0, -1 for x < 0, and 0 at 0 (as PyTorch)."""
-        x = self.data
-        if x > 0.0:
-            return _unary(x, "abs", self, 1.0)
-        if x < 0.0:
-            return _unary(-x, "abs", self, -1.0)
-        if x != x:  # nan: |nan| is nan, and so is its sign
-            return _unary(x, "abs", self, x)
-        return _unary(0.0, "abs", self, 0.0)
-
-    __abs__ = abs
-
-    def sqrt(self) -> Value:
-        """sqrt(x).  d/dx = 1 / (2 sqrt(x)), infinite at 0. Raises ValueError for x < 0."""
-        x = self.data
-        if x < 0.0:
-            raise ValueError(f"sqrt domain error: sqrt({x!r}) needs a value >= 0")
-        out = math.sqrt(x)
-        return _unary(out, "sqrt", self, 0.5 / out if out else math.inf)
-
-    # ---- composites: built from the primitives above ------------------------------------------
+    # ---- composites: built from the ops above -------------------------------------------------
 
     def __neg__(self) -> Value:
         """-x = x * -1."""
@@ -304,14 +371,14 @@ class Value:
         """a - b = a + (-b); a plain number b becomes the one constant -b."""
         if type(other) is Value:
             return self + (-other)
-        b = _operand(other)
+        b = _operand(other, "-")
         if b is None:
             return NotImplemented
         return self + -b.data
 
     def __truediv__(self, other: Operand) -> Value:
         """a / b = a * (1/b); b == 0 raises ZeroDivisionError from `reciprocal`."""
-        b = other if type(other) is Value else _operand(other)
+        b = other if type(other) is Value else _operand(other, "/")
         if b is None:
             return NotImplemented
         return self * b.reciprocal()
@@ -324,58 +391,53 @@ class Value:
 
     def __rsub__(self, other: Operand) -> Value:
         """b - a with a plain number b."""
-        b = _operand(other)
+        b = _operand(other, "-")
         return NotImplemented if b is None else b - self
 
     def __rtruediv__(self, other: Operand) -> Value:
         """b / a with a plain number b."""
-        b = _operand(other)
+        b = _operand(other, "/")
         return NotImplemented if b is None else b * self.reciprocal()
 
     def __rpow__(self, base: Operand) -> Value:
         """b**x for a plain number b: the two-Value power with b as a constant leaf."""
-        b = _operand(base)
-        return NotImplemented if b is None else b**self
+        b = _operand(base, "**")
+        return NotImplemented if b is None else _power(b, self)
 
-    # ---- activations: fused single nodes, checked against their compositions in the tests ----
+    # ---- nodes made by an op of many inputs, or by a user's Function ---------------------------
 
-    def relu(self) -> Value:
-        """max(0, x), fused.  d/dx = 1 for x > 0, else 0 (the tie at 0 goes to the constant 0)."""
-        x = self.data
-        if x > 0.0:
-            return _unary(x, "relu", self, 1.0)
-        # relu(nan) is nan, with the gradient of the x <= 0 side (as PyTorch)
-        return _unary(x if x != x else 0.0, "relu", self, 0.0)
+    @classmethod
+    def fuse(cls, op: type[ops.Many], inputs: Any, params: tuple[Any, ...] = ()) -> Value:
+        """One node of an op of many inputs (`ops.Sum`, `ops.Dot`, `ops.CrossEntropy`) over
+        `inputs` (Values; plain numbers become constants)."""
+        parents = as_values(inputs, op.name)
+        data = tuple(p.data for p in parents)
+        out = op.value(data, *params)
+        return new_node(
+            float(out), op.node_op(params), parents, op.local(data, out, *params), params
+        )
 
-    def leaky_relu(self, slope: float = 0.01) -> Value:
-        """max(slope*x, x) for 0 <= slope <= 1, fused.  d/dx = 1 for x > 0, else slope."""
-        x = self.data
-        if x > 0.0:
-            return _unary(x, "leaky_relu", self, 1.0)
-        return _unary(slope * x, "leaky_relu", self, float(slope))
-
-    def sigmoid(self) -> Value:
-        """1 / (1 + exp(-x)), fused.  d/dx = s * (1 - s)."""
-        x = self.data
-        if x >= 0.0:
-            s = 1.0 / (1.0 + math.exp(-x))
-        else:  # the same value, written so that exp cannot overflow for very negative x
-            e = math.exp(x)
-            s = e / (1.0 + e)
-        return _unary(s, "sigmoid", self, s * (1.0 - s))
-
-    def tanh(self) -> Value:
-        """(e**2x - 1) / (e**2x + 1), fused.  d/dx = 1 - t**2."""
-        t = math.tanh(self.data)
-        return _unary(t, "tanh", self, 1.0 - t * t)
-
-    def elu(self, alpha: float = 1.0) -> Value:
-        """x for x > 0, else alpha * (exp(x) - 1), fused.  d/dx = 1, or alpha * exp(x)."""
-        x = self.data
-        if x > 0.0:
-            return _unary(x, "elu", self, 1.0)
-        e = math.exp(x)
-        return _unary(alpha * (e - 1.0), "elu", self, alpha * e)
+    @classmethod
+    def record(cls, function: type[Function], args: tuple[Any, ...]) -> Value:
+        """`function.apply(*args)` on the scalar path: its forward on the inputs' numbers, and
+        its backward at upstream 1, once, for the local gradients the node stores."""
+        nodes = tuple(i for i, arg in enumerate(args) if is_node(arg))
+        for i in nodes:
+            if type(args[i]) is not Value:
+                raise mixed_paths(f"{function.name}.apply", args[i])
+        data = tuple(arg.data if i in nodes else arg for i, arg in enumerate(args))
+        out, saved = function.run(data, nodes)
+        out = _as_float(out, f"{function.name}.forward's output")
+        inputs = tuple(data[i] for i in nodes)
+        shares = function.shares(1.0, inputs, out, saved, (True,) * len(nodes))
+        local_grads = tuple(
+            0.0
+            if share is None
+            else _as_float(share, f"the gradient backward of {function.name} returned")
+            for share in shares
+        )
+        parents = tuple(args[i] for i in nodes)
+        return new_node(out, function.node_op(saved), parents, local_grads, saved)
 
     # ---- the backward pass --------------------------------------------------------------------
 
@@ -391,26 +453,48 @@ class Value:
             for parent, local_grad in zip(self._more, self._more_locals):
                 parent.grad += local_grad * upstream
 
-    def parent_gradients(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]:
-        """Each parent's share of the gradient, local_grad * upstream (what `autograd_core.grad`
-        sums): numbers; with `create_graph`, Values built from the op table's local gradients as
-        expressions (`ops.differentiable_local_grads`), so that they can be differentiated
-        again."""
-        local = differentiable_local_grads(self) if create_graph else self.local_grads
-        if type(upstream) is float and upstream == 1.0:  # the seed: no `* 1` node in the graph
-            return local
-        return tuple(local_grad * upstream for local_grad in local)
+    def shares(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]:
+        """Each parent's share of the gradient, local_grad * upstream, returned instead of added
+        (the walk's step when a hook, a check or `create_graph` needs them): numbers; with
+        `create_graph`, Values made by the op's own local gradients applied to this node's
+        inputs and output, so that they can be differentiated again."""
+        if not create_graph:
+            first = self._first
+            if first is None:
+                return tuple(local * upstream for local in self._more_locals) if self._more else ()
+            if self._second is None:
+                return (self._first_local * upstream,)
+            return (self._first_local * upstream, self._second_local * upstream)
+        function = self.function
+        if function is None:
+            raise TypeError(
+                f"create_graph=True: the node {self.op!r} was made by hand from numbers, so its "
+                "local gradients cannot be differentiated again; write the op as an "
+                "autograd_core.Function, or build it from the engine's ops"
+            )
+        parents = self.parents
+        return function.shares(upstream, parents, self, self.saved, (True,) * len(parents))
+
+    def accumulate(self, share: Any) -> None:
+        """Add one share to this node's grad (a recorded share onto no gradient yet is the share
+        itself, not `0 + share`)."""
+        grad = self.grad
+        if type(share) is Value and grad is Value.EMPTY_GRAD:
+            self.grad = share
+        else:
+            self.grad = grad + share
+
+    def seed_gradient(self, *, who: str = "backward", as_node: bool = False) -> Any:
+        """What a backward pass from this root starts with: d(self)/d(self) = 1 (a constant
+        node `as_node`, for a recorded pass)."""
+        return constant(1.0) if as_node else 1.0
 
     def as_gradient(self, found: Any, create_graph: bool = False) -> Any:
-        """A gradient of this node's shape as `grad` returns it: a float, or with `create_graph`
-        a Value (a constant when the gradient is a plain number); `found` None gives 0."""
+        """A gradient of this node as `grad` returns it: a float (0.0 for None, a gradient that
+        never reached it), or with `create_graph` a Value (a constant for a plain number)."""
         if not create_graph:
             return 0.0 if found is None else float(found)
-        return found if type(found) is Value else as_value(0.0 if found is None else found, "grad")
-
-    def seed_gradient(self, *, who: str = "backward") -> float:
-        """What a backward pass from this root starts with: d(self)/d(self) = 1."""
-        return 1.0
+        return found if type(found) is Value else constant(0.0 if found is None else found)
 
     def backward(self, create_graph: bool = False) -> None:
         """Fill in `grad` of every node this value depends on: d(self)/d(node).
@@ -420,12 +504,7 @@ class Value:
         With `create_graph=True` the grads are Values whose graph is this backward pass, so they
         can be differentiated again (see `autograd_core.grad`).
         """
-        if create_graph:
-            from .higher_order import backward_with_graph  # it builds on this module
-
-            backward_with_graph(self)
-            return
-        backpropagate(self, 1.0)
+        backpropagate(self, self.seed_gradient(as_node=create_graph), create_graph=create_graph)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (0.0)."""
@@ -438,61 +517,45 @@ class Value:
 
 Operand = Value | int | float
 
+# The record of a node made by hand (the constructor with parents): it has no op definition.
+BY_HAND = ("made by hand",)
 
 
-_new_value = object.__new__
+def _power(a: Value, b: Value) -> Value:
+    """a**b for two Values: one `ops.Power` node."""
+    x, y = a.data, b.data
+    out = ops.binary.Power.value(x, y)
+    return new_node(out, "**", (a, b), ops.binary.Power.local(x, y, out))
 
 
 def new_node(
-    data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
+    data: float,
+    op: str,
+    parents: tuple[Value, ...],
+    local_grads: tuple[Any, ...],
+    saved: Any = (),
 ) -> Value:
-    """A node made by an op: `Value(data, "", op, parents, local_grads)` without the checks of
-    the arguments, which an op has made already (ops here and in `functional` use it: it is the
-    forward pass's hot path, a third faster than the constructor)."""
+    """A node made by an op: its value, its op's name, its inputs, their local gradients (numbers)
+    and what the op saved, without the checks of the constructor, which the op has made already
+    (`fuse`, `functional` and the methods above use it; the constructor is a third slower)."""
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
     if MODE_BLOCKS.count:
         op, parents, local_grads = _apply_modes(data, op, parents, local_grads)
+        if not parents:
+            saved = ()
     out.op = op
-    _link(out, parents, local_grads)
+    _link(out, parents, local_grads, saved)
     return out
 
 
-def _unary(data: float, op: str, x: Value, local_grad: float) -> Value:
-    """`new_node(data, op, (x,), (local_grad,))`, without making the tuples."""
-    if MODE_BLOCKS.count:
-        return new_node(data, op, (x,), (local_grad,))
-    out = _new_value(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out.op = op
-    out._first = x
-    out._first_local = local_grad
-    out._second = None
-    return out
-
-
-def _binary(data: float, op: str, a: Value, b: Value, a_local: float, b_local: float) -> Value:
-    """`new_node(data, op, (a, b), (a_local, b_local))`, without making the tuples."""
-    if MODE_BLOCKS.count:
-        return new_node(data, op, (a, b), (a_local, b_local))
-    out = _new_value(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out.op = op
-    out._first = a
-    out._first_local = a_local
-    out._second = b
-    out._second_local = b_local
-    return out
-
-
-def _link(node: Value, parents: tuple[Value, ...], local_grads: tuple[float, ...]) -> None:
-    """Store a node's parents and local gradients: in slots for one or two, else as tuples."""
+def _link(
+    node: Value, parents: tuple[Value, ...], local_grads: tuple[Any, ...], saved: Any
+) -> None:
+    """Store a node's parents, local gradients and saved record: in slots for one or two
+    parents, else as tuples (see Value's slots)."""
     if len(parents) == 1:
         node._first, node._second = parents[0], None
         node._first_local = local_grads[0]
@@ -501,25 +564,22 @@ def _link(node: Value, parents: tuple[Value, ...], local_grads: tuple[float, ...
         node._first_local, node._second_local = local_grads
     else:
         node._first = None
-        node._more, node._more_locals = (parents, local_grads) if parents else (None, ())
+        node._more, node._more_locals = (parents, tuple(local_grads)) if parents else (None, ())
+        if parents and saved != ():
+            node._second_local = saved
+        return
+    if saved != ():
+        node._more = saved
 
 
 def _apply_modes(
-    data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
-) -> tuple[str, tuple[Value, ...], tuple[float, ...]]:
+    data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[Any, ...]
+) -> tuple[str, tuple[Value, ...], tuple[Any, ...]]:
     """What the modes of this thread make of a new node: checked for non-finite numbers inside
     `detect_anomaly()`, made a leaf inside `no_grad()`."""
     modes = this_thread_modes()
     if parents and modes.anomaly:
-        if not math.isfinite(data):
-            inputs = ", ".join(f"{p.data!r}" for p in parents)
-            raise FloatingPointError(f"{op} of ({inputs}) produced a non-finite value ({data!r})")
-        for position, local_grad in enumerate(local_grads):
-            if not math.isfinite(local_grad):
-                raise FloatingPointError(
-                    f"{op} at {parents[position].data!r} has a non-finite local gradient "
-                    f"({local_grad!r}) for its input {position}"
-                )
+        refuse_non_finite_forward(op, data, tuple(p.data for p in parents), tuple(local_grads))
     if modes.no_grad:
         return "", (), ()
     return op, parents, local_grads
@@ -541,21 +601,54 @@ def _checked_inputs(
     return parents, tuple(_as_float(g, "a local gradient") for g in local_grads)
 
 
-def _operand(other: object) -> Value | None:
-    """`other` as a Value: a plain real number becomes a constant leaf; None for anything else."""
+def _operand(other: object, op: str = "") -> Value | None:
+    """`other` as a Value: a plain real number becomes a constant leaf; None for anything else
+    (a Tensor raises TypeError: it is on the other path)."""
     if type(other) is Value:
         return other
     if type(other) is float or type(other) is int or isinstance(other, numbers.Real):
-        return new_node(float(other), CONSTANT, (), ())
+        return constant(float(other))
+    if is_node(other):  # a node that is not a Value: a Tensor
+        raise mixed_paths(op or "Value", other)
     return None
+
+
+def constant(number: float) -> Value:
+    """A leaf for a plain number an op used (the 2 in `2 * x`, the seed of a recorded pass),
+    drawn as a constant rather than as an input."""
+    out = _new_value(Value)
+    out.data = number
+    out.grad = 0.0
+    out.label = ""
+    out.op = CONSTANT
+    out._first = None
+    out._more = None
+    return out
 
 
 def as_value(item: object, op: str = "as_value") -> Value:
     """`item` as a Value (a plain real number becomes a constant leaf); TypeError naming `op`."""
-    value = _operand(item)
+    value = _operand(item, op)
     if value is None:
         raise TypeError(f"{op} needs Values or real numbers, got {type(item).__name__}")
     return value
+
+
+def as_values(items: Any, op: str = "as_values") -> tuple[Value, ...]:
+    """The items as Values (plain numbers, also a NumPy array's, become constants); TypeError
+    naming the op otherwise (a Tensor is on the other path: it says so)."""
+    if is_node(items):  # a Tensor: it has the batch version of `op`
+        raise TypeError(
+            f"functional.{op} takes a sequence of Values; on the batch path call the method: "
+            f"x.{op}(...)"
+        )
+    values = tuple(items)
+    for v in values:  # a plain loop: this check runs for every neuron of every sample
+        if type(v) is not Value:
+            break
+    else:
+        return values  # the common case: nothing to wrap
+    return tuple(item if type(item) is Value else as_value(item, op) for item in values)
 
 
 def _data_of(other: object) -> float | None:
@@ -565,29 +658,3 @@ def _data_of(other: object) -> float | None:
     if isinstance(other, numbers.Real):
         return float(other)
     return None
-
-
-def _power(x: float, n: float) -> float:
-    """x**n as a real float, or the math error naming both numbers."""
-    try:
-        out = x**n
-    except ZeroDivisionError:
-        raise ZeroDivisionError(f"pow: {x!r} ** {n!r} divides by zero") from None
-    except OverflowError:
-        raise OverflowError(f"pow overflow: {x!r} ** {n!r} is too large for a float") from None
-    if isinstance(out, complex):
-        raise ValueError(f"pow domain error: {x!r} ** {n!r} is not a real number")
-    return float(out)
-
-
-def _power_slope(x: float, n: float) -> float:
-    """d(x**n)/dx = n * x**(n-1); infinite where the slope is vertical (x == 0, 0 < n < 1)."""
-    if n == 0.0:
-        return 0.0
-    try:
-        return n * x ** (n - 1.0)
-    except ZeroDivisionError:  # x == 0 with 0 < n < 1
-        return math.inf
-    except OverflowError:  # x**(n-1) is negative only for a negative x and an odd whole n-1
-        odd_power_of_negative = x < 0.0 and (n - 1.0) % 2.0 == 1.0
-        return math.copysign(math.inf, -n if odd_power_of_negative else n)

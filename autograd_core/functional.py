@@ -12,53 +12,43 @@ On the batch path the same functions are `Tensor` methods, working along an axis
 
 from __future__ import annotations
 
-import builtins
 import functools
 import math
 import numbers
-import operator
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .engine import Value, as_value, new_node
+from .engine import Value, as_value, as_values, new_node
+from .ops.reduce import CrossEntropy, Dot, Sum
 
 Scalar = Value | int | float
 
-
-def as_values(items: Sequence[Scalar], op: str = "as_values") -> tuple[Value, ...]:
-    """The items as Values (plain numbers, also a NumPy array's, become constants); TypeError
-    naming the op otherwise.
-
-    A Tensor is refused with a pointer to its method: on the batch path these functions are
-    methods that work along an axis.
-    """
-    if getattr(items, "HOLDS_ARRAYS", False):  # a Tensor: it has the batch version of `op`
-        raise TypeError(
-            f"functional.{op} takes a sequence of Values; on the batch path call the method: "
-            f"x.{op}(...)"
-        )
-    values = tuple(items)
-    for v in values:  # a plain loop: this check runs for every neuron of every sample
-        if type(v) is not Value:
-            break
-    else:
-        return values  # type: ignore[return-value]  # the common case: nothing to wrap
-    return tuple(item if type(item) is Value else as_value(item, op) for item in values)
+__all__ = [
+    "as_values",
+    "class_index",
+    "cross_entropy",
+    "dot",
+    "linear",
+    "log_softmax",
+    "logsumexp",
+    "softmax",
+    "sum",
+]
 
 
 def sum(values: Sequence[Scalar]) -> Value:
-    """v1 + v2 + ... + vn as one node.  d/dvi = 1 for every i (the add gate, n-ary)."""
+    """v1 + v2 + ... + vn as one node (`ops.Sum`).  d/dvi = 1 for every i (the add gate, n-ary)."""
     parents = as_values(values, "sum")
     if not parents:
         raise ValueError("sum of an empty sequence: give at least one value")
-    total = builtins.sum(v.data for v in parents)
-    return new_node(total, "sum", parents, (1.0,) * len(parents))
+    return Value.fuse(Sum, parents)
 
 
 def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None = None) -> Value:
-    """w . x (+ b) as one node.  d/dwi = xi, d/dxi = wi, d/db = 1 (the mul gate's swap, n-ary).
+    """w . x (+ b) as one node (`ops.Dot`).  d/dwi = xi, d/dxi = wi, d/db = 1 (the mul gate's
+    swap, n-ary).
 
     This is a neuron's pre-activation: one node instead of 2n two-input ones.
     """
@@ -92,16 +82,21 @@ def linear(
 def _dot_node(
     w: tuple[Value, ...], x: tuple[Value, ...], x_data: list[float], bias: Scalar | None, op: str
 ) -> Value:
-    """The `dot` node of checked weights and inputs (and the inputs' data, read once); `op`
-    names the function called in an error."""
+    """The `dot` node of checked weights and inputs (and the inputs' data, read once), by
+    `ops.Dot`'s total and slopes (its value and local gradients, by parts); `op` names the
+    function called in an error."""
     if len(w) != len(x):
         raise ValueError(f"{op}: {len(w)} weights but {len(x)} inputs; they must pair up")
     w_data = [v.data for v in w]
-    total = builtins.sum(map(operator.mul, w_data, x_data))  # operator.mul: 2x float.__mul__
     if bias is None:
-        return new_node(total, "dot", w + x, (*x_data, *w_data))
+        return new_node(Dot.total(w_data, x_data), "dot", w + x, Dot.slopes(w_data, x_data))
     b = as_value(bias, op)
-    return new_node(total + b.data, "dot", (*w, *x, b), (*x_data, *w_data, 1.0))
+    return new_node(
+        Dot.total(w_data, x_data, b.data),
+        "dot",
+        (*w, *x, b),
+        Dot.slopes(w_data, x_data, b.data),
+    )
 
 
 def logsumexp(values: Sequence[Scalar]) -> Value:
@@ -130,7 +125,7 @@ def log_softmax(
 ) -> Any:
     """log softmax(v / T)_i = vi/T - logsumexp(v / T). A Tensor: `values.log_softmax(axis)`."""
     axis = _axis_of("log_softmax", axis, dim)
-    if getattr(values, "HOLDS_ARRAYS", False):  # PyTorch's F.log_softmax(x, dim) habit
+    if hasattr(values, "log_softmax"):  # a Tensor: PyTorch's F.log_softmax(x, dim) habit
         return _tensor_scaled(values, temperature, "log_softmax").log_softmax(axis)
     scaled = _scaled(values, temperature, "log_softmax", axis)
     lse = logsumexp(scaled)
@@ -151,7 +146,7 @@ def softmax(
     a Tensor gives `values.softmax(axis)`, as PyTorch's `F.softmax(x, dim)` (`dim=` works too).
     """
     axis = _axis_of("softmax", axis, dim)
-    if getattr(values, "HOLDS_ARRAYS", False):
+    if hasattr(values, "softmax"):  # a Tensor: its method, along the axis
         return _tensor_scaled(values, temperature, "softmax").softmax(axis)
     scaled = _scaled(values, temperature, "softmax", axis)
     m = max(v.data for v in scaled)
@@ -215,17 +210,10 @@ def class_index(target: object, n_classes: int, op: str) -> int:
 
 
 def cross_entropy(logits: Sequence[Scalar], target: int) -> Value:
-    """-log softmax(logits)[target] as one fused node.
+    """-log softmax(logits)[target] as one fused node (`ops.CrossEntropy`).
 
     Local gradients: d/dz_i = softmax(z)_i - [i == target], i.e. y - t, the seed formula.
     """
     parents = as_values(logits, "cross_entropy")
     target = class_index(target, len(parents), "cross_entropy")
-    z = [v.data for v in parents]
-    m = max(z)
-    exps = [math.exp(zi - m) for zi in z]
-    total = builtins.sum(exps)
-    loss = m + math.log(total) - z[target]
-    local_grads = [e / total for e in exps]
-    local_grads[target] -= 1.0
-    return new_node(loss, "cross_entropy", parents, tuple(local_grads))
+    return Value.fuse(CrossEntropy, parents, (target,))

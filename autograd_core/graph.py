@@ -7,10 +7,12 @@ scalar `Value` and the array `Tensor` are both nodes, and both are walked here, 
     for node in reversed(order):             # the root first
         node.chain_rule(node.grad)           # parent.grad += local_grad * node.grad, per parent
 
-Only `chain_rule`, the inner step, differs by node type: a `Value` multiplies a stored number (its
-local gradient), a `Tensor` calls a stored vector-Jacobian product. Everything else, resetting the
+Only the inner step differs by node type: a `Value` multiplies a stored number (its local
+gradient), a `Tensor` asks its op for a vector-Jacobian product. Everything else, resetting the
 intermediate gradients, seeding the root, letting leaves accumulate, the `on_node` hook that the
-step-through and the anomaly detector use, is written once, below.
+step-through and the checks use, the check for non-finite gradients, recording the backward pass
+as a graph of its own (`create_graph`) and `autograd_core.grad`'s gradients that touch no `.grad`,
+is written once, below, in `backpropagate`.
 
 The walks mark the nodes they reach by writing into `grad`, and a backward pass writes every
 gradient it reaches, so two walks over shared nodes (one model trained from two threads) must not
@@ -25,7 +27,7 @@ never changes what another thread records or checks.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar, Protocol
 
@@ -35,16 +37,22 @@ import numpy as np
 class Node(Protocol):
     """What the backward walk needs of a node type.
 
-    `HOLDS_ARRAYS` says which path the node type is on, for code that serves both (pictures).
-    `EMPTY_GRAD` is the gradient of a node that nothing has reached yet (0.0 for a Value, None for a
-    Tensor). `chain_rule(upstream)` adds this node's contribution, local gradient x upstream, to the
-    `grad` of each of its parents; `seed_gradient()` is what a pass from this root starts with.
-    For `autograd_core.grad`: `parent_gradients(upstream, create_graph)` gives each parent's
-    share instead of adding it, and `as_gradient(found, create_graph)` the form a result takes.
+    Code that serves both paths asks the node (its methods below), never which path it is on.
+    `EMPTY_GRAD` is the gradient of a node that nothing has reached yet (0.0 for a Value, None
+    for a Tensor).
+
+    - `chain_rule(upstream)`: the first-order step, in place: each parent's `grad` gets this
+      node's share (local gradient x upstream) added.
+    - `shares(upstream, create_graph)`: the same shares returned instead of added, one per parent
+      (None for a parent that takes no gradient): numbers, or with `create_graph` nodes built by
+      the node's op from its inputs and output, so that they can be differentiated again.
+    - `accumulate(share)`: add one share to this node's `grad`.
+    - `seed_gradient()`: what a pass from this node as root starts with (d root / d root).
+    - `function`: the op that made the node (an `autograd_core.Function` subclass), None for a
+      leaf or a node made by hand from numbers.
     """
 
     EMPTY_GRAD: ClassVar[Any]
-    HOLDS_ARRAYS: ClassVar[bool]  # False on the scalar path (floats), True on the batch path
     data: Any  # the forward value: a float, or an array
     op: str  # the op that made the node; "" for a leaf, CONSTANT for a number an op made a leaf
     label: str
@@ -58,27 +66,34 @@ class Node(Protocol):
     @grad.setter
     def grad(self, value: Any) -> None: ...
 
+    @property
+    def function(self) -> Any: ...
+
     def chain_rule(self, upstream: Any) -> None: ...
+
+    def shares(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]: ...
+
+    def accumulate(self, share: Any) -> None: ...
 
     def seed_gradient(self, *, who: str = "backward") -> Any: ...
 
-    def parent_gradients(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]: ...
 
-    def as_gradient(self, found: Any, create_graph: bool = False) -> Any: ...
-
-
-OnNode = Callable[[Any, Any], None]
+# What an `on_node` hook is called with: the node that just passed its gradient on, the gradient
+# it had received (upstream), and what it sent to each of its parents (None: nothing).
+OnNode = Callable[[Any, Any, tuple[Any, ...]], None]
 
 
 def is_node(x: object) -> bool:
-    """Whether `x` is a node of a graph (a Value or a Tensor), by the Node protocol."""
-    return hasattr(x, "HOLDS_ARRAYS")
+    """Whether `x` is a node of a graph (a Value or a Tensor): something the walk can step, by
+    the Node protocol."""
+    return hasattr(type(x), "chain_rule")
 
 
 def numbers_of(x: Any) -> Any:
     """A node's data, and anything else (a float, an array) as it is: the numbers of a gradient
     that may have been recorded as a node (`create_graph=True`)."""
-    return x.data if hasattr(x, "HOLDS_ARRAYS") else x
+    return x.data if hasattr(type(x), "chain_rule") else x
+
 
 # The `op` of a leaf that an operation made from a plain number (the 2 in `2 * x`): pictures show
 # it as a constant, while a leaf made by the user (`Value(3.0)`) is an input whose gradient counts.
@@ -90,7 +105,30 @@ CONSTANT = "const"
 GRAPH_WALK = threading.RLock()
 
 
-_PARENTS_DONE = object()  # pushed below a node's parents; when it comes back up, they are all out
+class NonFiniteError(FloatingPointError):
+    """What `detect_anomaly()` raises at the first inf or nan, with where it is as data.
+
+    `stage` is "forward" (a node was being made: `value` is its non-finite output, or with
+    `position` set, its non-finite local gradient for that input; `node` is None, since the node
+    was never made) or "backward" (`node` sent `value` to its input `position`, `parent`). `op`
+    names the op; `inputs` holds the forward inputs' data, where known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        stage: str,
+        op: str,
+        value: Any,
+        position: int | None = None,
+        node: Any = None,
+        parent: Any = None,
+        inputs: tuple[Any, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.stage, self.op, self.value, self.position = stage, op, value, position
+        self.node, self.parent, self.inputs = node, parent, inputs
 
 
 def _depth_first(root: Any, keep_every_grad: bool) -> tuple[list[Any], list[tuple[Any, Any]]]:
@@ -146,6 +184,9 @@ def _depth_first(root: Any, keep_every_grad: bool) -> tuple[list[Any], list[tupl
     return order, kept
 
 
+_PARENTS_DONE = object()  # pushed below a node's parents; when it comes back up, they are all out
+
+
 def _put_back(kept: list[tuple[Any, Any]]) -> None:
     for node, grad in kept:
         node.grad = grad
@@ -162,44 +203,183 @@ def topological_order(root: Node) -> list[Any]:
     return order
 
 
-def backpropagate(root: Node, seed: Any, on_node: OnNode | None = None) -> None:
+def backpropagate(
+    root: Node,
+    seed: Any,
+    on_node: OnNode | None = None,
+    *,
+    create_graph: bool = False,
+    wanted: Sequence[Any] | None = None,
+) -> list[Any] | None:
     """The backward pass, for every node type: fill `grad` of each node with d(root)/d(node).
 
     Intermediate nodes start from their type's empty gradient, so after the pass they hold this
     pass's gradients. Leaves (nodes without parents) sum this pass on their own and then add the
     total to what they held, so gradients accumulate across passes, as in PyTorch, and a second
-    identical pass exactly doubles them.
+    identical pass exactly doubles them. If the pass fails (an anomaly, an error in `on_node`),
+    every leaf keeps the gradient it held.
 
-    `on_node(node, upstream)` runs after each node has passed its gradient on, in the order the
-    pass visits the nodes. Inside `detect_anomaly()` every gradient a node sends is checked.
-    If the pass fails (an anomaly, an error in `on_node`), every leaf keeps the gradient it held.
+    - Plain (no hook, no mode): each node adds its shares to its parents in place
+      (`chain_rule`), the fast path.
+    - `on_node(node, upstream, shares)` runs after each node with parents has passed its
+      gradient on, with what it sent to each parent, computed once by the walk (the step-through
+      records them). Inside `detect_anomaly()` every gradient a node sends is checked, and the
+      first non-finite one raises `NonFiniteError` naming the node, the input and the number.
+    - `create_graph=True`: the shares are nodes built by each op from its inputs and output, so
+      every `grad` is a node of a graph of the backward pass, differentiable again; `seed` must
+      be a node then. Each recorded gradient is a node of its own (never a node of the graph
+      or another node's gradient), so relabelling one changes nothing else.
+    - `wanted`: leave every `grad` as it was and return this pass's gradient of each wanted
+      node instead (None for one the root does not depend on): `autograd_core.grad`.
     """
-    if MODE_BLOCKS.count and is_anomaly_enabled():  # no thread-local lookup while no block is open
-        on_node = _raise_on_non_finite if on_node is None else _also_check(on_node)
+    check = MODE_BLOCKS.count and is_anomaly_enabled()  # no thread-local lookup while no block
+    if create_graph and not is_grad_enabled():
+        raise RuntimeError(
+            "create_graph=True inside no_grad(): nothing would be recorded, so the gradients "
+            "could not be differentiated again; leave the no_grad block first"
+        )
     with GRAPH_WALK:
-        order, held = _depth_first(root, keep_every_grad=False)
+        order, held = _depth_first(root, keep_every_grad=wanted is not None)
         try:
             empty = type(root).EMPTY_GRAD
             for node in order:
                 node.grad = empty
             root.grad = seed
-            if on_node is None:
+            if on_node is None and not check and not create_graph:
                 for node in reversed(order):
                     node.chain_rule(node.grad)
             else:
                 for node in reversed(order):
-                    upstream = node.grad
-                    node.chain_rule(upstream)
-                    on_node(node, upstream)
+                    _step(node, create_graph, check, on_node)
         except BaseException:  # a failed pass adds nothing: the leaves keep what they held
             _put_back(held)
             raise
-        for leaf, earlier in held:
-            this_pass = leaf.grad
-            if earlier is not None and this_pass is not None:
-                leaf.grad = earlier + this_pass
-            elif earlier is not None:
-                leaf.grad = earlier
+        if wanted is not None:
+            this_pass = {id(node): node.grad for node in order}
+            _put_back(held)
+            found = [this_pass.get(id(node)) for node in wanted]
+            return _owned(found, order) if create_graph else found
+        if create_graph:
+            for leaf, earlier in held:
+                leaf.grad = _accumulated(earlier, leaf.grad)
+            for node, owned in zip(order, _owned([node.grad for node in order], order)):
+                node.grad = owned
+        else:
+            for leaf, earlier in held:
+                if earlier is not None:  # (None: nothing held, the leaf keeps this pass's)
+                    this_pass = leaf.grad
+                    leaf.grad = earlier if this_pass is None else earlier + this_pass
+    return None
+
+
+def _step(node: Any, create_graph: bool, check: Any, on_node: OnNode | None) -> None:
+    """One node's step of a pass that computes each share once (a hook, a check or a recorded
+    pass): ask the node for its shares, add each to its parent, check it, tell the hook."""
+    upstream = node.grad
+    parents = node.parents
+    if not parents or upstream is None:  # a leaf, or a node the root does not depend on
+        return
+    try:
+        shares = node.shares(upstream, create_graph)
+    except NonFiniteError as error:  # an op of the recorded pass, inside detect_anomaly
+        if not create_graph:
+            raise
+        raise NonFiniteError(
+            f"backward of {node.op} (create_graph=True): {error}",
+            stage="backward",
+            op=node.op,
+            value=error.value,
+            node=node,
+        ) from None
+    for position, (parent, share) in enumerate(zip(parents, shares)):
+        if share is None:  # a parent that takes no gradient (a constant Tensor)
+            continue
+        parent.accumulate(share)
+        if check:
+            _refuse_non_finite(node, position, parent, share)
+    if on_node is not None:
+        on_node(node, upstream, shares)
+
+
+def _accumulated(earlier: Any, this_pass: Any) -> Any:
+    """A leaf's gradient after a recorded pass: what it held plus this pass's (None is no
+    gradient; a recorded gradient is not added to a plain zero, so that it makes no `0 + g`
+    node)."""
+    if earlier is None:
+        return this_pass
+    if this_pass is None:
+        return earlier
+    if is_node(this_pass) and not is_node(earlier) and not np.any(earlier):
+        return this_pass
+    return earlier + this_pass
+
+
+def _owned(gradients: list[Any], order: list[Any]) -> list[Any]:
+    """Recorded gradients, each a node of its own: one that is a node of the graph (d(x*w)/dx is
+    w) or that another gradient already is (an add gate passes the same node to both inputs)
+    becomes `gradient * 1.0`, so that relabelling or changing it changes nothing else."""
+    taken = {id(node) for node in order}
+    owned = []
+    for gradient in gradients:
+        if is_node(gradient):
+            if id(gradient) in taken:
+                gradient = gradient * 1.0
+            taken.add(id(gradient))
+        owned.append(gradient)
+    return owned
+
+
+def _refuse_non_finite(node: Any, position: int, parent: Any, share: Any) -> None:
+    """The one check of a gradient the backward pass sends: the share, and the total it makes."""
+    sent = numbers_of(share)
+    if all_finite(sent) and all_finite(numbers_of(parent.grad)):
+        return
+    value = first_non_finite(sent if not all_finite(sent) else numbers_of(parent.grad))
+    name = f" ({parent.label})" if parent.label else ""
+    raise NonFiniteError(
+        f"backward of {node.op} sent a non-finite gradient ({value}) to its input {position}{name}",
+        stage="backward",
+        op=node.op,
+        value=value,
+        position=position,
+        node=node,
+        parent=parent,
+    )
+
+
+def refuse_non_finite_forward(
+    op: str,
+    data: Any,
+    inputs: tuple[Any, ...],
+    local_grads: tuple[Any, ...] = (),
+    shape: tuple[int, ...] | None = None,
+) -> None:
+    """The forward check of `detect_anomaly()`, for a node about to be made from `inputs` (their
+    data): its value, then each local gradient it records, must be finite. Numbers are named
+    in the message; an array output (`shape` given) is named by its shape."""
+    if not all_finite(data):
+        value = first_non_finite(data)
+        if shape is None:
+            text = ", ".join(f"{float(x)!r}" for x in inputs)
+            message = f"{op} of ({text}) produced a non-finite value ({value!r})"
+        else:
+            message = (
+                f"{op} produced a non-finite value ({value}) in the forward pass, output shape "
+                f"{shape}"
+            )
+        raise NonFiniteError(message, stage="forward", op=op, value=value, inputs=inputs)
+    for position, local_grad in enumerate(local_grads):
+        if not all_finite(local_grad):
+            value = first_non_finite(local_grad)
+            raise NonFiniteError(
+                f"{op} at {float(inputs[position])!r} has a non-finite local gradient "
+                f"({value!r}) for its input {position}",
+                stage="forward",
+                op=op,
+                value=value,
+                position=position,
+                inputs=inputs,
+            )
 
 
 # ---- modes: per thread, with a shared count so that the default case costs one attribute read ----
@@ -283,7 +463,8 @@ def is_grad_enabled() -> bool:
 
 
 def detect_anomaly() -> AbstractContextManager[None]:
-    """Inside this block the first non-finite number raises FloatingPointError naming the op.
+    """Inside this block the first non-finite number raises `NonFiniteError` (a
+    FloatingPointError) naming the op.
 
     Checked: every forward value and local gradient a node is made with, and every gradient the
     backward pass sends. It costs a scan of every result, so it is off by default; like `no_grad`,
@@ -306,21 +487,3 @@ def first_non_finite(numbers: Any) -> float:
     """The first value of `numbers` that is inf or nan (call it after `all_finite` said False)."""
     flat = np.asarray(numbers, dtype=np.float64).ravel()
     return float(flat[~np.isfinite(flat)][0])
-
-
-def _raise_on_non_finite(node: Any, upstream: Any) -> None:
-    for position, parent in enumerate(node.parents):
-        if parent.grad is not None and not all_finite(parent.grad):
-            name = f" ({parent.label})" if parent.label else ""
-            raise FloatingPointError(
-                f"backward of {node.op} sent a non-finite gradient "
-                f"({first_non_finite(parent.grad)}) to its input {position}{name}"
-            )
-
-
-def _also_check(on_node: OnNode) -> OnNode:
-    def checked(node: Any, upstream: Any) -> None:
-        _raise_on_non_finite(node, upstream)
-        on_node(node, upstream)
-
-    return checked

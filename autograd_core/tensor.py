@@ -2,38 +2,54 @@
 
 A scalar node stores a local gradient per parent and backward multiplies it by the upstream
 gradient. An array node cannot store its Jacobian (for a 128x256 matmul that would be a matrix of
-size 32768 x 32768), so it stores, per parent, a function that computes the vector-Jacobian
-product directly: upstream gradient in, that parent's contribution out (`vjps`). The rule is the
-same, `parent.grad += vjp(node.grad)`, and so is the walk that applies it: `graph.backpropagate`,
-with `Tensor.chain_rule` as the inner step.
+size 32768 x 32768), so it keeps its op (`function`) and what the op saved, and in the backward
+pass the op computes each parent's share from the upstream gradient directly: a vector-Jacobian
+product. For an elementwise op that is upstream * local gradient, from the same definition the
+scalar path stores as numbers (`ops.Tanh.local` is `1 - out^2` on both). The rule is the same,
+`parent.grad += share`, and so is the walk that applies it: `graph.backpropagate`, with
+`Tensor.chain_rule` as the inner step.
 
-The vjp functions close over arrays only, never over the node that holds them, so a graph still
-has no reference cycles.
+A node holds arrays and its op's class, never a closure over itself, so a graph still has no
+reference cycles.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .engine import ForeignName, Value
+from . import ops
+from .engine import ForeignName, mixed_paths
+from .function import Function
 from .graph import (
     CONSTANT,
     MODE_BLOCKS,
-    all_finite,
     backpropagate,
-    first_non_finite,
+    is_node,
+    refuse_non_finite_forward,
     this_thread_modes,
 )
-from .ops import differentiable_vjps, power_name
+from .ops import elementwise as unary
+from .ops import reduce, shape
+from .ops.arrays import class_labels, unbroadcast, with_reduced_axes
 
-Vjp = Callable[[np.ndarray], np.ndarray]
 ArrayLike = Any
 Axes = Any  # an int, a tuple of ints, or None: NumPy's `axis`
+
+__all__ = [
+    "Tensor",
+    "as_tensor",
+    "class_labels",
+    "concatenate",
+    "constant",
+    "stack",
+    "unbroadcast",
+    "with_reduced_axes",
+]
 
 
 def _numpy_axes(
@@ -54,106 +70,26 @@ def _numpy_axes(
     return axis, keepdims if keepdim is None else keepdim
 
 
-def _mixed_paths(op: str, other: object) -> TypeError:
-    """The error for a Value meeting a Tensor: the two paths never share a graph."""
-    return TypeError(
-        f"{op}: a Tensor (the batch path) cannot be combined with a Value (the scalar path), "
-        f"got {other!r:.60}; use Tensor(value.data) for a constant, or stay on one path"
-    )
+def _refuse_changed(node: Tensor) -> None:
+    """Inside `detect_anomaly()` a node keeps a copy of each input: refuse a backward step if an
+    input's data changed in place since the forward pass (`w.data *= 2` between forward and
+    backward), since its gradient would mix old and new values."""
+    for position, (parent, array, copy) in enumerate(node.inputs_at_forward or ()):
+        if not np.array_equal(array, copy, equal_nan=True):
+            name = f" ({parent.label})" if parent.label else ""
+            raise RuntimeError(
+                f"backward of {node.op}: input {position}{name} was changed in place after the "
+                "forward pass, so its gradient would be stale; change data only between a "
+                "step and the next forward pass (or assign a new array with set_data)"
+            )
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum a gradient back to the shape of an input that NumPy broadcast to make the output."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if grad.shape[extra:] == shape:  # only leading axes were added (a bias over a batch)
-        return grad.sum(axis=tuple(range(extra)))
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1
-    )
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
-
-
-def _scattered(g: np.ndarray, shape: tuple[int, ...], index: Any, dtype: Any) -> np.ndarray:
-    """Zeros of `shape` with g added at `index`, twice where it picks an element twice."""
-    full = np.zeros(shape, dtype=dtype)
-    np.add.at(full, index, g)
-    return full
-
-
-# ---- gradients written once for arrays and Tensors alike: the vjps call them with arrays, and
-# their expressions (`ops`, for create_graph) with Tensors, so the two cannot disagree ----------
-
-
-def with_reduced_axes(g: Any, axis: Axes, keepdims: bool) -> Any:
-    """The upstream gradient of a reduction over `axis` with the reduced axes put back as 1s, so
-    that it broadcasts over the reduction's input."""
-    if keepdims or axis is None:
-        return g
-    ndim = g.ndim + (len(axis) if isinstance(axis, tuple) else 1)
-    reduced = {a % ndim for a in axis} if isinstance(axis, tuple) else {axis % ndim}
-    kept = iter(g.shape)
-    return g.reshape(tuple(1 if a in reduced else next(kept) for a in range(ndim)))
-
-
-def _as_matrices(g: Any, A: Any, B: Any) -> tuple[Any, Any, Any]:
-    """A, B and the upstream g of A @ B with 1-D operands read as NumPy reads them (a row, a
-    column) and g shaped as the product of those."""
-    A2 = A.reshape(1, -1) if A.ndim == 1 else A
-    B2 = B.reshape(-1, 1) if B.ndim == 1 else B
-    batch = np.broadcast_shapes(A2.shape[:-2], B2.shape[:-2])
-    return A2, B2, g.reshape(*batch, A2.shape[-2], B2.shape[-1])
-
-
-def _swap_last(t: Any) -> Any:
-    return t.transpose(*range(t.ndim - 2), t.ndim - 1, t.ndim - 2)
-
-
-def matmul_grad_a(g: Any, A: Any, B: Any) -> Any:
-    """A's share of the gradient of A @ B: g @ B^T, batch axes summed back."""
-    if A.ndim == 2 and B.ndim == 2:
-        return g @ B.T
-    A2, B2, g2 = _as_matrices(g, A, B)
-    return unbroadcast(g2 @ _swap_last(B2), A2.shape).reshape(A.shape)
-
-
-def matmul_grad_b(g: Any, A: Any, B: Any) -> Any:
-    """B's share of the gradient of A @ B: A^T @ g, batch axes summed back."""
-    if A.ndim == 2 and B.ndim == 2:
-        return A.T @ g
-    A2, B2, g2 = _as_matrices(g, A, B)
-    return unbroadcast(_swap_last(A2) @ g2, B2.shape).reshape(B.shape)
-
-
-def _masked(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """g where mask is True, else 0: g * mask, with the -0.0 of a negative g times 0 made +0.0
-    (as the scalar path's `grad += local * upstream` makes it). A nan upstream stays nan, as on
-    the scalar path. np.where(mask, g, 0.0) gives the same numbers 10x slower: it branches per
-    element, and that was a tenth of a 784-256-256-10 step."""
-    out = g * mask
-    out += 0.0
-    return out
-
-
-def _unchanged_inputs(op: str, parents: tuple[Tensor, ...], vjp: Vjp) -> Vjp:
-    """`vjp`, refusing to run if an input's data changed in place since the forward pass
-    (`w.data *= 2` between forward and backward): the gradient would mix old and new values.
-    Used inside `detect_anomaly()` only, since it keeps a copy of every input."""
-    kept = [(parent, parent.data, parent.data.copy()) for parent in parents]
-
-    def checked(g: np.ndarray) -> np.ndarray:
-        for position, (parent, array, copy) in enumerate(kept):
-            if not np.array_equal(array, copy, equal_nan=True):
-                name = f" ({parent.label})" if parent.label else ""
-                raise RuntimeError(
-                    f"backward of {op}: input {position}{name} was changed in place after the "
-                    "forward pass, so its gradient would be stale; change data only between a "
-                    "step and the next forward pass (or assign a new array with set_data)"
-                )
-        return vjp(g)
-
-    return checked
+def _own(share: Any, parent: Tensor, upstream: Any) -> Any:
+    """A first-order share as a leaf keeps it: never the upstream array itself (the add gate's)
+    or a view of another array, so that no two gradients share memory."""
+    if not parent.parents and (share is upstream or share.base is not None):
+        return share.copy()
+    return share
 
 
 class Tensor:
@@ -165,20 +101,24 @@ class Tensor:
         grad: d(root)/d(self), an array of `data`'s shape, after `backward()`; None before.
         requires_grad: whether gradients flow to this tensor (True for parameters).
         op, parents, label: as for `Value`.
-        vjps: per parent, upstream gradient -> that parent's gradient contribution.
-        saved: what the op kept for its backward pass besides its inputs and its output (a mask,
-            an axis, a target), which its vjp as an expression reads (`ops.differentiable_vjps`,
-            for `create_graph=True`); `()` for most ops.
+        function: the op that made the node (an `autograd_core.Function`: `ops.Tanh`, a user's
+            Function), None for a leaf.
+        saved: what the op recorded for its backward pass besides its inputs and its output (an
+            axis, a target, the labels, a Function's context); `()` for most ops.
 
-    The vjps read the input arrays as they are when backward runs: changing `data` in place
-    between a forward pass and its backward (`w.data *= 2`) gives stale gradients.
+    An op's backward reads the input arrays as they are when backward runs: changing `data` in
+    place between a forward pass and its backward (`w.data *= 2`) gives stale gradients.
     `detect_anomaly()` catches it (RuntimeError naming the op); optimisers step after backward.
     """
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "requires_grad", "saved", "vjps")
+    # `arrays` and `needs` are the parents' data and requires_grad as the forward pass saw them:
+    # what a first-order backward step hands the op, kept so that the step builds no lists
+    __slots__ = (
+        "arrays", "data", "function", "grad", "inputs_at_forward", "label", "needs", "op",
+        "parents", "requires_grad", "saved",
+    )  # fmt: skip
 
     EMPTY_GRAD: ClassVar[None] = None  # the grad of a node no gradient has reached yet
-    HOLDS_ARRAYS: ClassVar[bool] = True  # the batch path: data and grad are NumPy arrays
 
     __array_ufunc__ = None  # make NumPy hand `array * tensor` to Tensor.__rmul__
 
@@ -204,8 +144,8 @@ class Tensor:
     ) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        elif isinstance(data, Value):
-            raise _mixed_paths("Tensor()", data)
+        elif is_node(data):
+            raise mixed_paths("Tensor()", data)
         # a copy, as torch.tensor: an optimiser's in-place step never reaches the caller's array
         # (copy=False shares it, as torch.as_tensor does)
         try:
@@ -221,13 +161,16 @@ class Tensor:
         elif array.dtype.kind != "f":
             raise TypeError(f"Tensor needs a floating dtype, got {array.dtype}")
         self.data: np.ndarray = array
-        self.grad: np.ndarray | None = None
+        self.grad: Any = None
         self.requires_grad = requires_grad
         self.label = label
         self.op = ""
         self.parents: tuple[Tensor, ...] = ()
-        self.vjps: tuple[Vjp, ...] = ()
-        self.saved: tuple[Any, ...] = ()
+        self.function: type[Function] | None = None
+        self.saved: Any = ()
+        self.arrays: tuple[np.ndarray, ...] = ()
+        self.needs: tuple[bool, ...] = ()
+        self.inputs_at_forward: list[tuple[Tensor, np.ndarray, np.ndarray]] | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -292,45 +235,73 @@ class Tensor:
             extras.append("requires_grad=True")
         return "Tensor(" + ", ".join([values, *extras]) + ")"
 
-    # ---- building nodes -------------------------------------------------------------------------
+    # ---- making nodes -------------------------------------------------------------------------
 
-    def _result(
+    def _node(
         self,
-        data: np.ndarray,
-        op: str,
-        parents: tuple[Tensor, ...],
-        vjps: tuple,
-        saved: tuple[Any, ...] = (),
+        function: type[Function],
+        inputs: tuple[Tensor, ...],
+        data: Any,
+        saved: Any = (),
+        arrays: tuple[np.ndarray, ...] | None = None,
     ) -> Tensor:
-        """A new node; it records parents (and what its backward reads, `saved`) only when one
-        of them needs a gradient."""
+        """A new node of `function` over `inputs` (whose data are `arrays`); it records its
+        parents (and what its op saved) only when one of them needs a gradient."""
         out = Tensor.__new__(Tensor)
         # NumPy reductions to one number return a NumPy scalar; a Tensor always holds an array
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out.label = ""
         out.requires_grad = False
-        out.op, out.parents, out.vjps, out.saved = "", (), (), ()
+        out.op, out.parents, out.function, out.saved = "", (), None, ()
+        out.arrays, out.needs, out.inputs_at_forward = (), (), None
         if MODE_BLOCKS.count:  # some thread is inside no_grad or detect_anomaly: ask this one
             modes = this_thread_modes()
-            if modes.anomaly and not all_finite(data):
-                raise FloatingPointError(
-                    f"{op} produced a non-finite value ({first_non_finite(data)}) "
-                    f"in the forward pass, output shape {np.shape(data)}"
+            if modes.anomaly:
+                refuse_non_finite_forward(
+                    function.node_op(saved), out.data, (), shape=out.data.shape
                 )
             if modes.no_grad:
                 return out
             if modes.anomaly:
-                vjps = tuple(_unchanged_inputs(op, parents, vjp) for vjp in vjps)
-        for parent in parents:
+                out.inputs_at_forward = [(t, t.data, t.data.copy()) for t in inputs]
+        for parent in inputs:
             if parent.requires_grad:
                 out.requires_grad = True
-                out.op, out.parents, out.vjps, out.saved = op, parents, vjps, saved
+                out.op, out.parents, out.function = function.node_op(saved), inputs, function
+                out.saved = saved
+                out.arrays = tuple([t.data for t in inputs]) if arrays is None else arrays
+                out.needs = tuple([t.requires_grad for t in inputs])
                 break
         else:  # made of constants only (a recorded backward pass: the seed, broadcast): a constant
-            if parents and all(parent.op == CONSTANT for parent in parents):
+            if inputs and all(parent.op == CONSTANT for parent in inputs):
                 out.op = CONSTANT
         return out
+
+    def _unary(self, op: type[ops.Elementwise], *params: Any) -> Tensor:
+        """The node of an elementwise op of this Tensor (with its params, which it records)."""
+        forward = getattr(op.value, "on_array", op.value)
+        x = self.data
+        return self._node(op, (self,), forward(x, *params), params, (x,))
+
+    def _binary(self, op: type[ops.Binary], other: Any, name: str) -> Tensor:
+        """The node of an elementwise op of two inputs that broadcast (NotImplemented for what
+        is not a number)."""
+        b = self._operand(other, name)
+        if b is None:
+            return NotImplemented
+        x, y = self.data, b.data
+        try:
+            out = op.value(x, y)
+        except ValueError:
+            raise self._mismatch(b, name) from None
+        return self._node(op, (self, b), out, (), (x, y))
+
+    def _array_op(self, op: type[ops.ArrayOp], inputs: tuple[Tensor, ...], *params: Any) -> Tensor:
+        """The node of a batch op over `inputs` (this Tensor first), with its params."""
+        arrays = tuple([t.data for t in inputs])
+        out, saved = op.value(arrays, *params)
+        return self._node(op, inputs, out, saved, arrays)
 
     def _operand(self, other: Any, op: str) -> Tensor | None:
         """`other` as a Tensor; plain numbers and arrays take this tensor's dtype (no upcast).
@@ -339,52 +310,46 @@ class Tensor:
             return other
         if isinstance(other, (numbers.Real, np.ndarray, np.generic)):
             return constant(other, self.data.dtype)
-        if isinstance(other, Value):
-            raise _mixed_paths(op, other)
+        if is_node(other):
+            raise mixed_paths(op, other)
         return None
 
     def _mismatch(self, other: Tensor, op: str) -> ValueError:
         """The error for shapes that do not broadcast (NumPy's own names neither shape)."""
         return ValueError(f"{op}: shapes {self.shape} and {other.shape} do not broadcast")
 
+    @classmethod
+    def record(cls, function: type[Function], args: tuple[Any, ...]) -> Tensor:
+        """`function.apply(*args)` on the batch path: its forward on the inputs' arrays now, its
+        backward in each backward pass."""
+        nodes = tuple(i for i, arg in enumerate(args) if is_node(arg))
+        for i in nodes:
+            if not isinstance(args[i], Tensor):
+                raise mixed_paths(f"{function.name}.apply", args[i])
+        data = tuple(arg.data if i in nodes else arg for i, arg in enumerate(args))
+        out, saved = function.run(data, nodes)
+        inputs = tuple(args[i] for i in nodes)
+        arrays = tuple(data[i] for i in nodes)
+        return inputs[0]._node(function, inputs, np.asarray(out), saved, arrays)
+
     # ---- elementwise arithmetic, gradients summed back to each input's shape -------------------
 
     def __add__(self, other: Any) -> Tensor:
-        """a + b.  Both inputs get the upstream gradient (summed over broadcast axes)."""
-        b = self._operand(other, "+")
-        if b is None:
-            return NotImplemented
-        try:
-            out = self.data + b.data
-        except ValueError:
-            raise self._mismatch(b, "+") from None
-        a_shape, b_shape = self.shape, b.shape
-        return self._result(
-            out,
-            "+",
-            (self, b),
-            (lambda g: unbroadcast(g, a_shape), lambda g: unbroadcast(g, b_shape)),
-        )
+        """a + b (`ops.Add`).  Both inputs get the upstream gradient (summed over broadcast
+        axes)."""
+        return self._binary(ops.binary.Add, other, "+")
 
     def __mul__(self, other: Any) -> Tensor:
-        """a * b.  d/da = upstream * b, d/db = upstream * a."""
-        b = self._operand(other, "*")
-        if b is None:
-            return NotImplemented
-        a_data, b_data = self.data, b.data
-        try:
-            out = a_data * b_data
-        except ValueError:
-            raise self._mismatch(b, "*") from None
-        return self._result(
-            out,
-            "*",
-            (self, b),
-            (
-                lambda g: unbroadcast(g * b_data, a_data.shape),
-                lambda g: unbroadcast(g * a_data, b_data.shape),
-            ),
-        )
+        """a * b (`ops.Mul`).  d/da = upstream * b, d/db = upstream * a."""
+        return self._binary(ops.binary.Mul, other, "*")
+
+    def maximum(self, other: Any) -> Tensor:
+        """Elementwise max(a, b), the op `Value.max` is (`ops.Max`): the gradient is routed to
+        the larger input; ties go to a. (Named as in NumPy and PyTorch.)"""
+        out = self._binary(ops.binary.Max, other, "maximum")
+        if out is NotImplemented:
+            raise TypeError(f"maximum needs a Tensor, array or number, got {type(other).__name__}")
+        return out
 
     def __neg__(self) -> Tensor:
         return self * -1.0
@@ -412,16 +377,12 @@ class Tensor:
         return NotImplemented if b is None else b * self.reciprocal()
 
     def __pow__(self, exponent: float) -> Tensor:
-        """x**n for a plain number n.  d/dx = upstream * n * x**(n-1)."""
+        """x**n for a plain number n (`ops.PowerN`).  d/dx = upstream * n * x**(n-1)."""
         if not isinstance(exponent, numbers.Real):
             raise TypeError(
                 f"Tensor ** needs a plain number exponent, got {type(exponent).__name__}"
             )
-        n = float(exponent)
-        x = self.data
-        # x**0 is the constant 1: its gradient is 0 everywhere, also at 0 (not 0 * 0**-1 = nan)
-        vjp = (lambda g: g * 0.0) if n == 0.0 else (lambda g: g * (n * x ** (n - 1.0)))
-        return self._result(x**n, power_name(n), (self,), (vjp,), (n,))
+        return self._unary(unary.PowerN, float(exponent))
 
     pow = __pow__  # PyTorch's name for x ** n
 
@@ -438,8 +399,8 @@ class Tensor:
     # ---- comparisons: on the data, as NumPy's (a boolean array, no gradient) -------------------
 
     def _compared(self, other: Any, op: str) -> np.ndarray:
-        if isinstance(other, Value):
-            raise _mixed_paths(op, other)
+        if is_node(other) and not isinstance(other, Tensor):
+            raise mixed_paths(op, other)
         return other.data if isinstance(other, Tensor) else np.asarray(other)
 
     def __lt__(self, other: Any) -> np.ndarray:
@@ -455,111 +416,67 @@ class Tensor:
     def __ge__(self, other: Any) -> np.ndarray:
         return self.data >= self._compared(other, ">=")
 
-    # ---- elementwise functions -------------------------------------------------------------------
+    # ---- elementwise functions: each the op of `ops.elementwise` of its name --------------------
 
     def exp(self) -> Tensor:
-        """e**x.  d/dx = upstream * e**x."""
-        out = np.exp(self.data)
-        return self._result(out, "exp", (self,), (lambda g: g * out,))
+        """e**x (`ops.Exp`)."""
+        return self._unary(unary.Exp)
 
     def log(self) -> Tensor:
-        """Natural log.  d/dx = upstream / x."""
-        x = self.data
-        return self._result(np.log(x), "log", (self,), (lambda g: g / x,))
+        """Natural log (`ops.Log`)."""
+        return self._unary(unary.Log)
 
     def reciprocal(self) -> Tensor:
-        """1/x.  d/dx = -upstream / x**2."""
-        out = 1.0 / self.data
-        return self._result(out, "1/x", (self,), (lambda g: -g * out * out,))
-
-    def maximum(self, other: Any) -> Tensor:
-        """Elementwise max(a, b), the op `Value.max` is: the gradient is routed to the larger
-        input; ties go to a. (Named as in NumPy and PyTorch; `Value.maximum` is the same.)"""
-        b = self._operand(other, "maximum")
-        if b is None:
-            raise TypeError(f"maximum needs a Tensor, array or number, got {type(other).__name__}")
-        try:
-            out = np.maximum(self.data, b.data)  # a nan on either side gives nan
-        except ValueError:
-            raise self._mismatch(b, "maximum") from None
-        first_wins = (self.data >= b.data) | np.isnan(self.data)  # a nan takes the gradient
-        a_shape, b_shape = self.shape, b.shape
-        return self._result(
-            out,
-            "max",
-            (self, b),
-            (
-                lambda g: unbroadcast(g * first_wins, a_shape),
-                lambda g: unbroadcast(g * ~first_wins, b_shape),
-            ),
-            (first_wins,),
-        )
-
-    def relu(self) -> Tensor:
-        """max(0, x).  d/dx = upstream where x > 0, else 0."""
-        positive = self.data > 0
-        # np.maximum, not x * mask: relu(-inf) is 0 and relu(nan) is nan (the README's NaN policy)
-        out = np.maximum(self.data, 0.0)
-        return self._result(out, "relu", (self,), (lambda g: _masked(g, positive),), (positive,))
-
-    def leaky_relu(self, slope: float = 0.01) -> Tensor:
-        """x for x > 0, else slope * x.  d/dx = upstream * (1 or slope)."""
-        local = np.where(self.data > 0, 1.0, slope).astype(self.dtype, copy=False)
-        return self._result(
-            self.data * local, "leaky_relu", (self,), (lambda g: g * local,), (local,)
-        )
-
-    def sigmoid(self) -> Tensor:
-        """1 / (1 + e**-x).  d/dx = upstream * s * (1 - s)."""
-        x = self.data
-        # exp(-|x|) never overflows; the two branches are the same function
-        e = np.exp(-np.abs(x))
-        s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
-        return self._result(s, "sigmoid", (self,), (lambda g: g * s * (1.0 - s),))
-
-    def tanh(self) -> Tensor:
-        """tanh(x).  d/dx = upstream * (1 - t**2)."""
-        t = np.tanh(self.data)
-        return self._result(t, "tanh", (self,), (lambda g: g * (1.0 - t * t),))
-
-    def elu(self, alpha: float = 1.0) -> Tensor:
-        """x for x > 0, else alpha * (e**x - 1).  d/dx = upstream * (1, or alpha * e**x)."""
-        x = self.data
-        positive = x > 0
-        e = np.exp(np.minimum(x, 0.0))  # only the x <= 0 side uses it; no overflow for large x
-        out = np.where(positive, x, alpha * (e - 1.0)).astype(x.dtype, copy=False)
-        local = np.where(positive, 1.0, alpha * e).astype(x.dtype, copy=False)
-        return self._result(out, "elu", (self,), (lambda g: g * local,), (positive, alpha))
+        """1/x (`ops.Reciprocal`)."""
+        return self._unary(unary.Reciprocal)
 
     def abs(self) -> Tensor:
-        """|x|.  d/dx = upstream * sign(x), 0 at 0 (as PyTorch)."""
-        sign = np.sign(self.data)
-        return self._result(np.abs(self.data), "abs", (self,), (lambda g: g * sign,), (sign,))
+        """|x| (`ops.Abs`); its gradient is 0 at 0, as PyTorch's."""
+        return self._unary(unary.Abs)
 
     __abs__ = abs
 
     def sqrt(self) -> Tensor:
-        """sqrt(x).  d/dx = upstream / (2 sqrt(x))."""
-        out = np.sqrt(self.data)
-        return self._result(out, "sqrt", (self,), (lambda g: g / (2.0 * out),))
+        """sqrt(x) (`ops.Sqrt`)."""
+        return self._unary(unary.Sqrt)
 
     def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
-        """x held within [low, high].  The gradient passes where x is inside (bounds included,
-        as PyTorch's clamp), else it stops."""
-        x = self.data
-        inside = np.ones(x.shape, dtype=bool)
-        if low is not None:
-            inside &= x >= low
-        if high is not None:
-            inside &= x <= high
-        return self._result(
-            np.clip(x, low, high), "clip", (self,), (lambda g: g * inside,), (inside,)
-        )
+        """x held within [low, high] (`ops.Clip`): the gradient passes where x is inside (bounds
+        included, as PyTorch's clamp), else it stops."""
+        return self._unary(unary.Clip, low, high)
+
+    def relu(self) -> Tensor:
+        """max(0, x) (`ops.ReLU`)."""
+        return self._unary(unary.ReLU)
+
+    def leaky_relu(self, slope: float = 0.01) -> Tensor:
+        """x for x > 0, else slope * x (`ops.LeakyReLU`)."""
+        return self._unary(unary.LeakyReLU, float(slope))
+
+    def sigmoid(self) -> Tensor:
+        """1 / (1 + e**-x) (`ops.Sigmoid`)."""
+        return self._unary(unary.Sigmoid)
+
+    def tanh(self) -> Tensor:
+        """tanh(x) (`ops.Tanh`)."""
+        return self._unary(unary.Tanh)
+
+    def elu(self, alpha: float = 1.0) -> Tensor:
+        """x for x > 0, else alpha * (e**x - 1) (`ops.ELU`)."""
+        return self._unary(unary.ELU, float(alpha))
+
+    def softplus(self) -> Tensor:
+        """log(1 + e**x), stable for large |x| (`ops.Softplus`)."""
+        return self._unary(unary.Softplus)
+
+    def silu(self) -> Tensor:
+        """x * sigmoid(x) (`ops.SiLU`)."""
+        return self._unary(unary.SiLU)
 
     # ---- linear algebra, reductions and shapes -------------------------------------------------
 
     def __matmul__(self, other: Any) -> Tensor:
-        """A @ B.  d/dA = upstream @ B^T, d/dB = A^T @ upstream.
+        """A @ B (`ops.MatMul`).  d/dA = upstream @ B^T, d/dB = A^T @ upstream.
 
         1-D operands are treated as NumPy treats them (a row, or a column, vector)."""
         b = self._operand(other, "@")
@@ -568,40 +485,22 @@ class Tensor:
         A, B = self.data, b.data
         if A.ndim == 0 or B.ndim == 0 or A.shape[-1] != B.shape[-2 if B.ndim > 1 else 0]:
             raise ValueError(f"@: shapes {A.shape} and {B.shape} do not line up for matmul")
-        out = A @ B
-        if A.ndim == 2 and B.ndim == 2:  # the common case, without the general reshaping
-            return self._result(out, "@", (self, b), (lambda g: g @ B.T, lambda g: A.T @ g))
-        return self._result(
-            out,
-            "@",
-            (self, b),
-            (lambda g: matmul_grad_a(g, A, B), lambda g: matmul_grad_b(g, A, B)),
-        )
-
-    def linear(self, weight: Tensor, bias: Tensor) -> Tensor:
-        """x @ W + b as one node (a Linear layer): x (..., nin), W (nin, nout), b (nout,).
-        d/dx = upstream @ W^T, d/dW = x^T @ upstream, d/db = upstream summed over the rows.
-
-        The same numbers as `x @ W + b`, with one node and three products instead of two nodes,
-        an unbroadcast and four closures: on a small network the per-node cost is the step's."""
-        x, W, b = self.data, weight.data, bias.data
-        if W.ndim != 2 or b.shape != W.shape[1:] or x.shape[-1:] != W.shape[:1]:
-            raise ValueError(f"linear: shapes {x.shape}, {W.shape}, {b.shape} do not line up")
-        rows = x.reshape(-1, W.shape[0])  # every sample's row, whatever the leading axes
-        return self._result(
-            x @ W + b,
-            "linear",
-            (self, weight, bias),
-            (
-                lambda g: g @ W.T,
-                lambda g: rows.T @ g.reshape(len(rows), -1),
-                lambda g: g.reshape(len(rows), -1).sum(axis=0),
-            ),
-        )
+        return self._array_op(reduce.MatMul, (self, b))
 
     def __rmatmul__(self, other: Any) -> Tensor:
         a = self._operand(other, "@")
         return NotImplemented if a is None else a @ self
+
+    def linear(self, weight: Tensor, bias: Tensor) -> Tensor:
+        """x @ W + b as one node, a Linear layer (`ops.Linear`): x (..., nin), W (nin, nout),
+        b (nout,).
+
+        The same numbers as `x @ W + b`, with one node and three products instead of two nodes
+        and an unbroadcast: on a small network the per-node cost is the step's."""
+        x, W, b = self.data, weight.data, bias.data
+        if W.ndim != 2 or b.shape != W.shape[1:] or x.shape[-1:] != W.shape[:1]:
+            raise ValueError(f"linear: shapes {x.shape}, {W.shape}, {b.shape} do not line up")
+        return self._array_op(reduce.Linear, (self, weight, bias))
 
     def sum(
         self,
@@ -611,17 +510,10 @@ class Tensor:
         dim: Axes = None,
         keepdim: bool | None = None,
     ) -> Tensor:
-        """Sum over axes.  Every summed element gets the upstream gradient (add gate, n-ary).
+        """Sum over axes (`ops.SumOver`).  Every summed element gets the upstream gradient.
         (PyTorch's `dim` and `keepdim` are accepted for NumPy's `axis` and `keepdims`.)"""
         axis, keepdims = _numpy_axes("sum", axis, dim, keepdims, keepdim, self.shape)
-        shape = self.shape
-        out = self.data.sum(axis=axis, keepdims=keepdims)
-
-        def vjp(g: np.ndarray) -> np.ndarray:
-            g = with_reduced_axes(g, axis, keepdims)
-            return np.broadcast_to(g, shape).copy()  # a broadcast view would be read-only
-
-        return self._result(np.asarray(out), "sum", (self,), (vjp,), (axis, keepdims))
+        return self._array_op(reduce.SumOver, (self,), axis, keepdims)
 
     def mean(
         self,
@@ -649,10 +541,11 @@ class Tensor:
         dim: Axes = None,
         keepdim: bool | None = None,
     ) -> Tensor:
-        """The largest element over an axis (all, by default): its gradient goes to that element
-        of each slice, the first one on a tie. (`maximum(other)` is the elementwise max; `dim`,
-        `keepdim` as for `sum`.)"""
-        return self._extreme("max", *_numpy_axes("max", axis, dim, keepdims, keepdim, self.shape))
+        """The largest element over an axis (all, by default; `ops.MaxOver`): its gradient goes
+        to that element of each slice, the first one on a tie. (`maximum(other)` is the
+        elementwise max; `dim`, `keepdim` as for `sum`.)"""
+        axis, keepdims = _numpy_axes("max", axis, dim, keepdims, keepdim, self.shape)
+        return self._extreme(reduce.MaxOver, axis, keepdims)
 
     def min(
         self,
@@ -662,28 +555,17 @@ class Tensor:
         dim: Axes = None,
         keepdim: bool | None = None,
     ) -> Tensor:
-        """The smallest element over an axis, as `max`."""
-        return self._extreme("min", *_numpy_axes("min", axis, dim, keepdims, keepdim, self.shape))
+        """The smallest element over an axis, as `max` (`ops.MinOver`)."""
+        axis, keepdims = _numpy_axes("min", axis, dim, keepdims, keepdim, self.shape)
+        return self._extreme(reduce.MinOver, axis, keepdims)
 
-    def _extreme(self, which: str, axis: Axes, keepdims: bool) -> Tensor:
+    def _extreme(self, op: type[reduce.MaxOver], axis: Axes, keepdims: bool) -> Tensor:
+        which = op.method
         if isinstance(axis, tuple):
             raise ValueError(f"{which} over several axes {axis}: reshape them into one first")
-        x = self.data
-        if x.size == 0:
-            raise ValueError(f"{which} of an empty Tensor of shape {x.shape}")
-        out = x.max(axis=axis, keepdims=True) if which == "max" else x.min(axis=axis, keepdims=True)
-        # route to the first winner of each slice: a running count keeps only the first tie
-        wins = np.cumsum(x == out, axis=axis) if axis is not None else np.cumsum(x == out)
-        first = ((x == out) & (wins.reshape(x.shape) == 1)).astype(x.dtype)
-
-        def vjp(g: np.ndarray) -> np.ndarray:
-            # broadcast over the slice: only the winner is nonzero
-            return first * with_reduced_axes(g, axis, keepdims)
-
-        value = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(out, axis))
-        return self._result(
-            np.asarray(value), f"{which}_over", (self,), (vjp,), (first, axis, keepdims)
-        )
+        if self.data.size == 0:
+            raise ValueError(f"{which} of an empty Tensor of shape {self.shape}")
+        return self._array_op(op, (self,), axis, keepdims)
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
         """The index of the largest element over an axis (an integer array: no gradient)."""
@@ -698,93 +580,68 @@ class Tensor:
         return self.reshape(*self.shape[:start_axis], -1)
 
     def astype(self, dtype: Any) -> Tensor:
-        """The data in another float dtype (NumPy's name); the gradient comes back in this one."""
+        """The data in another float dtype (NumPy's name; `ops.Astype`); the gradient comes back
+        in this one."""
         target = np.dtype(dtype)
         if target.kind != "f":
             raise TypeError(f"astype: a Tensor holds floats, got dtype {target}")
-        own = self.dtype
-        out = self.data.astype(target)
-        return self._result(out, "astype", (self,), (lambda g: g.astype(own),))
+        return self._array_op(shape.Astype, (self,), target)
 
-    def reshape(self, *shape: Any) -> Tensor:
-        """The same data in a new shape; the gradient is reshaped back."""
-        original = self.shape
+    def reshape(self, *new_shape: Any) -> Tensor:
+        """The same data in a new shape (`ops.Reshape`); the gradient is reshaped back."""
+        if len(new_shape) == 1 and isinstance(new_shape[0], (tuple, list)):
+            new_shape = tuple(new_shape[0])
         try:
-            out = self.data.reshape(*shape)
+            return self._array_op(shape.Reshape, (self,), new_shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape {original} into {shape}") from None
-        return self._result(out, "reshape", (self,), (lambda g: g.reshape(original),))
+            raise ValueError(f"reshape: cannot reshape {self.shape} into {new_shape}") from None
 
     view = reshape  # PyTorch's name
 
     def transpose(self, *axes: int) -> Tensor:
-        """Permute axes (reverse them by default); the gradient is permuted back."""
+        """Permute axes (reverse them by default; `ops.Transpose`); the gradient is permuted
+        back."""
         order = axes or tuple(reversed(range(self.ndim)))
-        inverse = tuple(np.argsort(order))
-        return self._result(
-            self.data.transpose(order),
-            "transpose",
-            (self,),
-            (lambda g: g.transpose(inverse),),
-            (inverse,),
-        )
+        return self._array_op(shape.Transpose, (self,), order)
 
     def __getitem__(self, index: Any) -> Tensor:
-        """Indexing, integer arrays included.  The gradient is scattered back; an element picked
-        twice gets both contributions (np.add.at)."""
+        """Indexing, integer arrays included (`ops.Index`).  The gradient is scattered back; an
+        element picked twice gets both contributions (np.add.at)."""
         if isinstance(index, Tensor):
             index = index.data
-        shape, dtype = self.shape, self.dtype
         try:
-            out = self.data[index]
+            return self._array_op(shape.Index, (self,), index)
         except IndexError as error:
-            raise IndexError(f"index into a Tensor of shape {shape}: {error}") from None
+            raise IndexError(f"index into a Tensor of shape {self.shape}: {error}") from None
 
-        return self._result(
-            np.asarray(out),
-            "index",
-            (self,),
-            (lambda g: _scattered(g, shape, index, dtype),),
-            (index,),
-        )
-
-    def scatter_into(self, shape: tuple[int, ...], index: Any) -> Tensor:
-        """A zero Tensor of `shape` with this one added at `index` (twice where `index` picks an
-        element twice): what indexing does to a gradient, as an op of its own so that it can be
-        differentiated again.  d/dx = upstream[index]."""
-        shape = tuple(shape)
+    def scatter_into(self, shape_: tuple[int, ...], index: Any) -> Tensor:
+        """A zero Tensor of the given shape with this one added at `index` (twice where `index`
+        picks an element twice): what indexing does to a gradient, as an op of its own so that
+        it can be differentiated again (`ops.ScatterInto`).  d/dx = upstream[index]."""
+        shape_ = tuple(shape_)
         try:
-            out = _scattered(self.data, shape, index, self.dtype)
+            return self._array_op(shape.ScatterInto, (self,), shape_, index)
         except IndexError as error:
-            raise IndexError(f"scatter_into a Tensor of shape {shape}: {error}") from None
+            raise IndexError(f"scatter_into a Tensor of shape {shape_}: {error}") from None
         except ValueError as error:  # the picked places and this Tensor differ in shape
-            raise ValueError(f"scatter_into a Tensor of shape {shape}: {error}") from None
-        return self._result(out, "scatter_into", (self,), (lambda g: g[index],), (index,))
+            raise ValueError(f"scatter_into a Tensor of shape {shape_}: {error}") from None
 
-    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
-        """This Tensor repeated along new leading axes and axes of size 1 to make `shape`
-        (NumPy's broadcasting, as an op).  d/dx = upstream summed back over the repeats."""
-        shape, own = tuple(shape), self.shape
+    def broadcast_to(self, shape_: tuple[int, ...]) -> Tensor:
+        """This Tensor repeated along new leading axes and axes of size 1 to make the shape
+        (NumPy's broadcasting, as an op: `ops.BroadcastTo`).  d/dx = upstream summed back over
+        the repeats."""
+        shape_ = tuple(shape_)
         try:
-            out = np.broadcast_to(self.data, shape).copy()  # a broadcast view is read-only
+            return self._array_op(shape.BroadcastTo, (self,), shape_)
         except ValueError:
-            raise ValueError(f"broadcast_to: shape {own} does not broadcast to {shape}") from None
-        return self._result(out, "broadcast_to", (self,), (lambda g: unbroadcast(g, own),))
+            raise ValueError(
+                f"broadcast_to: shape {self.shape} does not broadcast to {shape_}"
+            ) from None
 
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        """z - logsumexp(z) along an axis, shifted by the max.  d/dz = g - softmax * sum(g)."""
+        """z - logsumexp(z) along an axis, shifted by the max (`ops.LogSoftmax`)."""
         axis = _numpy_axes("log_softmax", axis, dim, False, None, self.shape)[0]
-        z = self.data
-        shifted = z - z.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        probs = np.exp(out)
-        return self._result(
-            out,
-            "log_softmax",
-            (self,),
-            (lambda g: g - probs * g.sum(axis=axis, keepdims=True),),
-            (axis,),
-        )
+        return self._array_op(reduce.LogSoftmax, (self,), axis)
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """exp(z_i) / sum_j exp(z_j) along an axis: exp of `log_softmax`, so just as stable."""
@@ -807,45 +664,20 @@ class Tensor:
         return (self - m).exp().sum(axis=axis).log() + np.squeeze(m, axis)
 
     def cross_entropy(self, labels: ArrayLike) -> Tensor:
-        """Mean softmax cross-entropy of logits (M, k) with integer labels (M,), as one node.
-
-        Gradient: (softmax(logits) - onehot(labels)) / M, the batch form of the seed's y - t.
-        """
-        z = self.data
-        if z.ndim != 2:
-            raise ValueError(f"cross_entropy needs logits of shape (M, k), got {z.shape}")
-        labels = class_labels(labels, z.shape, "cross_entropy")
-        rows = np.arange(len(z))
-        shifted = z - z.max(axis=1, keepdims=True)
-        exps = np.exp(shifted)
-        totals = exps.sum(axis=1, keepdims=True)
-        loss = (np.log(totals[:, 0]) - shifted[rows, labels]).sum() / len(z)  # np.mean's sum
-
-        def vjp(g: np.ndarray) -> np.ndarray:
-            grad = exps / totals
-            grad[rows, labels] -= 1.0
-            grad *= g / len(z)
-            return grad
-
-        return self._result(
-            np.asarray(loss, dtype=z.dtype), "cross_entropy", (self,), (vjp,), (labels,)
-        )
+        """Mean softmax cross-entropy of logits (M, k) with integer labels (M,), as one node
+        (`ops.CrossEntropyOver`): gradient (softmax(logits) - onehot(labels)) / M."""
+        if self.ndim != 2:
+            raise ValueError(f"cross_entropy needs logits of shape (M, k), got {self.shape}")
+        checked = class_labels(labels, self.shape, "cross_entropy")
+        return self._array_op(reduce.CrossEntropyOver, (self,), checked)
 
     def mse(self, target: ArrayLike) -> Tensor:
-        """Mean squared error against a constant target of this shape, as one node:
-        mean((x - t)**2).  d/dx = upstream * 2 (x - t) / n, for n elements."""
+        """Mean squared error against a constant target of this shape, as one node
+        (`ops.MSE`): mean((x - t)**2).  d/dx = upstream * 2 (x - t) / n, for n elements."""
         t = np.asarray(target, dtype=self.dtype)
         if t.shape != self.shape or t.size == 0:
             raise ValueError(f"mse: prediction {self.shape} but target {t.shape}")
-        diff = self.data - t
-        scale = 1.0 / diff.size
-        return self._result(
-            (diff * diff).sum() * scale,
-            "mse",
-            (self,),
-            (lambda g: g * (2.0 * scale) * diff,),
-            (t,),
-        )
+        return self._array_op(reduce.MSE, (self,), t)
 
     def detach(self) -> Tensor:
         """The same data as a new leaf that records nothing (the gradient stops here)."""
@@ -854,39 +686,51 @@ class Tensor:
     # ---- the backward pass ----------------------------------------------------------------------
 
     def chain_rule(self, upstream: np.ndarray | None) -> None:
-        """This node's step of the backward walk: each parent that requires a gradient gets
-        vjp(upstream) added to its grad."""
-        if upstream is None:  # nothing reached this node: it does not lead to the root
-            return
-        for parent, vjp in zip(self.parents, self.vjps):
-            if parent.requires_grad:
-                contribution = vjp(upstream)
-                earlier = parent.grad
-                if earlier is not None:
-                    parent.grad = earlier + contribution
-                elif parent.parents or (contribution is not upstream and contribution.base is None):
-                    parent.grad = contribution
-                else:  # a leaf keeps its gradient: never a view of, or the array of, another's
-                    parent.grad = contribution.copy()
-
-    def parent_gradients(
-        self, upstream: Any, create_graph: bool = False
-    ) -> tuple[Any, ...]:
-        """Each parent's share of the gradient, vjp(upstream), or None for a parent that needs
-        no gradient (what `autograd_core.grad` sums). Arrays; with `create_graph`, Tensors built
-        by the op table's vjp expressions (`ops.differentiable_vjps`), so that they can be
-        differentiated again."""
+        """This node's step of the backward walk: its op's share for each parent that requires
+        a gradient, added to that parent's grad."""
         parents = self.parents
-        if not create_graph:
-            return tuple(
-                vjp(upstream) if p.requires_grad else None for p, vjp in zip(parents, self.vjps)
-            )
-        if MODE_BLOCKS.count and this_thread_modes().anomaly:
-            for vjp in self.vjps:  # inside detect_anomaly they refuse inputs changed in place
-                vjp(upstream.data if isinstance(upstream, Tensor) else upstream)
-        g = upstream if isinstance(upstream, Tensor) else constant(upstream)
-        shares = differentiable_vjps(self, g)
-        return tuple(share if p.requires_grad else None for p, share in zip(parents, shares))
+        if upstream is None or not parents:  # a leaf, or a node that does not lead to the root
+            return
+        if self.inputs_at_forward is not None:
+            _refuse_changed(self)
+        function: Any = self.function
+        shares = function.shares(upstream, self.arrays, self.data, self.saved, self.needs)
+        for parent, share in zip(parents, shares):
+            if share is not None:
+                earlier = parent.grad
+                parent.grad = _own(share, parent, upstream) if earlier is None else earlier + share
+
+    def shares(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]:
+        """Each parent's share of the gradient, returned instead of added (the walk's step when a
+        hook, a check or `create_graph` needs them), None for a parent that needs no gradient:
+        arrays; with `create_graph`, Tensors made by the op's own backward applied to this
+        node's inputs and output, so that they can be differentiated again."""
+        parents = self.parents
+        if self.inputs_at_forward is not None:
+            _refuse_changed(self)
+        function: Any = self.function
+        if create_graph:
+            g = upstream if isinstance(upstream, Tensor) else constant(upstream)
+            return tuple(function.shares(g, parents, self, self.saved, self.needs))
+        shares = function.shares(upstream, self.arrays, self.data, self.saved, self.needs)
+        return tuple(
+            None if share is None else _own(share, parent, upstream)
+            for parent, share in zip(parents, shares)
+        )
+
+    def accumulate(self, share: Any) -> None:
+        """Add one share to this node's grad (the first share is the grad)."""
+        self.grad = share if self.grad is None else self.grad + share
+
+    def seed_gradient(
+        self, gradient: ArrayLike | None = None, *, who: str = "backward", as_node: bool = False
+    ) -> Any:
+        """What a backward pass from this root starts with: d(self)/d(self), ones of a
+        single-element root, or a copy of `gradient` (of this root's shape); a constant Tensor
+        `as_node`, for a recorded pass. Refuses a root that needs no gradient; `who` names the
+        caller in the errors (`trace_backward` asks too)."""
+        seed = self._seed(gradient, who)
+        return constant(seed) if as_node else seed
 
     def as_gradient(self, found: Any, create_graph: bool = False) -> Any:
         """A gradient of this tensor's shape as `grad` returns it: an array of its own (never
@@ -898,10 +742,7 @@ class Tensor:
             return np.array(found)
         return found if isinstance(found, Tensor) else constant(found)
 
-    def seed_gradient(self, gradient: ArrayLike | None = None, *, who: str = "backward") -> Any:
-        """What a backward pass from this root starts with: d(self)/d(self), ones of a
-        single-element root, or a copy of `gradient` (of this root's shape). Refuses a root that
-        needs no gradient; `who` names the caller in the errors (`trace_backward` asks too)."""
+    def _seed(self, gradient: ArrayLike | None, who: str) -> np.ndarray:
         if not self.requires_grad:
             raise RuntimeError(
                 f"{who}: this Tensor does not require a gradient (no tensor it was made from "
@@ -928,13 +769,8 @@ class Tensor:
         With `create_graph=True` the grads are Tensors whose graph is this backward pass, so
         they can be differentiated again (see `autograd_core.grad`).
         """
-        seed = self.seed_gradient(gradient)
-        if create_graph:
-            from .higher_order import backward_with_graph  # it builds on this module
-
-            backward_with_graph(self, constant(seed))
-            return
-        backpropagate(self, seed)
+        seed = self.seed_gradient(gradient, as_node=create_graph)
+        backpropagate(self, seed, create_graph=create_graph)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (None, as PyTorch's `zero_grad(set_to_none=True)`)."""
@@ -948,55 +784,28 @@ class Tensor:
         self.data = array
 
 
-def concatenate(tensors: list[Tensor], axis: int = 0) -> Tensor:
-    """Tensors joined along an existing axis, as one node.  Each input gets its slice of the
-    upstream gradient."""
-    parts = [as_tensor(t) for t in tensors]
+def _joined(op: type[ops.ArrayOp], tensors: Sequence[Any], axis: int) -> Tensor:
+    """The node of `concatenate` or `stack` over `tensors`, with NumPy's error naming the shapes."""
+    parts = tuple(as_tensor(t) for t in tensors)
     if not parts:
-        raise ValueError("concatenate needs at least one Tensor")
+        raise ValueError(f"{op.name} needs at least one Tensor")
     try:
-        out = np.concatenate([p.data for p in parts], axis=axis)
+        return parts[0]._array_op(op, parts, axis)
     except ValueError as error:
         shapes = ", ".join(str(p.shape) for p in parts)
-        raise ValueError(f"concatenate along axis {axis}: shapes {shapes}: {error}") from None
-    ends = np.cumsum([p.shape[axis] for p in parts])
-    bounds = list(zip([0, *ends[:-1]], ends))
-    vjps = tuple(_slice_of(axis, start, stop) for start, stop in bounds)
-    saved = (axis % out.ndim, bounds)
-    return parts[0]._result(out, "concatenate", tuple(parts), vjps, saved)
+        raise ValueError(f"{op.name} along axis {axis}: shapes {shapes}: {error}") from None
 
 
-def stack(tensors: list[Tensor], axis: int = 0) -> Tensor:
-    """Tensors of one shape stacked along a new axis, as one node.  Each input gets its slice of
-    the upstream gradient."""
-    parts = [as_tensor(t) for t in tensors]
-    if not parts:
-        raise ValueError("stack needs at least one Tensor")
-    try:
-        out = np.stack([p.data for p in parts], axis=axis)
-    except ValueError as error:
-        shapes = ", ".join(str(p.shape) for p in parts)
-        raise ValueError(f"stack along axis {axis}: shapes {shapes}: {error}") from None
-    vjps = tuple(_taken(axis, k) for k in range(len(parts)))
-    return parts[0]._result(out, "stack", tuple(parts), vjps, (axis % out.ndim,))
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Tensors joined along an existing axis, as one node (`ops.Concatenate`).  Each input gets
+    its slice of the upstream gradient."""
+    return _joined(shape.Concatenate, tensors, axis)
 
 
-def _slice_of(axis: int, start: int, stop: int) -> Vjp:
-    """The vjp of one input of `concatenate`: its own slice of the gradient."""
-
-    def vjp(g: np.ndarray) -> np.ndarray:
-        return np.take(g, np.arange(start, stop), axis=axis)
-
-    return vjp
-
-
-def _taken(axis: int, k: int) -> Vjp:
-    """The vjp of input `k` of `stack`: its own layer of the gradient."""
-
-    def vjp(g: np.ndarray) -> np.ndarray:
-        return np.take(g, k, axis=axis)
-
-    return vjp
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Tensors of one shape stacked along a new axis, as one node (`ops.Stack`).  Each input gets
+    its slice of the upstream gradient."""
+    return _joined(shape.Stack, tensors, axis)
 
 
 def constant(data: ArrayLike, dtype: Any = None) -> Tensor:
@@ -1014,18 +823,3 @@ def as_tensor(data: ArrayLike, dtype: Any = None) -> Tensor:
     if isinstance(data, Tensor):
         return data
     return Tensor(data, dtype=dtype, copy=False)
-
-
-def class_labels(labels: ArrayLike, shape: tuple[int, ...], op: str) -> np.ndarray:
-    """One integer class label per row of scores of `shape` (M, k), each below k; else
-    ValueError naming `op`."""
-    labels = np.asarray(labels)
-    if labels.shape != shape[:1] or labels.dtype.kind not in "iu":
-        raise ValueError(
-            f"{op} needs {shape[0]} integer labels for scores {shape}, "
-            f"got shape {labels.shape} of {labels.dtype}"
-        )
-    if len(labels) and (labels.min() < 0 or labels.max() >= shape[1]):
-        bad = labels[(labels < 0) | (labels >= shape[1])][0]
-        raise ValueError(f"{op}: label {bad} is out of range for {shape[1]} classes")
-    return labels

@@ -29,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
+import nn
 from autograd_core import Value
+from visualize import check_local_grads, draw_graph
 
 TODO: Any = ...  # the placeholder in a student's cell: an exercise that returns it is "not done"
 
@@ -206,7 +208,6 @@ def _svm_loss(svm_loss: Any) -> str:
 
 @exercise("01_chain_rule", "give (df/dx, df/dy, df/dz) for f = (x + y) z at x = 1, y = 2, z = -3")
 def _chain_rule(answer: Any) -> str:
-    from visualize import draw_graph
 
     got = _array(answer, "your answer", (3,))
     x, y, z = Value(1.0, "x"), Value(2.0, "y"), Value(-3.0, "z")
@@ -229,7 +230,6 @@ def _chain_rule(answer: Any) -> str:
 
 @exercise("01_chain_rule", "write sin_node(x): a Value for sin(x) with its local gradient")
 def _custom_op(sin_node: Any) -> str:
-    from visualize.checks import check_local_grads
 
     for point in (0.5, -1.3, 2.0):
         x = Value(point, "x")
@@ -421,7 +421,6 @@ def _input_gradient_image(input_grad: Any) -> str:
 def _train_reference(
     model: Any, X: list[list[float]], y: list[float], lr: float, steps: int, zero: bool = True
 ) -> list[float]:
-    import nn
 
     losses = []
     for _ in range(steps):
@@ -440,7 +439,6 @@ def _train_reference(
     "write train(model, X, y, lr, steps) -> losses: zero_grad, forward, nn.mse, backward, step",
 )
 def _train_loop(train: Any) -> str:
-    import nn
 
     X = [[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.1, 0.1]]
     y = [1.0, -1.0, 0.5, 0.0]

@@ -2,12 +2,13 @@
 
 Scalar path (`nn.scalar`, on `Value`, as in micrograd): `Neuron`, `Layer`, `MLP`.
 Batch path (`nn.batch`, on `Tensor`, as in PyTorch): `Linear`, `Sequential`, `nn.batch.MLP`.
-Both: the activation modules (`ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `ELU`, `Activation(name)`),
+Both: the activation modules (`ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `ELU`, `Softplus`, `SiLU`,
+`Activation(name)`),
 the losses, the optimisers (they work on any parameter with `.data` and `.grad`), `fit`.
 """
 
 from . import activations, batch, data, losses, optim, scalar
-from .activations import ELU, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from .activations import ELU, Activation, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
 from .batch import Linear, Sequential
 from .losses import binary_hinge, cross_entropy, hinge, l2, mse
 from .module import Module
@@ -28,7 +29,9 @@ __all__ = [
     "Neuron",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "Softplus",
     "Tanh",
     "accuracy",
     "activations",

@@ -3,7 +3,8 @@
 An activation is an op that both node types implement as a method of the same name (`x.relu()`
 on a Value and on a Tensor), so one lookup serves both paths: the scalar `Neuron`, `Layer` and
 `MLP` take its name, and the modules below wrap it for `Sequential`. Adding an activation to the
-op table (and to the two node types) makes it available here with no change to this file.
+op table (and to the two node types) makes it available here by name (`Activation("softplus")`);
+its class under PyTorch's name is three lines below.
 """
 
 from __future__ import annotations
@@ -58,53 +59,72 @@ class Activation(Module):
         return f"{type(self).__name__}({options.removeprefix(', ')})"
 
 
-class ReLU(Activation):
+class Named(Activation):
+    """An activation under PyTorch's name for it: a subclass says which op it is (`op`), and
+    its constructor takes that op's params."""
+
+    op: str = ""
+
+    def __init__(self, **options: float) -> None:
+        super().__init__(self.op, **options)
+
+
+class ReLU(Named):
     """max(0, x), elementwise."""
 
-    def __init__(self) -> None:
-        super().__init__("relu")
+    op = "relu"
 
 
-class LeakyReLU(Activation):
+class LeakyReLU(Named):
     """x for x > 0, else slope * x (PyTorch calls the slope `negative_slope`)."""
 
+    op = "leaky_relu"
+
     def __init__(self, slope: float = 0.01) -> None:
-        super().__init__("leaky_relu", slope=slope)
+        super().__init__(slope=slope)
 
 
-class Sigmoid(Activation):
+class Sigmoid(Named):
     """1 / (1 + e^-x), elementwise."""
 
-    def __init__(self) -> None:
-        super().__init__("sigmoid")
+    op = "sigmoid"
 
 
-class Tanh(Activation):
+class Tanh(Named):
     """tanh(x), elementwise."""
 
-    def __init__(self) -> None:
-        super().__init__("tanh")
+    op = "tanh"
 
 
-class ELU(Activation):
+class ELU(Named):
     """x for x > 0, else alpha (e^x - 1)."""
 
+    op = "elu"
+
     def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__("elu", alpha=alpha)
+        super().__init__(alpha=alpha)
+
+
+class Softplus(Named):
+    """log(1 + e^x), a smooth relu, elementwise (stable for large |x|)."""
+
+    op = "softplus"
+
+
+class SiLU(Named):
+    """x * sigmoid(x) (swish), elementwise."""
+
+    op = "silu"
 
 
 # The activations with a class of their own, under PyTorch's names.
-NAMED: dict[str, type[Activation]] = {
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "elu": ELU,
-}
+NAMED: dict[str, type[Named]] = {cls.op: cls for cls in Named.__subclasses__()}
+
+__all__ = ["Activation", *(cls.__name__ for cls in NAMED.values())]
 
 
 def activation_module(name: str) -> Activation:
     """The module for activation `name`: its named class (`ReLU()`) if it has one, else
     `Activation(name)`."""
     named = NAMED.get(check_activation(name))
-    return named() if named is not None else Activation(name)  # type: ignore[call-arg]
+    return named() if named is not None else Activation(name)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import singledispatch
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 
 from autograd_core import Tensor, Value
 from autograd_core import functional as F
+from autograd_core.graph import is_node
 from autograd_core.tensor import class_labels
 
 # One sample's outputs (a Value, or a list of them), or a batch of such samples.
@@ -35,7 +36,9 @@ def _is_batch(target: Any) -> bool:
 
 
 def _outputs(prediction: ScalarPrediction) -> list[Value]:
-    return [prediction] if type(prediction) is Value else list(prediction)  # type: ignore[arg-type]
+    if is_node(prediction):  # one output: a lone Value
+        return [cast(Value, prediction)]
+    return list(cast(Sequence[Value], prediction))
 
 
 def _mean(losses: list[Value]) -> Value:
@@ -46,8 +49,8 @@ def _pairs(prediction: Any, target: Any, name: str) -> list[tuple[Any, Any]]:
     """(sample prediction, sample target) pairs for a batch; one pair for a single sample."""
     if not _is_batch(target):
         return [(prediction, target)]
-    if type(prediction) is Value or len(prediction) != len(target):
-        count = 1 if type(prediction) is Value else len(prediction)
+    if is_node(prediction) or len(prediction) != len(target):
+        count = 1 if is_node(prediction) else len(prediction)
         raise ValueError(f"{name}: {count} predictions but {len(target)} targets in the batch")
     if len(target) == 0:
         raise ValueError(f"{name}: the batch is empty")
@@ -55,7 +58,7 @@ def _pairs(prediction: Any, target: Any, name: str) -> list[tuple[Any, Any]]:
 
 
 def _flattened(prediction: Any) -> list[Value]:
-    if type(prediction) is Value:
+    if is_node(prediction):
         return [prediction]
     return [v for item in prediction for v in _flattened(item)]
 

@@ -12,26 +12,19 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_core import Value, detect_anomaly, is_grad_enabled, ops
+from autograd_core import Function, Tensor, Value, detect_anomaly, ops
 from autograd_core import functional as F
 from visualize.checks import (
-    ACCUMULATED,
-    CLEARED,
-    KINK_STATUS,
-    NOT_CHECKED,
-    OK,
-    RECIPES,
-    RED_EDGE,
-    RIGHT,
-    WRONG,
-    WRONG_STATUS,
     accumulation_view,
     check_local_grads,
     draw_anomaly,
     find_anomaly,
     find_non_finite,
 )
-from visualize.graph import Picture
+from visualize.checks.accumulation import ACCUMULATED, CLEARED
+from visualize.checks.local_grads import KINK_STATUS, NOT_CHECKED, OK, RIGHT, WRONG_STATUS
+from visualize.nodes import RED_EDGE, WRONG
+from visualize.picture import Picture
 
 
 def fill(source: str, i: int) -> str:
@@ -118,7 +111,8 @@ def test_relu_and_max_at_their_kinks_are_not_flagged() -> None:
     assert [g.status for g in report.node("n2").inputs] == [KINK_STATUS, KINK_STATUS]
     assert "not differentiable here" in str(report)
     # but a stored slope outside the one-sided ones is wrong, kink or not
-    bad = Value(0.0, op="relu", parents=(z,), local_grads=(2.0,))
+    bad = z.relu()
+    bad.local_grads = (2.0,)  # a lesson breaks a stored local gradient: the op is still relu
     assert check_local_grads(bad).node("out").status == WRONG_STATUS
 
 
@@ -127,7 +121,7 @@ def test_relu_just_beside_its_kink_is_checked_with_a_smaller_step() -> None:
     assert report.ok and report.node("out").status == OK
 
 
-SCALAR_OPS = {op.name for op in ops.OPS if op.scalar}  # every op the scalar path implements
+SCALAR_OPS = {op for op in ops.OPS if "scalar" in op.paths}  # every op of the scalar path
 
 
 def every_scalar_op(rng: random.Random) -> Value:
@@ -142,6 +136,7 @@ def every_scalar_op(rng: random.Random) -> Value:
         a + b, a * b, a.max(b), a.exp(), c.log(), c.reciprocal(), a**2, a**3, c**0.5, c**-1,
         c**b, abs(a), c.sqrt(), a.relu(), negative.relu(), positive.leaky_relu(0.1),
         negative.leaky_relu(0.2), a.sigmoid(), b.tanh(), positive.elu(0.7), negative.elu(1.3),
+        a.softplus(), b.silu(),
         F.sum([a, b, c]), F.dot([a, b], [b, c]), F.dot([a, b], [c, a], b),
         F.cross_entropy([a, b, c], rng.randrange(3)), a - b, a / c, 2**a,
         *F.softmax([a, b, c]), F.logsumexp([a, b]),
@@ -149,18 +144,13 @@ def every_scalar_op(rng: random.Random) -> Value:
     return F.sum([t * rng.uniform(-1, 1) for t in terms])
 
 
-def test_recipes_are_only_for_ops_the_engine_cannot_recompute_alone() -> None:
-    """Every other scalar op is recomputed by its `Op.scalar` on leaves: no entry in checks.py."""
-    assert set(RECIPES) == {"**n", "leaky_relu", "elu", "dot", "cross_entropy"} < SCALAR_OPS
-
-
 @pytest.mark.parametrize("seed", range(10))
 def test_every_built_in_scalar_op_passes_on_a_random_expression(seed: int) -> None:
     root = every_scalar_op(random.Random(seed))
     report = check_local_grads(root)
     assert report.ok and report.complete, str(report)
-    checked = {entry.name for n in report.nodes if (entry := ops.lookup(n.op)) is not None}
-    assert checked == SCALAR_OPS
+    order = report.picture.order
+    assert {order[n.index].function for n in report.nodes} == SCALAR_OPS
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -180,46 +170,48 @@ def test_a_wrong_local_gradient_of_any_built_in_op_is_flagged(seed: int) -> None
             assert check.inputs[k].status == WRONG_STATUS, (node.op, k, check)
 
 
-def test_the_forward_is_the_engines_own_op(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check recomputes a node by calling the op the op table names (`Value.exp`), under
-    no_grad: an engine whose exp is wrong makes the stored local gradient disagree with it."""
+def test_the_forward_is_the_nodes_own_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check recomputes a node by its own op's value (`ops.Exp.value`): an op whose
+    forward is wrong makes the stored local gradient disagree with it."""
     x = Value(0.5, "x")
     y = x.exp()  # made by the real exp: value e^x, local gradient e^x
-    grad_enabled = []
-
-    def doubled_exp(self: Value) -> Value:  # a wrong forward: 2 e^x
-        grad_enabled.append(is_grad_enabled())
-        out = 2.0 * math.exp(self.data)
-        return Value(out, op="exp", parents=(self,), local_grads=(out,))
-
-    monkeypatch.setattr(Value, "exp", doubled_exp)
+    monkeypatch.setattr(ops.elementwise.Exp, "value", staticmethod(lambda x: 2.0 * math.exp(x)))
     check = check_local_grads(y).node("out")
     assert check.status == WRONG_STATUS
     assert check.computed == pytest.approx(2.0 * math.exp(0.5))
     assert "forward value and the function disagree" in check.reason
     assert check.inputs[0].numeric == pytest.approx(2.0 * math.exp(0.5), rel=1e-8)
-    assert grad_enabled and not any(grad_enabled)  # recomputed under no_grad
-    assert is_grad_enabled()
 
 
-def test_an_op_added_to_the_table_and_the_node_type_is_checked(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A new op needs its table entry and its Value method, and nothing in checks.py."""
+class Cube(Function):
+    """A student's op as a Function: the check needs nothing else to recompute it."""
 
-    def cube(self: Value) -> Value:
-        x = self.data
-        return Value(x**3, op="cube", parents=(self,), local_grads=(3.0 * x * x,))
+    @staticmethod
+    def forward(ctx: object, x: float) -> float:
+        ctx.save_for_backward(x)  # type: ignore[attr-defined]
+        return x * x * x
 
-    entry = ops.Op("cube", 1, "function", "cube", ("3*{0}^2",), "Value.cube")
-    monkeypatch.setitem(ops.BY_NAME, "cube", entry)
-    monkeypatch.setattr(Value, "cube", cube, raising=False)
+    @staticmethod
+    def backward(ctx: object, grad: float) -> float:
+        (x,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return grad * 3 * x * x
+
+
+class WrongCube(Cube):
+    @staticmethod
+    def backward(ctx: object, grad: float) -> float:
+        (x,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return grad * 3 * x  # forgot a factor x
+
+
+def test_a_function_of_your_own_is_checked_by_its_forward_and_a_wrong_backward_is_caught() -> None:
     x = Value(-1.5, "x")
-    y = x.cube()  # type: ignore[attr-defined]
-    report = check_local_grads(y * 2)
-    assert report.ok and report.complete and report.node("n1").op == "cube"
-    wrong = Value(y.data, op="cube", parents=(x,), local_grads=(3.0 * x.data,))
-    assert check_local_grads(wrong).node("out").status == WRONG_STATUS
+    report = check_local_grads(Cube.apply(x) * 2)
+    assert report.ok and report.complete and report.node("n1").op == "Cube"
+    wrong = check_local_grads(WrongCube.apply(x) * 2)
+    assert not wrong.ok and wrong.node("n1").status == WRONG_STATUS
+    assert wrong.node("n1").inputs[0].numeric == pytest.approx(3 * 1.5**2, rel=1e-6)
+    assert "stored -4.5 vs numeric 6.75" in wrong.draw().source
 
 
 def test_an_engine_error_at_a_nudge_is_reported_not_raised() -> None:
@@ -232,23 +224,26 @@ def test_an_engine_error_at_a_nudge_is_reported_not_raised() -> None:
         assert note.startswith("cannot evaluate the op at x +- ") and "ValueError" in note
 
 
-def test_hidden_constants_that_cannot_be_recovered_say_so() -> None:
-    """leaky_relu at 0 does not reveal its slope; an exponent recorded rounded does not reproduce
-    the value: both are 'not checked' with a reason, and `functions` checks them after all."""
+def test_what_an_op_needs_is_recorded_in_its_node_and_the_check_reads_it() -> None:
+    """leaky_relu's slope, elu's alpha, cross-entropy's target and `**n`'s exponent are in the
+    node (`saved`): the check recomputes each with them, even where the value would not reveal
+    them (leaky_relu at its kink, a tie of logits)."""
     z = Value(0.0, "z")
-    report = check_local_grads(z.leaky_relu(0.3))
-    assert report.node("out").status == NOT_CHECKED
-    assert "slope is not recorded" in report.node("out").reason
-    functions = {"leaky_relu": lambda x: x if x > 0 else 0.3 * x}
-    assert (
-        check_local_grads(z.leaky_relu(0.3), functions=functions).node("out").status == KINK_STATUS
-    )
+    leaky = z.leaky_relu(0.3)
+    assert leaky.saved == (0.3,)
+    check = check_local_grads(leaky).node("out")
+    assert check.status == KINK_STATUS and check.inputs[0].slopes == pytest.approx((0.3, 1.0))
+    assert Value(0.4).elu(0.7).saved == (0.7,)
+    tied = F.cross_entropy([Value(1.0, "a"), Value(1.0, "b"), Value(-2.0, "c")], 1)
+    assert tied.saved == (1,) and check_local_grads(tied).ok
     t = Value(2.0, "t")
-    assert (t**0.123456789).op == "**0.123456789"  # the engine records the exponent exactly...
-    assert check_local_grads(t**0.123456789).ok
-    n = 0.123456789  # ...a node made by hand may not
+    power = t**0.123456789
+    assert power.op == "**0.123456789" and power.saved == (0.123456789,)
+    assert check_local_grads(power).ok
+    n = 0.123456789  # a node made by hand has only its numbers: `functions` checks it
     root = Value(t.data**n, op="**0.123457", parents=(t,), local_grads=(n * t.data ** (n - 1),))
-    assert "rounded" in check_local_grads(root).node("out").reason
+    assert root.function is None
+    assert "no function for the op '**0.123457'" in check_local_grads(root).node("out").reason
     fixed = check_local_grads(root, functions={root.op: lambda t: t**n})
     assert fixed.ok and fixed.complete
 
@@ -259,8 +254,6 @@ def test_bad_arguments_raise_standard_errors() -> None:
         check_local_grads(x * 2, eps=0.0)
     with pytest.raises(TypeError, match="functions\\['sin'\\] must be a function"):
         check_local_grads(x * 2, functions={"sin": 3.0})  # type: ignore[dict-item]
-    from autograd_core import Tensor
-
     with pytest.raises(TypeError, match="gradcheck"):
         check_local_grads(Tensor(np.ones(2), requires_grad=True).sum())
     with pytest.raises(KeyError, match="no checked node is named 'nope'"):

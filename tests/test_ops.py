@@ -1,140 +1,226 @@
-"""The op table agrees with every reader: both node types, nn, the CLI, the legend, these tests.
-
-Each op of the table has a case here per path it is on; a case runs the op, checks the node it
-records names that op, and checks its gradients against finite differences. Adding an op to the
-table without a case (or a case without an entry) fails `test_cases_cover_the_table_exactly`.
+"""Every op, on each of its paths, from the one list of cases (`op_cases.CASES`): the node it
+makes names its op, and its gradients agree with central differences (`gradcheck`), with HIPS
+autograd (an independent implementation), and, differentiated again, its second derivatives with
+differences of first derivatives (`gradgradcheck`) or, for a piecewise linear op, are 0. The
+readers of the op table (nn, the CLI, the legend) are checked against it too.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+import math
 from typing import Any
 
+import autograd.numpy as anp
 import numpy as np
 import pytest
+from autograd import grad as autograd_grad
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from op_cases import BATCH, CASES, SCALAR, Case, array_points, scalar_points, weights_for
 
-import autograd_core
 import nn
-from autograd_core import Tensor, Value, gradcheck, ops
+from autograd_core import Function, Tensor, Value, grad, gradcheck, gradgradcheck, ops
 from autograd_core import functional as F
+from autograd_core.function import GATES
 from visualize import draw_graph
 from visualize.expression import FUNCTIONS, evaluate
 
-# name -> (the op on Values, a point where it is smooth); the last node made is the op's node
-SCALAR_CASES: dict[str, tuple[Callable[..., Value], list[float]]] = {
-    "+": (lambda a, b: a + b, [0.3, -1.2]),
-    "*": (lambda a, b: a * b, [0.3, -1.2]),
-    "max": (lambda a, b: a.max(b), [0.3, -1.2]),
-    "exp": (lambda a: a.exp(), [0.7]),
-    "log": (lambda a: a.log(), [0.7]),
-    "1/x": (lambda a: a.reciprocal(), [0.7]),
-    "**n": (lambda a: a**3, [0.7]),
-    "**": (lambda a, b: a**b, [0.7, 1.3]),
-    "abs": (lambda a: a.abs(), [-0.7]),
-    "relu": (lambda a: a.relu(), [0.7]),
-    "leaky_relu": (lambda a: a.leaky_relu(0.1), [-0.7]),
-    "sigmoid": (lambda a: a.sigmoid(), [0.7]),
-    "tanh": (lambda a: a.tanh(), [0.7]),
-    "elu": (lambda a: a.elu(0.5), [-0.7]),
-    "sum": (lambda a, b, c: F.sum([a, b, c]), [0.3, -1.2, 2.0]),
-    "dot": (lambda a, b, c: F.dot([a], [b], c), [0.3, -1.2, 2.0]),
-    "cross_entropy": (lambda a, b, c: F.cross_entropy([a, b, c], 1), [0.3, -1.2, 2.0]),
-    "sqrt": (lambda a: a.sqrt(), [0.7]),
-}
 
-RNG = np.random.default_rng(0)
-M23 = RNG.normal(size=(2, 3))
-M32 = RNG.normal(size=(3, 2))
-POSITIVE = RNG.uniform(0.5, 2.0, size=(2, 3))
+def ids(case: Case) -> str:
+    return case.id
 
-# name -> (the op on Tensors, its inputs)
-BATCH_CASES: dict[str, tuple[Callable[..., Tensor], list[np.ndarray]]] = {
-    "+": (lambda a, b: a + b, [M23, M23[0]]),
-    "*": (lambda a, b: a * b, [M23, M23[:, :1]]),
-    "max": (lambda a, b: a.maximum(b), [M23, M23.T[::-1].T + 0.1]),
-    "exp": (lambda a: a.exp(), [M23]),
-    "log": (lambda a: a.log(), [POSITIVE]),
-    "1/x": (lambda a: a.reciprocal(), [POSITIVE]),
-    "**n": (lambda a: a**3, [M23]),
-    "abs": (lambda a: a.abs(), [M23]),
-    "relu": (lambda a: a.relu(), [M23]),
-    "leaky_relu": (lambda a: a.leaky_relu(0.1), [M23]),
-    "sigmoid": (lambda a: a.sigmoid(), [M23]),
-    "tanh": (lambda a: a.tanh(), [M23]),
-    "elu": (lambda a: a.elu(0.5), [M23]),
-    "sum": (lambda a: a.sum(axis=0), [M23]),
-    "@": (lambda a, b: a @ b, [M23, M32]),
-    "cross_entropy": (lambda a: a.cross_entropy(np.array([2, 0])), [M23]),
-    "log_softmax": (lambda a: a.log_softmax(), [M23]),
-    "reshape": (lambda a: a.reshape(3, 2), [M23]),
-    "astype": (lambda a: a.astype(np.float64), [M23]),
-    "transpose": (lambda a: a.transpose(), [M23]),
-    "index": (lambda a: a[np.array([1, 1, 0])], [M23]),
-    "sqrt": (lambda a: a.sqrt(), [POSITIVE]),
-    "clip": (lambda a: a.clip(-0.5, 0.5), [np.where(np.abs(np.abs(M23) - 0.5) < 0.05, 0.1, M23)]),
-    "max_over": (lambda a: a.max(axis=1), [M23]),
-    "min_over": (lambda a: a.min(axis=0), [M23]),
-    "concatenate": (lambda a, b: autograd_core.concatenate([a, b], axis=1), [M23, M23[:, :1]]),
-    "stack": (lambda a, b: autograd_core.stack([a, b], axis=0), [M23, POSITIVE]),
-    "linear": (lambda x, w, b: x.linear(w, b), [M23, M32, M32[0]]),
-    "mse": (lambda a: a.mse(POSITIVE), [M23]),
-    "broadcast_to": (lambda a: a.broadcast_to((2, 2, 3)), [M23[:1]]),
-    "scatter_into": (
-        lambda a: a.scatter_into((2, 3), (np.array([1, 1, 0]), np.array([2, 2, 0]))),
-        [M23[0]],
+
+def test_every_op_has_a_case_on_each_of_its_paths() -> None:
+    for path, cases in (("scalar", SCALAR), ("batch", BATCH)):
+        covered = {case.op for case in cases}
+        assert covered == {op for op in ops.OPS if path in op.paths}, path
+
+
+@pytest.mark.parametrize("op", ops.OPS, ids=lambda op: op.__name__)
+def test_every_op_says_what_pictures_need(op: type[ops.Op]) -> None:
+    assert issubclass(op, Function) and op.gate in GATES
+    assert ": " in op.meaning  # "exp: the gradient is scaled by ..."
+    assert op.paths and set(op.paths) <= {"scalar", "batch"}
+    names = ["a", "b", "c"][: op.arity or 2]
+    assert op.formula_text(names)
+    if "batch" in op.paths:
+        assert op.vjp_text_list(names, "out", "L"), f"{op.name} says nothing of its vjp"
+
+
+# ---- the scalar path ----------------------------------------------------------------------------
+
+
+def scalar_f(case: Case) -> Any:
+    assert case.on_values is not None
+    return case.on_values
+
+
+@pytest.mark.parametrize("case", SCALAR, ids=ids)
+def test_a_scalar_node_records_its_op(case: Case) -> None:
+    low, high = case.domain
+    point = list(np.linspace(low + 0.1 * (high - low), high - 0.2 * (high - low), case.arity))
+    out = scalar_f(case)(*map(Value, point))
+    assert out.function is case.op and ops.lookup(out.op) is case.op
+
+
+@pytest.mark.parametrize("case", SCALAR, ids=ids)
+@given(data=st.data())
+def test_scalar_gradients_agree_with_central_differences(case: Case, data: st.DataObject) -> None:
+    point = data.draw(scalar_points(case))
+    report = gradcheck(scalar_f(case), point, rtol=1e-5, atol=1e-6)
+    assert report.ok, f"\n{report}"
+
+
+@pytest.mark.parametrize("case", SCALAR, ids=ids)
+@given(data=st.data())
+def test_scalar_gradients_agree_with_hips_autograd(case: Case, data: st.DataObject) -> None:
+    point = data.draw(scalar_points(case))
+    leaves = [Value(x) for x in point]
+    out = scalar_f(case)(*leaves)
+    out.backward()
+    expected = [autograd_grad(case.reference, k)(*point) for k in range(case.arity)]
+    assert out.data == pytest.approx(float(case.reference(*point)), rel=1e-12, abs=1e-12)
+    for leaf, want in zip(leaves, expected):
+        assert leaf.grad == pytest.approx(float(want), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("case", [c for c in SCALAR if c.smooth], ids=ids)
+@settings(max_examples=40)
+@given(data=st.data())
+def test_scalar_second_derivatives_agree_with_differences_of_gradients(
+    case: Case, data: st.DataObject
+) -> None:
+    point = data.draw(scalar_points(case))
+    report = gradgradcheck(scalar_f(case), point)
+    assert report.ok, f"\n{report}"
+
+
+@pytest.mark.parametrize("case", [c for c in SCALAR if not c.smooth], ids=ids)
+@given(data=st.data())
+def test_scalar_piecewise_linear_ops_have_no_curvature_away_from_their_kinks(
+    case: Case, data: st.DataObject
+) -> None:
+    leaves = [Value(x) for x in data.draw(scalar_points(case))]
+    first = grad(scalar_f(case)(*leaves), leaves, create_graph=True)
+    for g in first:
+        assert all(second == 0.0 for second in grad(g, leaves))
+
+
+# ---- the batch path -----------------------------------------------------------------------------
+
+
+def batch_f(case: Case) -> Any:
+    """The op on Tensors, weighted into one number."""
+    assert case.on_tensors is not None
+    on_tensors = case.on_tensors
+
+    def f(*tensors: Tensor) -> Tensor:
+        out = on_tensors(*tensors)
+        return (out * weights_for(out.data)).sum()
+
+    return f
+
+
+@pytest.mark.parametrize("case", BATCH, ids=ids)
+def test_a_batch_node_records_its_op(case: Case) -> None:
+    rng = np.random.default_rng(0)
+    arrays = [rng.uniform(*case.domain, size=shape) for shape in case.shapes]
+    assert case.on_tensors is not None
+    out = case.on_tensors(*(Tensor(a, requires_grad=True) for a in arrays))
+    assert out.function is case.op and ops.lookup(out.op, batch=True) is case.op
+
+
+@pytest.mark.parametrize("case", BATCH, ids=ids)
+@settings(max_examples=25)
+@given(data=st.data())
+def test_batch_gradients_agree_with_central_differences_and_hips_autograd(
+    case: Case, data: st.DataObject
+) -> None:
+    arrays = data.draw(array_points(case))
+    report = gradcheck(batch_f(case), arrays, rtol=1e-5, atol=1e-6)
+    assert report.ok, f"\n{report}"
+
+    reference = case.array_reference()
+    weights = weights_for(reference(*arrays))
+    expected = [
+        autograd_grad(lambda *xs: anp.sum(reference(*xs) * weights), k)(*arrays)
+        for k in range(case.arity)
+    ]
+    leaves = [Tensor(a, requires_grad=True) for a in arrays]
+    batch_f(case)(*leaves).backward()
+    for leaf, want in zip(leaves, expected):
+        np.testing.assert_allclose(leaf.grad, want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [c for c in BATCH if c.smooth], ids=ids)
+@settings(max_examples=8)
+@given(data=st.data())
+def test_batch_second_derivatives_agree_with_differences_of_gradients(
+    case: Case, data: st.DataObject
+) -> None:
+    arrays = data.draw(array_points(case))
+    report = gradgradcheck(batch_f(case), arrays)
+    assert report.ok, f"\n{report}"
+
+
+@pytest.mark.parametrize("case", [c for c in BATCH if not c.smooth], ids=ids)
+def test_batch_piecewise_linear_ops_have_no_curvature_away_from_their_kinks(case: Case) -> None:
+    rng = np.random.default_rng(1)
+    arrays = [np.round(rng.uniform(*case.domain, size=s), 1) + 0.03 for s in case.shapes]
+    leaves = [Tensor(a, requires_grad=True) for a in arrays]
+    first = grad(batch_f(case)(*leaves), leaves, create_graph=True)
+    for g in first:
+        if g.requires_grad:
+            for second in grad((g * weights_for(g.data)).sum(), leaves):
+                assert not np.any(second)
+
+
+# ---- the two ops added last: each one definition, three derivatives on both paths ---------------
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+DERIVATIVES = {  # f', f'', f''' in closed form, s = sigmoid(x)
+    "softplus": (
+        _sigmoid,
+        lambda x: (s := _sigmoid(x)) * (1 - s),
+        lambda x: (s := _sigmoid(x)) * (1 - s) * (1 - 2 * s),
+    ),
+    "silu": (
+        lambda x: (s := _sigmoid(x)) * (1 + x * (1 - s)),
+        lambda x: (s := _sigmoid(x)) * (1 - s) * (2 + x * (1 - 2 * s)),
+        lambda x: (s := _sigmoid(x))
+        * (1 - s)
+        * (3 * (1 - 2 * s) + x * (1 - 6 * s + 6 * s * s)),
     ),
 }
 
 
-def test_cases_cover_the_table_exactly() -> None:
-    assert set(SCALAR_CASES) == {op.name for op in ops.OPS if op.scalar}
-    assert set(BATCH_CASES) == {op.name for op in ops.OPS if op.batch}
+@pytest.mark.parametrize("name", sorted(DERIVATIVES))
+@pytest.mark.parametrize("x", [-3.1, -0.4, 0.0, 0.9, 2.7])
+def test_first_second_and_third_derivatives_on_both_paths(name: str, x: float) -> None:
+    value = Value(x)
+    values = [getattr(value, name)()]
+    tensor = Tensor([x, x], requires_grad=True)
+    tensors = [getattr(tensor, name)().sum()]
+    for _ in range(3):
+        values.append(grad(values[-1], [value], create_graph=True)[0])
+        tensors.append(grad(tensors[-1], [tensor], create_graph=True)[0].sum())
+    for order, closed_form in enumerate(DERIVATIVES[name], start=1):
+        assert values[order].data == pytest.approx(closed_form(x), rel=1e-10, abs=1e-12)
+        assert tensors[order].item() == pytest.approx(2 * closed_form(x), rel=1e-10, abs=1e-12)
 
 
-def resolve(path: str) -> Any:
-    owner, name = path.split(".")
-    return getattr(getattr(autograd_core, owner), name)
-
-
-@pytest.mark.parametrize("op", ops.OPS, ids=lambda op: op.name)
-def test_every_entry_names_real_implementations(op: ops.Op) -> None:
-    assert op.gate in ops.GATES
-    assert op.scalar or op.batch
-    for path in (op.scalar, op.batch):
-        if path:
-            assert callable(resolve(path)), path
-    if op.arity is not None and not callable(op.local_grads):
-        assert len(op.local_grads) == op.arity
-    if op.batch:
-        assert op.vjp, f"{op.name} is on the batch path but says nothing of its vjp"
-
-
-@pytest.mark.parametrize("name", sorted(SCALAR_CASES))
-def test_scalar_op_records_its_name_and_passes_gradcheck(name: str) -> None:
-    function, point = SCALAR_CASES[name]
-    out = function(*map(Value, point))
-    assert ops.lookup(out.op) is ops.BY_NAME[name]
-    assert gradcheck(function, point).ok
-
-
-@pytest.mark.parametrize("name", sorted(BATCH_CASES))
-def test_batch_op_records_its_name_and_passes_gradcheck(name: str) -> None:
-    function, arrays = BATCH_CASES[name]
-    out = function(*(Tensor(a, requires_grad=True) for a in arrays))
-    assert ops.lookup(out.op) is ops.BY_NAME[name]
-    weights = np.linspace(0.5, 1.5, out.data.size).reshape(out.shape)
-    assert gradcheck(lambda *ts: (function(*ts) * weights).sum(), arrays).ok
-
-
-def test_local_gradients_in_words_read_as_the_lessons_write_them() -> None:
-    mul, add, power = ops.BY_NAME["*"], ops.BY_NAME["+"], ops.lookup("**3")
-    assert mul.local_grad_texts(["x", "y"], "f") == ["y", "x"]
-    assert add.local_grad_texts(["x", "y"], "q") == ["1", "1"]
-    assert power is not None and power.local_grad_texts(["x"], "p", "**3") == ["3*x^(3-1)"]
-    dot = ops.BY_NAME["dot"]
-    assert dot.local_grad_texts(["w1", "w2", "x1", "x2", "b"], "z") == ["x1", "x2", "w1", "w2", "1"]
-    assert ops.lookup("") is None and ops.lookup("my_own_op") is None
+@pytest.mark.parametrize("x", [-800.0, -40.0, 40.0, 800.0])
+def test_softplus_is_stable_for_large_inputs(x: float) -> None:
+    expected = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+    for out in (Value(x).softplus(), Tensor([x], requires_grad=True).softplus()):
+        assert float(out.data if isinstance(out, Value) else out.data[0]) == pytest.approx(expected)
+    silu = Value(x).silu()
+    assert math.isfinite(silu.data) and math.isfinite(silu.local_grads[0])
 
 
 # ---- every reader of the table agrees with it ---------------------------------------------------
@@ -157,9 +243,10 @@ def test_every_activation_is_on_both_paths_and_in_nn(name: str) -> None:
 
 
 def test_nn_names_only_table_activations() -> None:
-    assert set(nn.activations.NAMED) <= set(ops.ACTIVATIONS)
+    assert set(nn.activations.NAMED) == set(ops.ACTIVATIONS)
     assert (*ops.ACTIVATIONS, "linear") == nn.activations.NAMES
     assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(slope=0.2)" and repr(nn.ReLU()) == "ReLU()"
+    assert repr(nn.Softplus()) == "Softplus()" and repr(nn.SiLU()) == "SiLU()"
     with pytest.raises(ValueError, match="unknown activation 'swish'; choose one of relu, "):
         nn.Activation("swish")
 
@@ -170,18 +257,35 @@ def test_the_cli_whitelist_is_the_tables_functions() -> None:
     for name, (arity, _) in FUNCTIONS.items():
         arguments = ", ".join(["x", "y"][:arity])
         out, _ = evaluate(f"{name}({arguments})", {"x": 0.5, "y": -0.25})
-        assert ops.lookup(out.op) is ops.FUNCTIONS[name]
+        assert out.function is ops.FUNCTIONS[name]
 
 
-def test_the_legend_explains_every_op_of_the_graph_from_the_table() -> None:
-    a, b, c = Value(0.3), Value(-1.2), Value(2.0)
-    nodes = [function(*(a, b, c)[: len(point)]) for function, point in SCALAR_CASES.values()]
-    source = draw_graph(F.sum(nodes)).source
-    for name in SCALAR_CASES:
-        assert html.escape(ops.BY_NAME[name].meaning) in source, name
+def test_the_legend_explains_every_op_of_the_graph_from_its_definition() -> None:
+    nodes = []
+    for case in SCALAR:
+        low, high = case.domain
+        point = np.linspace(low + 0.3 * (high - low), high - 0.2 * (high - low), case.arity)
+        nodes.append(scalar_f(case)(*map(Value, point)))
+    source = draw_graph(F.sum(nodes), collapse=False).source
+    for case in SCALAR:
+        assert html.escape(case.op.meaning, quote=False) in source, case.id
+
+
+def test_local_gradients_in_words_read_as_the_lessons_write_them() -> None:
+    assert ops.binary.Mul.local_grad_texts(["x", "y"], "f") == ["y", "x"]
+    assert ops.binary.Add.local_grad_texts(["x", "y"], "q") == ["1", "1"]
+    power = ops.lookup("**3")
+    assert power is ops.elementwise.PowerN
+    assert power.local_grad_texts(["x"], "p", "**3") == ["3*x^(3-1)"]
+    dot = ops.reduce.Dot
+    assert dot.local_grad_texts(["w1", "w2", "x1", "x2", "b"], "z") == ["x1", "x2", "w1", "w2", "1"]
+    assert ops.lookup("") is None and ops.lookup("my_own_op") is None
 
 
 def test_a_sum_of_one_input_reads_as_a_sum() -> None:
-    entry = ops.BY_NAME["sum"]
-    assert entry.formula_text(["x"], "sum") == "sum(x)"
-    assert entry.formula_text(["a", "b", "c"], "sum") == "a + b + c"
+    assert ops.reduce.Sum.formula_text(["x"]) == "sum(x)"
+    assert ops.reduce.Sum.formula_text(["a", "b", "c"]) == "a + b + c"
+
+
+def test_the_cases_cover_every_case_id_once() -> None:
+    assert len({case.id for case in CASES}) == len(CASES)

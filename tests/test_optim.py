@@ -152,7 +152,7 @@ def test_a_step_and_a_zero_grad_wait_for_a_backward_pass_in_another_thread() -> 
     waited: list[bool] = []
     callers: list[threading.Thread] = []
 
-    def inside_the_walk(node: object, upstream: object) -> None:
+    def inside_the_walk(node: object, upstream: object, shares: object) -> None:
         if callers:
             return
         for call in (optimizer.step, optimizer.zero_grad):

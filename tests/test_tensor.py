@@ -264,7 +264,7 @@ def test_shape_errors_name_both_shapes() -> None:
         a + b
     with pytest.raises(ValueError, match=r"@: shapes \(2, 3\) and \(4, 5\)"):
         a @ b
-    with pytest.raises(ValueError, match=r"cannot reshape \(2, 3\) into \(\(4,\),\)"):
+    with pytest.raises(ValueError, match=r"cannot reshape \(2, 3\) into \(4,\)"):
         a.reshape((4,))
 
 

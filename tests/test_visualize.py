@@ -85,7 +85,7 @@ def test_gate_colours_copies_and_a_legend_from_the_op_table() -> None:
     source = draw_graph(out, parameters={"w": w}, local_grads=True).source
     assert "#1f78b4" in source and "#e6550d" in source and "#33a02c" in source  # add, mul, max
     for op in ("+", "*", "max", "relu", "sigmoid"):
-        assert html.escape(ops.BY_NAME[op].meaning, quote=False) in source, op
+        assert html.escape(ops.lookup(op).meaning, quote=False) in source, op  # type: ignore[union-attr]
     assert "copy: a value used more than once" in source  # a is used four times
     a_id = f"v{topological_order(out).index(a)}"
     a_edges = re.findall(rf"^\s*{a_id} -> v\d+op \[(.*)\]$", source, flags=re.M)

@@ -8,7 +8,8 @@ from .checks import (
     find_non_finite,
 )
 from .collapse import collapsed_page, draw_collapsed
-from .graph import Picture, Style, draw_graph
+from .graph import draw_graph
+from .picture import Picture, Style
 from .trace import BackwardTrace, Step, trace_backward
 
 __all__ = [

@@ -49,7 +49,8 @@ from typing import Any
 import graphviz
 
 from .expression import FUNCTIONS, ExpressionError, evaluate
-from .graph import Picture, draw_graph
+from .graph import draw_graph
+from .picture import Picture
 from .trace import trace_backward
 
 FORMATS = ("svg", "png", "pdf", "dot")

@@ -23,19 +23,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from .graph import (
-    FILL,
-    Parameters,
-    Picture,
-    draw_nodes,
-    gate_colour,
-    html_label,
-    label_of,
-    named_parameters,
-    new_digraph,
-    short_name,
-    summary,
-)
+from .nodes import draw_nodes, gate_colour, html_label, new_digraph
+from .picture import FILL, Parameters, Picture, label_of, named_parameters, short_name, summary
 
 MAX_BOXES = 24  # a collapsed picture with more boxes than this goes up a module level
 
@@ -268,8 +257,8 @@ def draw_collapsed(
             if p in box_of and box_of[p] != b:
                 edges[(box_of[p], b)] += 1
     for (a, b), count in sorted(edges.items()):
-        head_op = picture.order[all_boxes[b].members[-1]].op
-        attrs = {"id": f"e_{ids}{a}_{ids}{b}", "color": gate_colour(head_op)}
+        head = picture.order[all_boxes[b].members[-1]]
+        attrs = {"id": f"e_{ids}{a}_{ids}{b}", "color": gate_colour(head)}
         if count > 1:
             attrs["label"] = f"x{count}"
         dot.edge(f"{ids}{a}", f"{ids}{b}", **attrs)

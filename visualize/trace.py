@@ -1,10 +1,11 @@
 """The backward pass, step by step: what each node passes back to each of its inputs, and why.
 
 `trace_backward(root)` runs the engine's own backward pass (`autograd_core.backpropagate`, the
-walk every `backward()` uses) and records, after each node has passed its gradient on, what
-arrived at each input. The first step is the seed alone (the output's gradient with respect to
-itself, 1); then one step per node that has inputs, in the order the pass visits them (inputs
-have nothing to pass on, so they get no step of their own). A step says, per input, the local
+walk every `backward()` uses) and records what the walk hands its `on_node` hook after each node
+has passed its gradient on: what each input received, computed once, by the walk. The first
+step is the seed alone (the output's gradient with respect to itself, 1); then one step per node
+that has inputs, in the order the pass visits them (inputs have nothing to pass on, so they get
+no step of their own). A step says, per input, the local
 gradient symbolically and as a number (`df/dq = z = -4`, from the op table) and the
 contribution (`df/dx += df/dq * dq/dx = -4 * 1`), and where a value is used more than once, the
 running total (`df/dx: 1 -> 4 -> 7`).
@@ -28,9 +29,10 @@ from typing import Any, NamedTuple
 import graphviz
 import numpy as np
 
-from autograd_core import Node, backpropagate, ops
+from autograd_core import Node, backpropagate
 
-from .graph import Parameters, Picture, Style, draw_graph, format_value, is_array
+from .graph import draw_graph
+from .picture import Parameters, Picture, Style, format_value, holds_array
 
 CURRENT = "#ffd700"  # the node whose step it is
 RECEIVING = "#c7e9c0"  # the inputs it passes its gradient to
@@ -63,10 +65,10 @@ class Step(NamedTuple):
 
 
 def _kept(array: Any) -> Any:
-    """A number as it is; an array whole if small, else only its summary (so a trace's memory is
-    linear in the number of nodes, not in the size of their arrays)."""
-    if isinstance(array, np.ndarray) and array.size > SMALL:
-        return format_value(array)
+    """A number as it is; an array whole (a copy) if small, else only its summary (so a trace's
+    memory is linear in the number of nodes, not in the size of their arrays)."""
+    if isinstance(array, np.ndarray):
+        return format_value(array) if array.size > SMALL else array.copy()
     return array
 
 
@@ -127,17 +129,17 @@ class BackwardTrace:
                 )
                 continue
             node = picture.order[i]
-            entry = ops.lookup(node.op)
+            function = node.function
             inputs = [picture.names[p] for p in picture.parent_indices(i)]
-            if entry is not None:
-                formula = entry.formula_text(inputs, node.op)
+            if function is not None:
+                formula = function.formula_text(inputs, node.op)
             else:
                 formula = f"{node.op}({', '.join(inputs)})"
             lines = [f"{header}{picture.names[i]} = {formula}"]
-            if entry is not None:
-                lines.append(f"  ({entry.meaning})")
+            if function is not None:
+                lines.append(f"  ({function.meaning})")
             lines.append(self._upstream_line(step, history.get(i, [])))
-            lines += self._local_lines(step, entry, inputs)
+            lines += self._local_lines(step, function, inputs)
             lines += self._contribution_lines(step, history)
             yield "\n".join(lines)
 
@@ -150,15 +152,17 @@ class BackwardTrace:
             return f"d{r}/d{name} = {value}: all {len(totals)} uses have reported ({chain})"
         return f"d{r}/d{name} = {value}"
 
-    def _local_lines(self, step: Step, entry: ops.Op | None, inputs: list[str]) -> list[str]:
-        """Per input: the local gradient in symbols and as a number (scalar path), or how its
-        gradient is computed from the upstream one (batch path)."""
+    def _local_lines(self, step: Step, function: Any, inputs: list[str]) -> list[str]:
+        """Per input: the local gradient in symbols and as a number (a node that stores its local
+        gradients, a Value), or how its gradient is computed from the upstream one (an array
+        node's vector-Jacobian product)."""
         picture, i = self.picture, step.node
         node, name = picture.order[i], picture.names[i]
-        if not is_array(node):
-            symbols = entry.local_grad_texts(inputs, name, node.op) if entry else []
+        local_grads = getattr(node, "local_grads", None)
+        if local_grads is not None:
+            symbols = function.local_grad_texts(inputs, name, node.op) if function else []
             lines = []
-            for k, local in enumerate(node.local_grads):
+            for k, local in enumerate(local_grads):
                 if picture.kinds[picture.parent_indices(i)[k]] == "constant":
                     continue  # a constant keeps no gradient, so its local gradient is not needed
                 number = format_value(local)
@@ -166,7 +170,7 @@ class BackwardTrace:
                 shown = number if symbol == number else f"{symbol} = {number}"
                 lines.append(f"  local gradient d{name}/d{inputs[k]} = {shown}")
             return lines
-        texts = entry.vjp_texts(inputs, name, self.root_name, node.op) if entry else []
+        texts = function.vjp_text_list(inputs, name, self.root_name, node.op) if function else []
         return [
             f"  {texts[c.position]}   (shape {picture.order[c.parent].shape})"
             for c in step.contributions
@@ -252,7 +256,7 @@ class BackwardTrace:
 
         `render(graph)` lays the picture out as SVG text (by default Graphviz's `pipe`; the CLI
         passes one that stops `dot` after its time limit)."""
-        arrays = is_array(self.root)
+        arrays = holds_array(self.root)
         graph = draw_graph(
             self.root,
             picture=self.picture,
@@ -355,34 +359,29 @@ def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
     order the pass visits them. Works for a Value or a single-element Tensor. `parameters`
     (a Module, or a mapping name -> parameter) name the parameters in the panel and pictures.
 
-    The gradients it leaves behind are exactly those of a plain `backward()`.
+    The walk computes each share once and hands them to the recorder, which keeps them and sums
+    them per input as the walk does (so the running totals are the walk's own numbers, also for
+    an input used twice by one node, `x * x`); the gradients the pass leaves behind are exactly
+    those of a plain `backward()`.
     """
     seed = root.seed_gradient(who="trace_backward")  # refused as backward() refuses it
     picture = Picture(root, parameters)
     index = picture.index
-    scalar = not is_array(root)
     steps = [Step(0, len(picture) - 1, seed, ())]
-    running: dict[int, Any] = {}  # this pass's gradient of each node reached, summed as the walk
+    empty = type(root).EMPTY_GRAD
+    running: dict[int, Any] = {}  # this pass's gradient of each input reached so far
 
-    def record(node: Any, upstream: Any) -> None:
-        if not node.parents or upstream is None:
-            return  # an input has nothing to pass on, and a node off the path to the root neither
+    def record(node: Any, upstream: Any, shares: tuple[Any, ...]) -> None:
+        local_grads = getattr(node, "local_grads", None)  # numbers a node stores (a Value's)
         contributions = []
-        if scalar:
-            for k, (parent, local_grad) in enumerate(zip(node.parents, node.local_grads)):
-                p = index[id(parent)]
-                received = local_grad * upstream
-                running[p] = running.get(p, 0.0) + received  # as the walk adds, so as exact
-                contributions.append(Contribution(k, p, local_grad, received, running[p]))
-        else:
-            for k, (parent, vjp) in enumerate(zip(node.parents, node.vjps)):
-                if parent.requires_grad:  # what the walk sent, summed in the walk's order
-                    p = index[id(parent)]
-                    received = vjp(upstream)
-                    running[p] = received if p not in running else running[p] + received
-                    contributions.append(
-                        Contribution(k, p, None, _kept(received), _kept(running[p]))
-                    )
+        for k, (parent, share) in enumerate(zip(node.parents, shares)):
+            if share is None:  # an input that takes no gradient (a constant Tensor)
+                continue
+            p = index[id(parent)]
+            earlier = running.get(p, empty)
+            running[p] = total = share if earlier is None else earlier + share
+            local = None if local_grads is None else local_grads[k]
+            contributions.append(Contribution(k, p, local, _kept(share), _kept(total)))
         steps.append(Step(len(steps), index[id(node)], _kept(upstream), tuple(contributions)))
 
     backpropagate(root, seed, record)
