@@ -107,6 +107,7 @@ def _binary_method(op: type[ops.Binary], refuse: bool = False) -> Callable[[Valu
     reflected operator), or with `refuse` a TypeError (a named method, `a.max(b)`)."""
     forward = getattr(op.value, "on_float", op.value)
     local, name = op.local, op.name
+    constant = getattr(local, "constant", None)  # local gradients that need no call: add's
 
     def method(self: Value, other: Any) -> Value:
         b = other if type(other) is Value else _operand(other, name)
@@ -118,7 +119,7 @@ def _binary_method(op: type[ops.Binary], refuse: bool = False) -> Callable[[Valu
             return NotImplemented
         x, y = self.data, b.data
         data = forward(x, y)
-        a_local, b_local = local(x, y, data)
+        a_local, b_local = constant or local(x, y, data)
         if MODE_BLOCKS.count:
             return new_node(data, name, (self, b), (a_local, b_local))
         out = _new_value(Value)
@@ -547,6 +548,12 @@ def new_node(
         if not parents:
             saved = ()
     out.op = op
+    if len(parents) > 2:  # a dot or a sum (a layer's hot path): the two tuples as they are
+        out._first = None
+        out._more, out._more_locals = parents, tuple(local_grads)
+        if saved != ():
+            out._second_local = saved
+        return out
     _link(out, parents, local_grads, saved)
     return out
 
@@ -601,6 +608,33 @@ def _checked_inputs(
     return parents, tuple(_as_float(g, "a local gradient") for g in local_grads)
 
 
+def dot_node(
+    weights: Any,
+    x: tuple[Value, ...],
+    x_data: list[float],
+    bias: float | Value | None,
+    op: str,
+) -> Value:
+    """The `dot` node of weights and checked inputs (and the inputs' data, read once), by
+    `ops.Dot.by_parts` (its value and local gradients): `functional.dot` and `linear` make
+    their nodes here; `op` names the function called in an error. The weights are checked as their
+    numbers are read (a layer's are its Values)."""
+    kind = type(weights)
+    w = weights if kind is tuple else tuple(weights) if kind is list else as_values(weights, op)
+    w_data = [v.data for v in w if type(v) is Value]
+    if len(w_data) != len(w):  # not all Values: numbers become constants, the rest is refused
+        w = as_values(w, op)
+        w_data = [v.data for v in w]
+    if len(w) != len(x):
+        raise ValueError(f"{op}: {len(w)} weights but {len(x)} inputs; they must pair up")
+    if bias is None:
+        total, local_grads = ops.reduce.Dot.by_parts(w_data, x_data)
+        return new_node(total, "dot", w + x, local_grads)
+    b = bias if type(bias) is Value else as_value(bias, op)
+    total, local_grads = ops.reduce.Dot.by_parts(w_data, x_data, b.data)
+    return new_node(total, "dot", (*w, *x, b), local_grads)
+
+
 def _operand(other: object, op: str = "") -> Value | None:
     """`other` as a Value: a plain real number becomes a constant leaf; None for anything else
     (a Tensor raises TypeError: it is on the other path)."""
@@ -637,12 +671,13 @@ def as_value(item: object, op: str = "as_value") -> Value:
 def as_values(items: Any, op: str = "as_values") -> tuple[Value, ...]:
     """The items as Values (plain numbers, also a NumPy array's, become constants); TypeError
     naming the op otherwise (a Tensor is on the other path: it says so)."""
-    if is_node(items):  # a Tensor: it has the batch version of `op`
+    kind = type(items)
+    if kind is not tuple and kind is not list and is_node(items):  # a Tensor: it has the method
         raise TypeError(
             f"functional.{op} takes a sequence of Values; on the batch path call the method: "
             f"x.{op}(...)"
         )
-    values = tuple(items)
+    values = items if kind is tuple else tuple(items)
     for v in values:  # a plain loop: this check runs for every neuron of every sample
         if type(v) is not Value:
             break

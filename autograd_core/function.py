@@ -46,6 +46,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .graph import is_node
 
 # How the gradient moves through an op, as the lessons name the patterns. "function" covers every
@@ -82,6 +84,7 @@ class Function:
     formula: ClassVar[str] = ""
     vjp_texts: ClassVar[tuple[str, ...]] = ()
     activation: ClassVar[bool] = False
+    named_by_params: ClassVar[bool] = False  # its nodes' `op` says a param (`**3`): node_op
 
     def __init_subclass__(cls, abstract: bool = False, **options: Any) -> None:
         super().__init_subclass__(**options)
@@ -159,7 +162,8 @@ class Function:
                 f"{'' if len(grads) == 1 else 's'} for {len(ctx.needs_input_grad)} inputs"
             )
         return tuple(
-            grads[position] if wanted else None for position, wanted in zip(ctx.nodes, needed)
+            _fitted(cls, k, grads[position], x) if wanted and grads[position] is not None else None
+            for k, (position, wanted, x) in enumerate(zip(ctx.nodes, needed, inputs))
         )
 
     # ---- what pictures say of the op: the templates above, filled in with names ----------------
@@ -247,6 +251,20 @@ class Context:
 
 
 _OUT = -1  # the source of a saved value that is the output
+
+
+def _fitted(function: type[Function], k: int, gradient: Any, x: Any) -> Any:
+    """A gradient a user's backward returned for input `k` (x), checked: of x's shape, and cast
+    to x's dtype (a float64 gradient of a float32 input comes back float32)."""
+    if np.shape(gradient) != np.shape(x):
+        raise ValueError(
+            f"backward of {function.name} returned a gradient of shape {np.shape(gradient)} "
+            f"for its input {k} of shape {np.shape(x)}"
+        )
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and getattr(gradient, "dtype", dtype) != dtype:
+        return gradient.astype(dtype)
+    return gradient
 
 
 def _distinct(args: tuple[Any, ...], nodes: tuple[int, ...]) -> tuple[Any, ...]:

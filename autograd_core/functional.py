@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value, as_value, as_values, new_node
-from .ops.reduce import CrossEntropy, Dot, Sum
+from .engine import Value, as_values, dot_node
+from .ops.reduce import CrossEntropy, Sum
 
 Scalar = Value | int | float
 
@@ -53,7 +53,7 @@ def dot(weights: Sequence[Scalar], inputs: Sequence[Scalar], bias: Scalar | None
     This is a neuron's pre-activation: one node instead of 2n two-input ones.
     """
     x = as_values(inputs, "dot")
-    return _dot_node(as_values(weights, "dot"), x, [v.data for v in x], bias, "dot")
+    return dot_node(weights, x, [v.data for v in x], bias, "dot")
 
 
 def linear(
@@ -70,33 +70,10 @@ def linear(
     x = as_values(inputs, "linear")
     x_data = [v.data for v in x]
     if biases is None:
-        return [_dot_node(as_values(row, "linear"), x, x_data, None, "linear") for row in weights]
+        return [dot_node(row, x, x_data, None, "linear") for row in weights]
     if len(biases) != len(weights):
         raise ValueError(f"linear: {len(weights)} rows of weights but {len(biases)} biases")
-    return [
-        _dot_node(as_values(row, "linear"), x, x_data, bias, "linear")
-        for row, bias in zip(weights, biases)
-    ]
-
-
-def _dot_node(
-    w: tuple[Value, ...], x: tuple[Value, ...], x_data: list[float], bias: Scalar | None, op: str
-) -> Value:
-    """The `dot` node of checked weights and inputs (and the inputs' data, read once), by
-    `ops.Dot`'s total and slopes (its value and local gradients, by parts); `op` names the
-    function called in an error."""
-    if len(w) != len(x):
-        raise ValueError(f"{op}: {len(w)} weights but {len(x)} inputs; they must pair up")
-    w_data = [v.data for v in w]
-    if bias is None:
-        return new_node(Dot.total(w_data, x_data), "dot", w + x, Dot.slopes(w_data, x_data))
-    b = as_value(bias, op)
-    return new_node(
-        Dot.total(w_data, x_data, b.data),
-        "dot",
-        (*w, *x, b),
-        Dot.slopes(w_data, x_data, b.data),
-    )
+    return [dot_node(row, x, x_data, bias, "linear") for row, bias in zip(weights, biases)]
 
 
 def logsumexp(values: Sequence[Scalar]) -> Value:

@@ -86,13 +86,13 @@ OnNode = Callable[[Any, Any, tuple[Any, ...]], None]
 def is_node(x: object) -> bool:
     """Whether `x` is a node of a graph (a Value or a Tensor): something the walk can step, by
     the Node protocol."""
-    return hasattr(type(x), "chain_rule")
+    return hasattr(x, "chain_rule")
 
 
 def numbers_of(x: Any) -> Any:
     """A node's data, and anything else (a float, an array) as it is: the numbers of a gradient
     that may have been recorded as a node (`create_graph=True`)."""
-    return x.data if hasattr(type(x), "chain_rule") else x
+    return x.data if hasattr(x, "chain_rule") else x
 
 
 # The `op` of a leaf that an operation made from a plain number (the 2 in `2 * x`): pictures show

@@ -268,10 +268,16 @@ class Tensor:
         for parent in inputs:
             if parent.requires_grad:
                 out.requires_grad = True
-                out.op, out.parents, out.function = function.node_op(saved), inputs, function
-                out.saved = saved
+                out.op = function.node_op(saved) if function.named_by_params else function.name
+                out.parents, out.function, out.saved = inputs, function, saved
                 out.arrays = tuple([t.data for t in inputs]) if arrays is None else arrays
-                out.needs = tuple([t.requires_grad for t in inputs])
+                # (spelled out for one or two inputs: a comprehension is a frame of its own)
+                if len(inputs) == 1:
+                    out.needs = (parent.requires_grad,)
+                elif len(inputs) == 2:
+                    out.needs = (inputs[0].requires_grad, inputs[1].requires_grad)
+                else:
+                    out.needs = tuple([t.requires_grad for t in inputs])
                 break
         else:  # made of constants only (a recorded backward pass: the seed, broadcast): a constant
             if inputs and all(parent.op == CONSTANT for parent in inputs):
@@ -299,7 +305,7 @@ class Tensor:
 
     def _array_op(self, op: type[ops.ArrayOp], inputs: tuple[Tensor, ...], *params: Any) -> Tensor:
         """The node of a batch op over `inputs` (this Tensor first), with its params."""
-        arrays = tuple([t.data for t in inputs])
+        arrays = (inputs[0].data,) if len(inputs) == 1 else tuple([t.data for t in inputs])
         out, saved = op.value(arrays, *params)
         return self._node(op, inputs, out, saved, arrays)
 
@@ -500,7 +506,8 @@ class Tensor:
         x, W, b = self.data, weight.data, bias.data
         if W.ndim != 2 or b.shape != W.shape[1:] or x.shape[-1:] != W.shape[:1]:
             raise ValueError(f"linear: shapes {x.shape}, {W.shape}, {b.shape} do not line up")
-        return self._array_op(reduce.Linear, (self, weight, bias))
+        arrays = (x, W, b)  # (read once above: the small network's most frequent node)
+        return self._node(reduce.Linear, (self, weight, bias), *reduce.Linear.value(arrays), arrays)
 
     def sum(
         self,
@@ -698,7 +705,12 @@ class Tensor:
         for parent, share in zip(parents, shares):
             if share is not None:
                 earlier = parent.grad
-                parent.grad = _own(share, parent, upstream) if earlier is None else earlier + share
+                if earlier is not None:
+                    parent.grad = earlier + share
+                elif parent.parents or (share is not upstream and share.base is None):
+                    parent.grad = share
+                else:  # a leaf keeps its gradient: never a view of, or the array of, another's
+                    parent.grad = share.copy()
 
     def shares(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]:
         """Each parent's share of the gradient, returned instead of added (the walk's step when a

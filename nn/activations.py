@@ -9,6 +9,7 @@ its class under PyTorch's name is three lines below.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from autograd_core import Tensor, Value, ops
@@ -38,6 +39,15 @@ def activate(x: Node, name: str, **options: float) -> Node:
         raise TypeError(f"{name} needs a Value or a Tensor, got {type(x).__name__}")
     result: Node = method(**options)
     return result
+
+
+def activation_of(name: str) -> Callable[[list[Value]], list[Value]]:
+    """The activation `name` over a list of Values, as one function (a layer looks it up once
+    for all its neurons, not once per neuron)."""
+    if name == LINEAR:
+        return list
+    method = getattr(Value, check_activation(name))
+    return lambda values: [method(v) for v in values]
 
 
 class Activation(Module):

@@ -24,7 +24,7 @@ import numpy as np
 from autograd_core import Value
 from autograd_core import functional as F
 
-from .activations import LINEAR, activate, check_activation
+from .activations import LINEAR, activate, activation_of, check_activation
 from .module import Module
 
 Inputs = Sequence[Value | float]
@@ -131,15 +131,18 @@ class Layer(ScalarModule):
         """Every neuron's output, as a list even for one neuron (what the next layer reads)."""
         _check_length(x, self.nin, "Layer")
         neurons = self.neurons
-        rows, biases = [], []
+        rows, biases, activations = [], [], set()
         for n in neurons:
             if type(n) is not Neuron:  # a subclass (its own forward_one, forward or __call__)
                 inputs = F.as_values(x, "Layer")
                 return [neuron(inputs) for neuron in neurons]
             rows.append(n.w)
             biases.append(n.b)
+            activations.add(n.activation)
         # the nodes each neuron's forward_one makes, with the inputs read once for all of them
         z = F.linear(rows, x, biases)
+        if len(activations) == 1:  # as built: one activation, looked up once for the layer
+            return activation_of(activations.pop())(z)
         return [activate(zi, n.activation) for zi, n in zip(z, neurons)]
 
     def forward_one(self, x: Inputs) -> Output:

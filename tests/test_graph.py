@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from autograd_core import (
+    NonFiniteError,
     Tensor,
     Value,
     backpropagate,
@@ -348,8 +349,12 @@ def test_detect_anomaly_checks_the_backward_pass_of_values() -> None:
         y = x * 1e-300  # 1.0, local gradients (1e-300, 1e300)
         root = y * 1e300  # 1e300: y's gradient becomes 1e300, and 1e300 * 1e300 overflows
         sent = r"backward of \* sent a non-finite gradient \(inf\) to its input 1"
-        with pytest.raises(FloatingPointError, match=sent):
+        with pytest.raises(NonFiniteError, match=sent) as raised:
             root.backward()
+    error = raised.value  # where it is, as data (the pictures read these, not the text)
+    assert isinstance(error, FloatingPointError) and error.stage == "backward"
+    assert error.node is y and error.position == 1 and error.parent is y.parents[1]
+    assert error.value == math.inf and error.op == "*"
     assert x.grad == 5.0
     root.backward()  # outside the block the same pass runs, as IEEE arithmetic says
     assert x.grad == 6.0 and y.parents[1].grad == math.inf

@@ -10,7 +10,7 @@ from typing import Any
 from ..graph import numbers_of
 from . import numbers as num
 from .elementwise import log, slope_power
-from .kinds import Binary
+from .kinds import Binary, constant_local
 
 
 class Add(Binary):
@@ -27,10 +27,7 @@ class Add(Binary):
         "dL/d{1} = dL/d{out}, summed over broadcast axes",
     )
     value = staticmethod(operator.add)
-
-    @staticmethod
-    def local(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
-        return 1.0, 1.0
+    local = constant_local(1.0, 1.0)  # d(a+b)/da = d(a+b)/db = 1, wherever a and b are
 
 
 class Mul(Binary):

@@ -85,6 +85,7 @@ class PowerN(Elementwise):
     name = "**n"
     method = "__pow__"
     params = ("n",)
+    named_by_params = True
     meaning = "x**n (n a number): the gradient is scaled by n x^(n-1)"
     local_texts = ("{n}*{0}^({n}-1)",)
     formula = "{0}^{n}"

@@ -106,18 +106,31 @@ class Op(Function, abstract=True):
         raise NotImplementedError
 
 
+def constant_local(*local_grads: float) -> Any:
+    """A `local` that is the same numbers everywhere (the add gate's (1, 1)), as a static
+    method whose `constant` the scalar path's fast route reads without calling it."""
+
+    def local(*inputs_and_out: Any) -> tuple[float, ...]:
+        return local_grads
+
+    local.constant = local_grads  # type: ignore[attr-defined]
+    return staticmethod(local)
+
+
 def times(grad: Any, local: Any) -> Any:
     """upstream x local gradient, with no product for a local gradient of 1 (the add gate). An
     array times a mask (relu's, max's) has no negative zeros, as the scalar path's sums have
     none (`0.0 + -0.0` is 0.0): a printed gradient shows 0, not -0."""
+    if type(local) is np.ndarray:  # the batch path's first order: the hot case
+        product = grad * local
+        if local.dtype == bool and type(product) is np.ndarray:
+            product += 0.0  # in place: -0.0 + 0.0 is 0.0, nan stays nan
+        return product
     if is_one(local):
         return grad
     if is_one(grad) and is_node(local):  # the seed of a recorded pass: no `1 *` node
         return local
-    product = grad * local
-    if type(product) is np.ndarray and local.dtype == bool:
-        product += 0.0  # in place: -0.0 + 0.0 is 0.0, nan stays nan
-    return product
+    return grad * local
 
 
 class Elementwise(Op, abstract=True):
@@ -137,7 +150,8 @@ class Elementwise(Op, abstract=True):
     def shares(
         cls, grad: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Sequence[bool]
     ) -> tuple[Any, ...]:
-        return (times(grad, cls.local(inputs[0], out, *saved)),)
+        local = cls.local(inputs[0], out, *saved) if saved else cls.local(inputs[0], out)
+        return (times(grad, local),)
 
 
 class Binary(Op, abstract=True):
@@ -202,6 +216,11 @@ class ArrayOp(Op, abstract=True):
 
     paths = ("batch",)
     arity: ClassVar[int | None] = 1
+
+    def __init_subclass__(cls, abstract: bool = False, **options: Any) -> None:
+        super().__init_subclass__(abstract=abstract, **options)
+        if "vjp" in cls.__dict__:  # its shares are its vjp: called directly, one call less
+            cls.shares = cls.__dict__["vjp"]  # type: ignore[method-assign]
 
     value: ClassVar[Any]  # (inputs, *params) -> (out, saved), on arrays
     vjp: ClassVar[Any]  # (g, inputs, out, saved, needed) -> shares, on arrays or Tensors

@@ -64,7 +64,8 @@ class Sum(Many):
 class Dot(Many):
     """w . x (+ b) as one node: a neuron's pre-activation, one node instead of 2n.  d/dwi = xi,
     d/dxi = wi, d/db = 1 (the mul gate's swap, n-ary). Its inputs are w1..wn, x1..xn and, if
-    there is one, b; `total` and `slopes` take them as the three parts (a layer's fast route)."""
+    there is one, b; `by_parts` takes them as the three parts (a layer's fast route), and gives
+    the value and the local gradients together."""
 
     name = "dot"
     gate = "mul"
@@ -74,13 +75,12 @@ class Dot(Many):
     )
 
     @staticmethod
-    def total(ws: Sequence[Any], xs: Sequence[Any], bias: Any = None) -> Any:
+    def by_parts(ws: Sequence[Any], xs: Sequence[Any], bias: Any = None) -> tuple[Any, Any]:
+        """(w . x + b, its local gradients: each weight's input, each input's weight, 1)."""
         total = builtins.sum(map(operator.mul, ws, xs))  # operator.mul: 2x float.__mul__
-        return total if bias is None else total + bias
-
-    @staticmethod
-    def slopes(ws: Sequence[Any], xs: Sequence[Any], bias: Any = None) -> tuple[Any, ...]:
-        return (*xs, *ws) if bias is None else (*xs, *ws, 1.0)
+        if bias is None:
+            return total, (*xs, *ws)
+        return total + bias, (*xs, *ws, 1.0)
 
     @staticmethod
     def parts(inputs: Sequence[Any]) -> tuple[Sequence[Any], Sequence[Any], Any]:
@@ -90,11 +90,11 @@ class Dot(Many):
 
     @staticmethod
     def value(inputs: Sequence[Any]) -> Any:
-        return Dot.total(*Dot.parts(inputs))
+        return Dot.by_parts(*Dot.parts(inputs))[0]
 
     @staticmethod
     def local(inputs: Sequence[Any], out: Any) -> tuple[Any, ...]:
-        return Dot.slopes(*Dot.parts(inputs))
+        return Dot.by_parts(*Dot.parts(inputs))[1]
 
     @classmethod
     def local_grad_texts(cls, inputs: Sequence[str], out: str, op: str = "") -> list[str]:
