@@ -91,9 +91,9 @@ def _unary_method(op: type[ops.Elementwise]) -> Callable[[Value], Value]:
         out.grad = 0.0
         out.label = ""
         out.op = name
-        out._first = self
+        out.first_input = self
         out._first_local = local_grad
-        out._second = None
+        out.second_input = None
         return out
 
     method.__name__ = op.method or name
@@ -127,9 +127,9 @@ def _binary_method(op: type[ops.Binary], refuse: bool = False) -> Callable[[Valu
         out.grad = 0.0
         out.label = ""
         out.op = name
-        out._first = self
+        out.first_input = self
         out._first_local = a_local
-        out._second = b
+        out.second_input = b
         out._second_local = b_local
         return out
 
@@ -170,22 +170,23 @@ class Value:
     checks keep per-node results in them); `<`, `<=`, `>`, `>=` compare `data` and return a bool.
     """
 
-    # A node with one or two inputs keeps them in `_first`/`_second` and their local gradients
-    # in `_first_local`/`_second_local` (`_second` is None for one input), and what its op saved,
-    # if anything, in `_more`. A leaf and a node with more inputs (sum, dot, cross_entropy) have
-    # `_first` None and keep their parents in `_more` (None for a leaf), their local gradients in
+    # A node with one or two inputs keeps them in `first_input`/`second_input` (`second_input`
+    # None for one input; public, since the walk reads them: the Node protocol) and their local
+    # gradients in `_first_local`/`_second_local`, and what its op saved, if anything, in
+    # `_more`. A leaf and a node with more inputs (sum, dot, cross_entropy) have `first_input`
+    # None and keep their parents in `_more` (None for a leaf), their local gradients in
     # `_more_locals` and what the op saved in `_second_local`. (See the module docstring: two
     # slots, not a pair, is a tuple fewer per node for the cyclic collector to track.)
     __slots__ = (
-        "_first", "_first_local", "_more", "_more_locals", "_second", "_second_local", "data",
-        "grad", "label", "op",
+        "_first_local", "_more", "_more_locals", "_second_local", "data", "first_input", "grad",
+        "label", "op", "second_input",
     )  # fmt: skip
     data: float
     grad: Any  # a float; with backward(create_graph=True) a Value of the backward pass's graph
     label: str
     op: str
-    _first: Value | None
-    _second: Value | None
+    first_input: Value | None
+    second_input: Value | None
     _first_local: Any
     _second_local: Any
     _more: Any
@@ -235,21 +236,21 @@ class Value:
     @property
     def parents(self) -> tuple[Value, ...]:
         """The input Values of the op that made this one, in input order (`()` for a leaf)."""
-        first = self._first
+        first = self.first_input
         if first is None:
             more = self._more
             return () if more is None else more
-        second = self._second
+        second = self.second_input
         return (first,) if second is None else (first, second)
 
     @property
     def local_grads(self) -> tuple[float, ...]:
         """d(self)/d(parent) for each parent, in the same order (floats: relu's and max's are
         stored as True and False, which count as 1 and 0)."""
-        first = self._first
+        first = self.first_input
         if first is None:
             return () if self._more is None else tuple(map(float, self._more_locals))
-        if self._second is None:
+        if self.second_input is None:
             return (float(self._first_local),)
         return (float(self._first_local), float(self._second_local))
 
@@ -264,7 +265,7 @@ class Value:
 
     def _record(self) -> Any:
         """What the slots hold of the op's record (see `__slots__`): `saved`, or BY_HAND."""
-        if self._first is not None:
+        if self.first_input is not None:
             return getattr(self, "_more", ())
         return getattr(self, "_second_local", ()) if self._more is not None else ()
 
@@ -444,10 +445,10 @@ class Value:
 
     def chain_rule(self, upstream: float) -> None:
         """This node's step of the backward walk: each parent's grad += local_grad * upstream."""
-        first = self._first
+        first = self.first_input
         if first is not None:  # one or two inputs: almost every node
             first.grad += self._first_local * upstream
-            second = self._second
+            second = self.second_input
             if second is not None:
                 second.grad += self._second_local * upstream
         elif self._more is not None:
@@ -460,10 +461,10 @@ class Value:
         `create_graph`, Values made by the op's own local gradients applied to this node's
         inputs and output, so that they can be differentiated again."""
         if not create_graph:
-            first = self._first
+            first = self.first_input
             if first is None:
                 return tuple(local * upstream for local in self._more_locals) if self._more else ()
-            if self._second is None:
+            if self.second_input is None:
                 return (self._first_local * upstream,)
             return (self._first_local * upstream, self._second_local * upstream)
         function = self.function
@@ -480,10 +481,16 @@ class Value:
         """Add one share to this node's grad (a recorded share onto no gradient yet is the share
         itself, not `0 + share`)."""
         grad = self.grad
-        if type(share) is Value and grad is Value.EMPTY_GRAD:
+        if type(share) is Value and type(grad) is float and grad == 0.0:
             self.grad = share
         else:
             self.grad = grad + share
+
+    @classmethod
+    def fresh_grad(cls) -> float:
+        """A 0.0 that no node holds (a new float object): what a walk marks the nodes it
+        reaches with, and where their gradients start from."""
+        return float(0)
 
     def seed_gradient(self, *, who: str = "backward", as_node: bool = False) -> Any:
         """What a backward pass from this root starts with: d(self)/d(self) = 1 (a constant
@@ -549,7 +556,7 @@ def new_node(
             saved = ()
     out.op = op
     if len(parents) > 2:  # a dot or a sum (a layer's hot path): the two tuples as they are
-        out._first = None
+        out.first_input = None
         out._more, out._more_locals = parents, tuple(local_grads)
         if saved != ():
             out._second_local = saved
@@ -564,13 +571,13 @@ def _link(
     """Store a node's parents, local gradients and saved record: in slots for one or two
     parents, else as tuples (see Value's slots)."""
     if len(parents) == 1:
-        node._first, node._second = parents[0], None
+        node.first_input, node.second_input = parents[0], None
         node._first_local = local_grads[0]
     elif len(parents) == 2:
-        node._first, node._second = parents
+        node.first_input, node.second_input = parents
         node._first_local, node._second_local = local_grads
     else:
-        node._first = None
+        node.first_input = None
         node._more, node._more_locals = (parents, tuple(local_grads)) if parents else (None, ())
         if parents and saved != ():
             node._second_local = saved
@@ -655,7 +662,7 @@ def constant(number: float) -> Value:
     out.grad = 0.0
     out.label = ""
     out.op = CONSTANT
-    out._first = None
+    out.first_input = None
     out._more = None
     return out
 

@@ -36,6 +36,7 @@ from .graph import (
 from .ops import elementwise as unary
 from .ops import reduce, shape
 from .ops.arrays import class_labels, unbroadcast, with_reduced_axes
+from .ops.kinds import times
 
 ArrayLike = Any
 Axes = Any  # an int, a tuple of ints, or None: NumPy's `axis`
@@ -113,9 +114,13 @@ class Tensor:
 
     # `arrays` and `needs` are the parents' data and requires_grad as the forward pass saw them:
     # what a first-order backward step hands the op, kept so that the step builds no lists
+    # `local`: an elementwise op's local gradient, an array computed in the forward pass (as a
+    # Value stores its local gradients as numbers), so that a backward step is one product
+    # `first_input`, `second_input`: the first two of `parents` when there are one or two (None
+    # otherwise), which the walk reads (the Node protocol)
     __slots__ = (
-        "arrays", "data", "function", "grad", "inputs_at_forward", "label", "needs", "op",
-        "parents", "requires_grad", "saved",
+        "arrays", "data", "first_input", "function", "grad", "inputs_at_forward", "label",
+        "local", "needs", "op", "parents", "requires_grad", "saved", "second_input",
     )  # fmt: skip
 
     EMPTY_GRAD: ClassVar[None] = None  # the grad of a node no gradient has reached yet
@@ -166,10 +171,13 @@ class Tensor:
         self.label = label
         self.op = ""
         self.parents: tuple[Tensor, ...] = ()
+        self.first_input: Tensor | None = None
+        self.second_input: Tensor | None = None
         self.function: type[Function] | None = None
         self.saved: Any = ()
         self.arrays: tuple[np.ndarray, ...] = ()
         self.needs: tuple[bool, ...] = ()
+        self.local: Any = None
         self.inputs_at_forward: list[tuple[Tensor, np.ndarray, np.ndarray]] | None = None
 
     @property
@@ -254,7 +262,8 @@ class Tensor:
         out.label = ""
         out.requires_grad = False
         out.op, out.parents, out.function, out.saved = "", (), None, ()
-        out.arrays, out.needs, out.inputs_at_forward = (), (), None
+        out.arrays, out.needs, out.inputs_at_forward, out.local = (), (), None, None
+        out.first_input = out.second_input = None
         if MODE_BLOCKS.count:  # some thread is inside no_grad or detect_anomaly: ask this one
             modes = this_thread_modes()
             if modes.anomaly:
@@ -274,8 +283,13 @@ class Tensor:
                 # (spelled out for one or two inputs: a comprehension is a frame of its own)
                 if len(inputs) == 1:
                     out.needs = (parent.requires_grad,)
+                    out.first_input = parent
                 elif len(inputs) == 2:
                     out.needs = (inputs[0].requires_grad, inputs[1].requires_grad)
+                    out.first_input, out.second_input = inputs
+                elif len(inputs) == 3:  # a linear layer: x, W, b
+                    x, w, b = inputs
+                    out.needs = (x.requires_grad, w.requires_grad, b.requires_grad)
                 else:
                     out.needs = tuple([t.requires_grad for t in inputs])
                 break
@@ -288,7 +302,10 @@ class Tensor:
         """The node of an elementwise op of this Tensor (with its params, which it records)."""
         forward = getattr(op.value, "on_array", op.value)
         x = self.data
-        return self._node(op, (self,), forward(x, *params), params, (x,))
+        out = self._node(op, (self,), forward(x, *params), params, (x,))
+        if out.function is not None:  # it records: its local gradient now, as a Value's
+            out.local = op.local(x, out.data, *params) if params else op.local(x, out.data)
+        return out
 
     def _binary(self, op: type[ops.Binary], other: Any, name: str) -> Tensor:
         """The node of an elementwise op of two inputs that broadcast (NotImplemented for what
@@ -700,8 +717,12 @@ class Tensor:
             return
         if self.inputs_at_forward is not None:
             _refuse_changed(self)
-        function: Any = self.function
-        shares = function.shares(upstream, self.arrays, self.data, self.saved, self.needs)
+        local = self.local
+        if local is not None:  # an elementwise op's: parent.grad += local * upstream
+            shares: Any = (times(upstream, local),)
+        else:
+            function: Any = self.function
+            shares = function.shares(upstream, self.arrays, self.data, self.saved, self.needs)
         for parent, share in zip(parents, shares):
             if share is not None:
                 earlier = parent.grad
@@ -724,7 +745,10 @@ class Tensor:
         if create_graph:
             g = upstream if isinstance(upstream, Tensor) else constant(upstream)
             return tuple(function.shares(g, parents, self, self.saved, self.needs))
-        shares = function.shares(upstream, self.arrays, self.data, self.saved, self.needs)
+        if self.local is not None:
+            shares = (times(upstream, self.local),)
+        else:
+            shares = function.shares(upstream, self.arrays, self.data, self.saved, self.needs)
         return tuple(
             None if share is None else _own(share, parent, upstream)
             for parent, share in zip(parents, shares)
@@ -733,6 +757,11 @@ class Tensor:
     def accumulate(self, share: Any) -> None:
         """Add one share to this node's grad (the first share is the grad)."""
         self.grad = share if self.grad is None else self.grad + share
+
+    @classmethod
+    def fresh_grad(cls) -> object:
+        """An object that no node holds: what a walk marks the nodes it reaches with."""
+        return object()
 
     def seed_gradient(
         self, gradient: ArrayLike | None = None, *, who: str = "backward", as_node: bool = False

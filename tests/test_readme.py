@@ -9,12 +9,22 @@ from pathlib import Path
 
 import pytest
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README_DIR = Path(__file__).resolve().parent.parent
+README = (README_DIR / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
 
 
+EXCERPTS = re.findall(r"```py\n(.*?)```", README, re.S)  # code quoted from the source, not run
+SOURCES = "\n".join(p.read_text() for p in (README_DIR / "autograd_core").rglob("*.py"))
+
+
 def test_there_are_examples() -> None:
-    assert len(BLOCKS) >= 2
+    assert len(BLOCKS) >= 2 and EXCERPTS
+
+
+@pytest.mark.parametrize("excerpt", EXCERPTS, ids=lambda b: b.splitlines()[0][:40])
+def test_a_quoted_excerpt_is_the_source_as_it_is(excerpt: str) -> None:
+    assert excerpt in SOURCES
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.splitlines()[0][:40])

@@ -194,7 +194,7 @@ class LeakyReLU(Elementwise):
 
     @staticmethod
     def local(x: Any, out: Any, slope: float = 0.01) -> Any:
-        return num.where(x > 0.0, 1.0, slope)
+        return num.where(x > 0.0, 1.0, slope, like=x)
 
 
 class Sigmoid(Elementwise):

@@ -123,15 +123,18 @@ relu = OnNumbers("relu", _float_relu, _array_relu)
 clip = OnNumbers("clip", _float_clip, _array_clip)
 
 
-def where(condition: Any, a: Any, b: Any) -> Any:
+def where(condition: Any, a: Any, b: Any, like: Any = None) -> Any:
     """`a` where `condition` holds, else `b`: for a Python bool one of the two (a node picked is
     the node itself); for a mask, elementwise, through node arithmetic when a branch is a node
-    (so that the branch picked is differentiated), else `np.where`."""
+    (so that the branch picked is differentiated), else `np.where`, in the dtype of `like` when
+    it is given (two plain numbers would make float64 of a float32 input)."""
     if not isinstance(condition, np.ndarray):
         return a if condition else b
     if is_node(a) or is_node(b):
         return a * condition + b * ~condition
-    return np.where(condition, a, b)
+    picked = np.where(condition, a, b)
+    dtype = getattr(like, "dtype", None)
+    return picked if dtype is None else picked.astype(dtype, copy=False)
 
 
 def sign(x: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import numbers_of
+from ..graph import is_node, numbers_of
 from . import numbers as num
 from .arrays import (
     broadcast,
@@ -289,12 +289,14 @@ class MSE(ArrayOp):
     @staticmethod
     def value(inputs: tuple[Any, ...], target: np.ndarray) -> tuple[Any, Any]:
         diff = inputs[0] - target
-        return (diff * diff).sum() * (1.0 / diff.size), (target,)
+        return (diff * diff).sum() * (1.0 / diff.size), (target, diff)
 
     @staticmethod
     def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
-        (x,), (target,) = inputs, saved
-        return (g * (2.0 * (1.0 / x.size)) * (x - target),)
+        (x,), (target, diff) = inputs, saved
+        if is_node(x):  # a recorded pass: x - t made again of the node x (its diff is numbers)
+            diff = x - target
+        return (g * (2.0 * (1.0 / x.size)) * diff,)
 
 
 class LogSoftmax(ArrayOp):
@@ -333,10 +335,11 @@ class CrossEntropyOver(ArrayOp):
         z = inputs[0]
         log_probs = LogSoftmax.value((z,), 1)[0]
         loss = -log_probs[np.arange(len(z)), labels].sum() / len(z)  # np.mean's sum
-        return np.asarray(loss, dtype=z.dtype), (labels,)
+        return np.asarray(loss, dtype=z.dtype), (labels, np.exp(log_probs))
 
     @staticmethod
     def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
-        (z,), (labels,) = inputs, saved
-        probs = exp(LogSoftmax.call(z, 1))
+        (z,), (labels, probs) = inputs, saved
+        if is_node(z):  # a recorded pass: the softmax made again of the node z
+            probs = exp(LogSoftmax.call(z, 1))
         return ((probs - onehot(labels, z.shape, z.dtype)) * (g * (1.0 / len(labels))),)
