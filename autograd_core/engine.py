@@ -24,14 +24,17 @@ path of the forward pass.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, cast
 
 from . import ops
 from .function import Context, Function
 from .graph import (
     CONSTANT,
     MODE_BLOCKS,
+    Operand,
+    Saved,
+    Shares,
     backpropagate,
     is_node,
     refuse_non_finite_forward,
@@ -101,7 +104,7 @@ def _unary_method(op: type[ops.Elementwise]) -> Callable[[Value], Value]:
     return method
 
 
-def _binary_method(op: type[ops.Binary], refuse: bool = False) -> Callable[[Value, Any], Value]:
+def _binary_method(op: type[ops.Binary], refuse: bool = False) -> Callable[[Value, Operand], Value]:
     """`a <op> b` for an op of two inputs: the node of `op.value` and `op.local`, a plain
     number b made a constant leaf. NotImplemented for another type (Python then tries b's
     reflected operator), or with `refuse` a TypeError (a named method, `a.max(b)`)."""
@@ -109,7 +112,7 @@ def _binary_method(op: type[ops.Binary], refuse: bool = False) -> Callable[[Valu
     local, name = op.local, op.name
     constant = getattr(local, "constant", None)  # local gradients that need no call: add's
 
-    def method(self: Value, other: Any) -> Value:
+    def method(self: Value, other: ScalarOperand) -> Value:
         b = other if type(other) is Value else _operand(other, name)
         if b is None:
             if refuse:
@@ -138,7 +141,7 @@ def _binary_method(op: type[ops.Binary], refuse: bool = False) -> Callable[[Valu
     return method
 
 
-def _with_params(op: type[ops.Elementwise], x: Value, params: tuple[Any, ...]) -> Value:
+def _with_params(op: type[ops.Elementwise], x: Value, params: tuple[float, ...]) -> Value:
     """The node of an op of one input that takes params (leaky_relu's slope, **n's n), which
     the node records (`saved`)."""
     data = x.data
@@ -182,7 +185,7 @@ class Value:
         "label", "op", "second_input",
     )  # fmt: skip
     data: float
-    grad: Any  # a float; with backward(create_graph=True) a Value of the backward pass's graph
+    grad: Any  # a float; a Value of the backward pass's graph after backward(create_graph=True)
     label: str
     op: str
     first_input: Value | None
@@ -263,14 +266,14 @@ class Value:
         checked = tuple(_as_float(g, "a local gradient") for g in local_grads)
         _link(self, parents, checked, self._record())
 
-    def _record(self) -> Any:
+    def _record(self) -> Saved:
         """What the slots hold of the op's record (see `__slots__`): `saved`, or BY_HAND."""
         if self.first_input is not None:
             return getattr(self, "_more", ())
         return getattr(self, "_second_local", ()) if self._more is not None else ()
 
     @property
-    def saved(self) -> Any:
+    def saved(self) -> Saved:
         """What the op recorded besides inputs and output: its params (`(slope,)`), a
         `Function`'s context, or `()`."""
         record = self._record()
@@ -310,19 +313,19 @@ class Value:
         """`f"{v:.3f}"` formats the forward value; a plain `f"{v}"` is the repr."""
         return format(self.data, spec) if spec else repr(self)
 
-    def __lt__(self, other: Operand) -> bool:
+    def __lt__(self, other: ScalarOperand) -> bool:
         number = _data_of(other)
         return NotImplemented if number is None else self.data < number
 
-    def __le__(self, other: Operand) -> bool:
+    def __le__(self, other: ScalarOperand) -> bool:
         number = _data_of(other)
         return NotImplemented if number is None else self.data <= number
 
-    def __gt__(self, other: Operand) -> bool:
+    def __gt__(self, other: ScalarOperand) -> bool:
         number = _data_of(other)
         return NotImplemented if number is None else self.data > number
 
-    def __ge__(self, other: Operand) -> bool:
+    def __ge__(self, other: ScalarOperand) -> bool:
         number = _data_of(other)
         return NotImplemented if number is None else self.data >= number
 
@@ -352,7 +355,7 @@ class Value:
         """x for x > 0, else alpha (e^x - 1), fused (`ops.ELU`)."""
         return _with_params(ops.elementwise.ELU, self, (float(alpha),))
 
-    def __pow__(self, exponent: Operand) -> Value:
+    def __pow__(self, exponent: ScalarOperand) -> Value:
         """x**n for a plain number n: one node, d/dx = n x^(n-1) (`ops.PowerN`).
 
         a**b for two Values: one node with local gradients (b a^(b-1), a^b ln a) (`ops.Power`).
@@ -369,7 +372,7 @@ class Value:
         """-x = x * -1."""
         return self * -1.0
 
-    def __sub__(self, other: Operand) -> Value:
+    def __sub__(self, other: ScalarOperand) -> Value:
         """a - b = a + (-b); a plain number b becomes the one constant -b."""
         if type(other) is Value:
             return self + (-other)
@@ -378,30 +381,30 @@ class Value:
             return NotImplemented
         return self + -b.data
 
-    def __truediv__(self, other: Operand) -> Value:
+    def __truediv__(self, other: ScalarOperand) -> Value:
         """a / b = a * (1/b); b == 0 raises ZeroDivisionError from `reciprocal`."""
         b = other if type(other) is Value else _operand(other, "/")
         if b is None:
             return NotImplemented
         return self * b.reciprocal()
 
-    def __radd__(self, other: Operand) -> Value:
+    def __radd__(self, other: ScalarOperand) -> Value:
         return self.__add__(other)
 
-    def __rmul__(self, other: Operand) -> Value:
+    def __rmul__(self, other: ScalarOperand) -> Value:
         return self.__mul__(other)
 
-    def __rsub__(self, other: Operand) -> Value:
+    def __rsub__(self, other: ScalarOperand) -> Value:
         """b - a with a plain number b."""
         b = _operand(other, "-")
         return NotImplemented if b is None else b - self
 
-    def __rtruediv__(self, other: Operand) -> Value:
+    def __rtruediv__(self, other: ScalarOperand) -> Value:
         """b / a with a plain number b."""
         b = _operand(other, "/")
         return NotImplemented if b is None else b * self.reciprocal()
 
-    def __rpow__(self, base: Operand) -> Value:
+    def __rpow__(self, base: ScalarOperand) -> Value:
         """b**x for a plain number b: the two-Value power with b as a constant leaf."""
         b = _operand(base, "**")
         return NotImplemented if b is None else _power(b, self)
@@ -409,7 +412,9 @@ class Value:
     # ---- nodes made by an op of many inputs, or by a user's Function ---------------------------
 
     @classmethod
-    def fuse(cls, op: type[ops.Many], inputs: Any, params: tuple[Any, ...] = ()) -> Value:
+    def fuse(
+        cls, op: type[ops.Many], inputs: Sequence[Value | float], params: tuple[object, ...] = ()
+    ) -> Value:
         """One node of an op of many inputs (`ops.Sum`, `ops.Dot`, `ops.CrossEntropy`) over
         `inputs` (Values; plain numbers become constants)."""
         parents = as_values(inputs, op.name)
@@ -420,7 +425,7 @@ class Value:
         )
 
     @classmethod
-    def record(cls, function: type[Function], args: tuple[Any, ...]) -> Value:
+    def record(cls, function: type[Function], args: tuple[Operand, ...]) -> Value:
         """`function.apply(*args)` on the scalar path: its forward on the inputs' numbers, and
         its backward at upstream 1, once, for the local gradients the node stores."""
         nodes = tuple(i for i, arg in enumerate(args) if is_node(arg))
@@ -455,7 +460,7 @@ class Value:
             for parent, local_grad in zip(self._more, self._more_locals):
                 parent.grad += local_grad * upstream
 
-    def shares(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]:
+    def shares(self, upstream: Operand, create_graph: bool = False) -> Shares:
         """Each parent's share of the gradient, local_grad * upstream, returned instead of added
         (the walk's step when a hook, a check or `create_graph` needs them): numbers; with
         `create_graph`, Values made by the op's own local gradients applied to this node's
@@ -477,7 +482,7 @@ class Value:
         parents = self.parents
         return function.shares(upstream, parents, self, self.saved, (True,) * len(parents))
 
-    def accumulate(self, share: Any) -> None:
+    def accumulate(self, share: float | Value) -> None:
         """Add one share to this node's grad (a recorded share onto no gradient yet is the share
         itself, not `0 + share`)."""
         grad = self.grad
@@ -492,12 +497,12 @@ class Value:
         reaches with, and where their gradients start from."""
         return float(0)
 
-    def seed_gradient(self, *, who: str = "backward", as_node: bool = False) -> Any:
+    def seed_gradient(self, *, who: str = "backward", as_node: bool = False) -> float | Value:
         """What a backward pass from this root starts with: d(self)/d(self) = 1 (a constant
         node `as_node`, for a recorded pass)."""
         return constant(1.0) if as_node else 1.0
 
-    def as_gradient(self, found: Any, create_graph: bool = False) -> Any:
+    def as_gradient(self, found: Operand, create_graph: bool = False) -> float | Value:
         """A gradient of this node as `grad` returns it: a float (0.0 for None, a gradient that
         never reached it), or with `create_graph` a Value (a constant for a plain number)."""
         if not create_graph:
@@ -523,7 +528,7 @@ class Value:
         self.data = float(data)  # type: ignore[arg-type]  # numbers and 0-d arrays
 
 
-Operand = Value | int | float
+ScalarOperand = Value | int | float  # what an operator of a Value takes
 
 # The record of a node made by hand (the constructor with parents): it has no op definition.
 BY_HAND = ("made by hand",)
@@ -540,8 +545,8 @@ def new_node(
     data: float,
     op: str,
     parents: tuple[Value, ...],
-    local_grads: tuple[Any, ...],
-    saved: Any = (),
+    local_grads: tuple[float, ...],
+    saved: Saved = (),
 ) -> Value:
     """A node made by an op: its value, its op's name, its inputs, their local gradients (numbers)
     and what the op saved, without the checks of the constructor, which the op has made already
@@ -566,7 +571,7 @@ def new_node(
 
 
 def _link(
-    node: Value, parents: tuple[Value, ...], local_grads: tuple[Any, ...], saved: Any
+    node: Value, parents: tuple[Value, ...], local_grads: tuple[float, ...], saved: Saved
 ) -> None:
     """Store a node's parents, local gradients and saved record: in slots for one or two
     parents, else as tuples (see Value's slots)."""
@@ -587,7 +592,7 @@ def _link(
 
 
 def _apply_modes(
-    data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[Any, ...]
+    data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
 ) -> tuple[str, tuple[Value, ...], tuple[Any, ...]]:
     """What the modes of this thread make of a new node: checked for non-finite numbers inside
     `detect_anomaly()`, made a leaf inside `no_grad()`."""
@@ -616,7 +621,7 @@ def _checked_inputs(
 
 
 def dot_node(
-    weights: Any,
+    weights: Sequence[Value | float],
     x: tuple[Value, ...],
     x_data: list[float],
     bias: float | Value | None,
@@ -627,7 +632,10 @@ def dot_node(
     their nodes here; `op` names the function called in an error. The weights are checked as their
     numbers are read (a layer's are its Values)."""
     kind = type(weights)
-    w = weights if kind is tuple else tuple(weights) if kind is list else as_values(weights, op)
+    w = cast(
+        tuple[Value, ...],
+        weights if kind is tuple else tuple(weights) if kind is list else as_values(weights, op),
+    )
     w_data = [v.data for v in w if type(v) is Value]
     if len(w_data) != len(w):  # not all Values: numbers become constants, the rest is refused
         w = as_values(w, op)
@@ -675,7 +683,7 @@ def as_value(item: object, op: str = "as_value") -> Value:
     return value
 
 
-def as_values(items: Any, op: str = "as_values") -> tuple[Value, ...]:
+def as_values(items: Sequence[Value | float], op: str = "as_values") -> tuple[Value, ...]:
     """The items as Values (plain numbers, also a NumPy array's, become constants); TypeError
     naming the op otherwise (a Tensor is on the other path: it says so)."""
     kind = type(items)
@@ -689,7 +697,7 @@ def as_values(items: Any, op: str = "as_values") -> tuple[Value, ...]:
         if type(v) is not Value:
             break
     else:
-        return values  # the common case: nothing to wrap
+        return cast(tuple[Value, ...], values)  # the common case: nothing to wrap
     return tuple(item if type(item) is Value else as_value(item, op) for item in values)
 
 

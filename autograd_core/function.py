@@ -48,7 +48,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .graph import is_node
+from .graph import Number, Operand, Saved, Shares, is_node
 
 # How the gradient moves through an op, as the lessons name the patterns. "function" covers every
 # op whose local gradient is a formula of its input or output (exp, sigmoid, ...); "shape" moves
@@ -101,17 +101,17 @@ class Function:
     # ---- PyTorch's form: what a subclass writes -----------------------------------------------
 
     @staticmethod
-    def forward(ctx: Context, *inputs: Any) -> Any:
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:  # any signature: yours
         """The output's number(s) from the inputs' numbers; save what backward needs on `ctx`."""
         raise NotImplementedError("a Function needs a static forward(ctx, *inputs)")
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> Any:
+    def backward(ctx: Context, *args: Any, **kwargs: Any) -> Any:  # (as PyTorch's)
         """Per input, upstream x local gradient (one value for one input, else a tuple)."""
         raise NotImplementedError("a Function needs a static backward(ctx, grad)")
 
     @classmethod
-    def apply(cls, *args: Any) -> Any:
+    def apply(cls, *args: Operand) -> Operand:
         """Record the op on its inputs: a node of the same kind as the nodes among `args` (all
         Values, or all Tensors; other arguments are passed to `forward` as they are)."""
         for arg in args:
@@ -122,12 +122,12 @@ class Function:
     # ---- the protocol the node types call (the library's ops define it their shorter way) ------
 
     @classmethod
-    def node_op(cls, saved: Any) -> str:
+    def node_op(cls, saved: Saved) -> str:
         """What a node made by this op records in `op` (its name; `**n` says its exponent)."""
         return cls.name
 
     @classmethod
-    def run(cls, args: tuple[Any, ...], nodes: tuple[int, ...]) -> tuple[Any, Any]:
+    def run(cls, args: tuple[Operand, ...], nodes: tuple[int, ...]) -> tuple[Number, Saved]:
         """The forward pass on numbers: (the output, what the node saves for its backward).
         `args` are the arguments with each node replaced by its data; `nodes` the positions of
         the nodes among them."""
@@ -138,7 +138,7 @@ class Function:
         return out, ctx
 
     @classmethod
-    def value_at(cls, inputs: tuple[Any, ...], saved: Any) -> Any:
+    def value_at(cls, inputs: tuple[Number, ...], saved: Saved) -> Number:
         """The op's value at `inputs` (numbers, one per node input), the other arguments as the
         node's forward had them: a node recomputed with its inputs nudged (`check_local_grads`)."""
         ctx: Context = saved
@@ -149,8 +149,13 @@ class Function:
 
     @classmethod
     def shares(
-        cls, grad: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Sequence[bool]
-    ) -> tuple[Any, ...]:
+        cls,
+        grad: Operand,
+        inputs: tuple[Operand, ...],
+        out: Operand,
+        saved: Saved,
+        needed: Sequence[bool],
+    ) -> Shares:
         """Per node input, upstream x local gradient: numbers when `grad`, `inputs` and `out` are
         numbers, nodes when they are nodes (`create_graph`). None where no gradient is needed."""
         ctx: Context = saved.bound(inputs, out)
@@ -214,17 +219,17 @@ class Context:
         self._saved: tuple[Any, ...] = ()
         self._sources: tuple[int | None, ...] = ()  # per saved value: its argument, OUT or None
 
-    def save_for_backward(self, *values: Any) -> None:
+    def save_for_backward(self, *values: Operand) -> None:
         """Keep `values` (inputs, the output, or other numbers) for `backward`."""
         self._saved = values
 
     @property
-    def saved_tensors(self) -> tuple[Any, ...]:
+    def saved_tensors(self) -> tuple[Operand, ...]:
         """What `save_for_backward` kept: under `create_graph` the inputs and the output among
         them are the graph's nodes, so that backward's result can be differentiated again."""
         return self._saved
 
-    def seal(self, args: tuple[Any, ...], nodes: tuple[int, ...], out: Any) -> None:
+    def seal(self, args: tuple[Operand, ...], nodes: tuple[int, ...], out: Number) -> None:
         """After `forward`: note which saved values are which node input or the output (by
         identity), so that `bound` can put nodes in their place."""
         self.args = args
@@ -238,7 +243,7 @@ class Context:
                 sources.append(next((k for k, i in enumerate(nodes) if args[i] is value), None))
         self._sources = tuple(sources)
 
-    def bound(self, inputs: tuple[Any, ...], out: Any) -> Context:
+    def bound(self, inputs: tuple[Operand, ...], out: Operand) -> Context:
         """This context with the saved inputs and output taken from `inputs` (the node inputs,
         in order) and `out`: the numbers forward saw, or the graph's nodes."""
         bound = Context.__new__(Context)
@@ -253,7 +258,7 @@ class Context:
 _OUT = -1  # the source of a saved value that is the output
 
 
-def _fitted(function: type[Function], k: int, gradient: Any, x: Any) -> Any:
+def _fitted(function: type[Function], k: int, gradient: Operand, x: Operand) -> Operand:
     """A gradient a user's backward returned for input `k` (x), checked: of x's shape, and cast
     to x's dtype (a float64 gradient of a float32 input comes back float32)."""
     if np.shape(gradient) != np.shape(x):
@@ -267,7 +272,7 @@ def _fitted(function: type[Function], k: int, gradient: Any, x: Any) -> Any:
     return gradient
 
 
-def _distinct(args: tuple[Any, ...], nodes: tuple[int, ...]) -> tuple[Any, ...]:
+def _distinct(args: tuple[Operand, ...], nodes: tuple[int, ...]) -> tuple[Operand, ...]:
     """The arguments, with the data of node inputs made distinct objects where two are the same
     object (`f.apply(x, x)`, or two Values of one literal), so that a saved value names one
     input."""

@@ -29,9 +29,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeAlias
 
 import numpy as np
+
+# What ops compute with, named once. A forward pass gets numbers: a float on the scalar path, an
+# array on the batch path. A local gradient, a vjp and a Function's backward get numbers or nodes
+# (under create_graph they run on the graph's own nodes): an Operand. No static type covers the
+# arithmetic of floats, arrays, Values and Tensors together, so an Operand is checked by the tests
+# (every op, on both paths, against finite differences and HIPS autograd), not by mypy.
+Number: TypeAlias = "float | np.ndarray"
+Operand: TypeAlias = Any
+Shares: TypeAlias = "tuple[Operand | None, ...]"  # per input, upstream x local gradient
+# What a node's op recorded for its backward besides its inputs and output: a tuple of params and
+# numbers (a slope, an axis, a mask, the labels), or a `Function`'s Context.
+Saved: TypeAlias = Any
 
 
 class Node(Protocol):
@@ -68,26 +80,26 @@ class Node(Protocol):
     def grad(self, value: Any) -> None: ...
 
     @property
-    def function(self) -> Any: ...
+    def function(self) -> type | None: ...
 
     # The walk's fast way to a node's inputs, for the one or two of almost every node: the first
     # and the second (None where there are fewer); `parents` for a leaf and a node of more.
     @property
-    def first_input(self) -> Any: ...
+    def first_input(self) -> Node | None: ...
 
     @property
-    def second_input(self) -> Any: ...
+    def second_input(self) -> Node | None: ...
 
-    def chain_rule(self, upstream: Any) -> None: ...
+    def chain_rule(self, upstream: Operand) -> None: ...
 
-    def shares(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]: ...
+    def shares(self, upstream: Operand, create_graph: bool = False) -> Shares: ...
 
-    def accumulate(self, share: Any) -> None: ...
+    def accumulate(self, share: Operand) -> None: ...
 
-    def seed_gradient(self, *, who: str = "backward") -> Any: ...
+    def seed_gradient(self, *, who: str = "backward") -> Operand: ...
 
     @classmethod
-    def fresh_grad(cls) -> Any: ...
+    def fresh_grad(cls) -> object: ...
 
 
 # What an `on_node` hook is called with: the node that just passed its gradient on, the gradient
@@ -132,20 +144,18 @@ class NonFiniteError(FloatingPointError):
         *,
         stage: str,
         op: str,
-        value: Any,
+        value: float,
         position: int | None = None,
-        node: Any = None,
-        parent: Any = None,
-        inputs: tuple[Any, ...] = (),
+        node: Node | None = None,
+        parent: Node | None = None,
+        inputs: tuple[Number, ...] = (),
     ) -> None:
         super().__init__(message)
         self.stage, self.op, self.value, self.position = stage, op, value, position
         self.node, self.parent, self.inputs = node, parent, inputs
 
 
-def _depth_first(
-    root: Any, keep_every_grad: bool
-) -> tuple[list[Any], list[tuple[Any, Any]], Any]:
+def _depth_first(root: Any, keep_every_grad: bool) -> tuple[list[Any], list[tuple[Any, Any]], Any]:
     """The nodes `root` depends on, each after all of its parents (`root` last), the grads the
     leaves held (with `keep_every_grad`, the grads every node held) as (node, grad) pairs, and
     the mark every node of the order holds as its grad now.
@@ -265,7 +275,7 @@ def backpropagate(
         order, held, marked = _depth_first(root, keep_every_grad=wanted is not None)
         try:
             empty = type(root).EMPTY_GRAD
-            if not marked == empty:  # (a Value's mark is already an empty gradient)
+            if marked != empty:  # (a Value's mark is already an empty gradient)
                 for node in order:
                     node.grad = empty
             root.grad = seed
@@ -373,9 +383,9 @@ def _refuse_non_finite(node: Any, position: int, parent: Any, share: Any) -> Non
 
 def refuse_non_finite_forward(
     op: str,
-    data: Any,
-    inputs: tuple[Any, ...],
-    local_grads: tuple[Any, ...] = (),
+    data: Number,
+    inputs: tuple[Number, ...],
+    local_grads: tuple[Number, ...] = (),
     shape: tuple[int, ...] | None = None,
 ) -> None:
     """The forward check of `detect_anomaly()`, for a node about to be made from `inputs` (their

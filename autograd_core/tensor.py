@@ -28,6 +28,8 @@ from .function import Function
 from .graph import (
     CONSTANT,
     MODE_BLOCKS,
+    Operand,
+    Shares,
     backpropagate,
     is_node,
     refuse_non_finite_forward,
@@ -35,7 +37,7 @@ from .graph import (
 )
 from .ops import elementwise as unary
 from .ops import reduce, shape
-from .ops.arrays import class_labels, unbroadcast, with_reduced_axes
+from .ops.arrays import Indexer, class_labels, unbroadcast, with_reduced_axes
 from .ops.kinds import times
 
 ArrayLike = Any
@@ -342,7 +344,7 @@ class Tensor:
         return ValueError(f"{op}: shapes {self.shape} and {other.shape} do not broadcast")
 
     @classmethod
-    def record(cls, function: type[Function], args: tuple[Any, ...]) -> Tensor:
+    def record(cls, function: type[Function], args: tuple[Operand, ...]) -> Tensor:
         """`function.apply(*args)` on the batch path: its forward on the inputs' arrays now, its
         backward in each backward pass."""
         nodes = tuple(i for i, arg in enumerate(args) if is_node(arg))
@@ -628,7 +630,7 @@ class Tensor:
         order = axes or tuple(reversed(range(self.ndim)))
         return self._array_op(shape.Transpose, (self,), order)
 
-    def __getitem__(self, index: Any) -> Tensor:
+    def __getitem__(self, index: Indexer | Tensor) -> Tensor:
         """Indexing, integer arrays included (`ops.Index`).  The gradient is scattered back; an
         element picked twice gets both contributions (np.add.at)."""
         if isinstance(index, Tensor):
@@ -638,7 +640,7 @@ class Tensor:
         except IndexError as error:
             raise IndexError(f"index into a Tensor of shape {self.shape}: {error}") from None
 
-    def scatter_into(self, shape_: tuple[int, ...], index: Any) -> Tensor:
+    def scatter_into(self, shape_: tuple[int, ...], index: Indexer) -> Tensor:
         """A zero Tensor of the given shape with this one added at `index` (twice where `index`
         picks an element twice): what indexing does to a gradient, as an op of its own so that
         it can be differentiated again (`ops.ScatterInto`).  d/dx = upstream[index]."""
@@ -733,7 +735,7 @@ class Tensor:
                 else:  # a leaf keeps its gradient: never a view of, or the array of, another's
                     parent.grad = share.copy()
 
-    def shares(self, upstream: Any, create_graph: bool = False) -> tuple[Any, ...]:
+    def shares(self, upstream: Operand, create_graph: bool = False) -> Shares:
         """Each parent's share of the gradient, returned instead of added (the walk's step when a
         hook, a check or `create_graph` needs them), None for a parent that needs no gradient:
         arrays; with `create_graph`, Tensors made by the op's own backward applied to this
@@ -754,7 +756,7 @@ class Tensor:
             for parent, share in zip(parents, shares)
         )
 
-    def accumulate(self, share: Any) -> None:
+    def accumulate(self, share: np.ndarray | Tensor) -> None:
         """Add one share to this node's grad (the first share is the grad)."""
         self.grad = share if self.grad is None else self.grad + share
 
@@ -765,7 +767,7 @@ class Tensor:
 
     def seed_gradient(
         self, gradient: ArrayLike | None = None, *, who: str = "backward", as_node: bool = False
-    ) -> Any:
+    ) -> np.ndarray | Tensor:
         """What a backward pass from this root starts with: d(self)/d(self), ones of a
         single-element root, or a copy of `gradient` (of this root's shape); a constant Tensor
         `as_node`, for a recorded pass. Refuses a root that needs no gradient; `who` names the
@@ -773,7 +775,7 @@ class Tensor:
         seed = self._seed(gradient, who)
         return constant(seed) if as_node else seed
 
-    def as_gradient(self, found: Any, create_graph: bool = False) -> Any:
+    def as_gradient(self, found: Operand, create_graph: bool = False) -> np.ndarray | Tensor:
         """A gradient of this tensor's shape as `grad` returns it: an array of its own (never
         one that another gradient shares), or with `create_graph` a Tensor (a constant when the
         gradient is plain numbers); `found` None gives zeros."""
@@ -825,7 +827,7 @@ class Tensor:
         self.data = array
 
 
-def _joined(op: type[ops.ArrayOp], tensors: Sequence[Any], axis: int) -> Tensor:
+def _joined(op: type[ops.ArrayOp], tensors: Sequence[ArrayLike], axis: int) -> Tensor:
     """The node of `concatenate` or `stack` over `tensors`, with NumPy's error naming the shapes."""
     parts = tuple(as_tensor(t) for t in tensors)
     if not parts:
@@ -837,13 +839,13 @@ def _joined(op: type[ops.ArrayOp], tensors: Sequence[Any], axis: int) -> Tensor:
         raise ValueError(f"{op.name} along axis {axis}: shapes {shapes}: {error}") from None
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     """Tensors joined along an existing axis, as one node (`ops.Concatenate`).  Each input gets
     its slice of the upstream gradient."""
     return _joined(shape.Concatenate, tensors, axis)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     """Tensors of one shape stacked along a new axis, as one node (`ops.Stack`).  Each input gets
     its slice of the upstream gradient."""
     return _joined(shape.Stack, tensors, axis)

@@ -19,6 +19,8 @@ from typing import Any
 
 import graphviz
 
+from autograd_core import Node
+
 from .picture import FILL, KIND_MEANINGS, Picture, Style, fmt, format_value, holds_array
 
 # The gate patterns the lessons name get a colour; what each op does is its own `meaning`.
@@ -131,10 +133,10 @@ def _add_value(
     dot.node(f"v{i}", label, **attrs)
 
 
-def gate_colour(node: Any) -> str:
+def gate_colour(node: Node) -> str:
     """The colour of the gate pattern of the op that made `node` (grey for one of your own)."""
-    function = node.function
-    return GATE_COLOURS.get(function.gate, OTHER_OP_COLOUR) if function else OTHER_OP_COLOUR
+    gate = getattr(node.function, "gate", "")  # (no function: made by hand)
+    return GATE_COLOURS.get(gate, OTHER_OP_COLOUR)
 
 
 def _add_op(

@@ -62,7 +62,7 @@ def summary(array: Any, precision: int = 4) -> str:
     )
 
 
-def holds_array(node: Any) -> bool:
+def holds_array(node: Node) -> bool:
     """Whether the node's value is an array (shown with its shape, summarised) or a number."""
     return isinstance(node.data, np.ndarray)
 

@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import is_node
+from ..graph import Operand, is_node
 
 Axes = Any  # an int, a tuple of ints, or None: NumPy's `axis`
+Indexer = Any  # what NumPy indexes an array with: ints, slices, integer arrays, a tuple of them
 
 
-def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+def unbroadcast(grad: Operand, shape: tuple[int, ...]) -> Operand:
     """Sum a gradient back to the shape of an input that NumPy broadcast to make the output (a
     number, of shape (), is returned as it is)."""
     if getattr(grad, "shape", ()) == shape:
@@ -30,7 +31,7 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def with_reduced_axes(g: Any, axis: Axes, keepdims: bool) -> Any:
+def with_reduced_axes(g: Operand, axis: Axes, keepdims: bool) -> Operand:
     """The upstream gradient of a reduction over `axis` with the reduced axes put back as 1s, so
     that it broadcasts over the reduction's input."""
     if keepdims or axis is None:
@@ -41,14 +42,14 @@ def with_reduced_axes(g: Any, axis: Axes, keepdims: bool) -> Any:
     return g.reshape(tuple(1 if a in reduced else next(kept) for a in range(ndim)))
 
 
-def broadcast(g: Any, shape: tuple[int, ...]) -> Any:
+def broadcast(g: Operand, shape: tuple[int, ...]) -> Operand:
     """g repeated to `shape` (an array of its own, writable; a Tensor by its op)."""
     if is_node(g):
         return g.broadcast_to(shape)
     return np.broadcast_to(g, shape).copy()  # a broadcast view is read-only
 
 
-def scattered(g: Any, shape: tuple[int, ...], index: Any) -> Any:
+def scattered(g: Operand, shape: tuple[int, ...], index: Indexer) -> Operand:
     """Zeros of `shape` with g added at `index`, twice where it picks an element twice (a Tensor
     by its op, `scatter_into`)."""
     if is_node(g):
@@ -58,7 +59,7 @@ def scattered(g: Any, shape: tuple[int, ...], index: Any) -> Any:
     return full
 
 
-def _as_matrices(g: Any, A: Any, B: Any) -> tuple[Any, Any, Any]:
+def _as_matrices(g: Operand, A: Operand, B: Operand) -> tuple[Operand, Operand, Operand]:
     """A, B and the upstream g of A @ B with 1-D operands read as NumPy reads them (a row, a
     column) and g shaped as the product of those."""
     A2 = A.reshape(1, -1) if A.ndim == 1 else A
@@ -67,11 +68,11 @@ def _as_matrices(g: Any, A: Any, B: Any) -> tuple[Any, Any, Any]:
     return A2, B2, g.reshape(*batch, A2.shape[-2], B2.shape[-1])
 
 
-def _swap_last(t: Any) -> Any:
+def _swap_last(t: Operand) -> Operand:
     return t.transpose(*range(t.ndim - 2), t.ndim - 1, t.ndim - 2)
 
 
-def matmul_grad_a(g: Any, A: Any, B: Any) -> Any:
+def matmul_grad_a(g: Operand, A: Operand, B: Operand) -> Operand:
     """A's share of the gradient of A @ B: g @ B^T, batch axes summed back."""
     if A.ndim == 2 and B.ndim == 2:
         return g @ B.T
@@ -79,7 +80,7 @@ def matmul_grad_a(g: Any, A: Any, B: Any) -> Any:
     return unbroadcast(g2 @ _swap_last(B2), A2.shape).reshape(A.shape)
 
 
-def matmul_grad_b(g: Any, A: Any, B: Any) -> Any:
+def matmul_grad_b(g: Operand, A: Operand, B: Operand) -> Operand:
     """B's share of the gradient of A @ B: A^T @ g, batch axes summed back."""
     if A.ndim == 2 and B.ndim == 2:
         return A.T @ g
@@ -87,7 +88,7 @@ def matmul_grad_b(g: Any, A: Any, B: Any) -> Any:
     return unbroadcast(_swap_last(A2) @ g2, B2.shape).reshape(B.shape)
 
 
-def class_labels(labels: Any, shape: tuple[int, ...], op: str) -> np.ndarray:
+def class_labels(labels: object, shape: tuple[int, ...], op: str) -> np.ndarray:
     """One integer class label per row of scores of `shape` (M, k), each below k; else
     ValueError naming `op`."""
     labels = np.asarray(labels)
@@ -102,7 +103,7 @@ def class_labels(labels: Any, shape: tuple[int, ...], op: str) -> np.ndarray:
     return labels
 
 
-def onehot(labels: np.ndarray, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+def onehot(labels: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """Rows of `shape` (M, k) with a 1 at each row's label and 0 elsewhere."""
     out = np.zeros(shape, dtype=dtype)
     out[np.arange(len(labels)), labels] = 1.0

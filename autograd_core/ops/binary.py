@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any
 
-from ..graph import numbers_of
+from ..graph import Operand, numbers_of
 from . import numbers as num
 from .elementwise import log, slope_power
 from .kinds import Binary, constant_local
@@ -42,7 +41,7 @@ class Mul(Binary):
     value = staticmethod(operator.mul)
 
     @staticmethod
-    def local(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    def local(a: Operand, b: Operand, out: Operand) -> tuple[Operand, Operand]:
         return b, a
 
 
@@ -65,7 +64,7 @@ class Max(Binary):
     value = staticmethod(num.maximum)
 
     @staticmethod
-    def local(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    def local(a: Operand, b: Operand, out: Operand) -> tuple[Operand, Operand]:
         first_wins = (a >= b) | num.isnan(a)
         return first_wins, first_wins ^ True  # True counts as 1 (an array: a mask, and its not)
 
@@ -84,7 +83,7 @@ class Power(Binary):
     value = staticmethod(num.power)
 
     @staticmethod
-    def local(a: Any, b: Any, out: Any) -> tuple[Any, Any]:
+    def local(a: Operand, b: Operand, out: Operand) -> tuple[Operand, Operand]:
         d_exponent = out * log(a) if a > 0.0 else (0.0 if a == 0.0 else math.nan)
         if numbers_of(b) == 0.0:  # a**0 is the constant 1: its slope is 0, also at a = 0
             return num.zeros_like(a), d_exponent

@@ -11,9 +11,8 @@ numbers and a recorded pass its nodes.
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from ..graph import numbers_of
+from ..graph import Number, Operand, Saved, numbers_of
 from . import numbers as num
 from .kinds import Elementwise
 
@@ -27,7 +26,7 @@ class Exp(Elementwise):
     value = staticmethod(num.exp)
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         return out
 
 
@@ -40,7 +39,7 @@ class Log(Elementwise):
     value = staticmethod(num.log)
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         return 1.0 / x
 
 
@@ -55,7 +54,7 @@ class Reciprocal(Elementwise):
     value = staticmethod(num.reciprocal)
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         return -out * out
 
 
@@ -66,7 +65,7 @@ def power_name(n: float) -> str:
     return f"**{short}" if float(short) == n else f"**{n!r}"
 
 
-def slope_power(x: Any, e: float) -> Any:
+def slope_power(x: Operand, e: float) -> Operand:
     """x**e for a slope: infinite where x is 0 and e < 0 (a vertical slope, not an error) and
     where it overflows (negative only for a negative x and an odd whole e)."""
     try:
@@ -92,7 +91,7 @@ class PowerN(Elementwise):
     value = staticmethod(num.power)
 
     @staticmethod
-    def local(x: Any, out: Any, n: float) -> Any:
+    def local(x: Operand, out: Operand, n: float) -> Operand:
         if n == 0.0:
             return num.zeros_like(x)
         if n == 1.0:
@@ -102,7 +101,7 @@ class PowerN(Elementwise):
         return slope_power(x, n - 1.0) * n
 
     @classmethod
-    def node_op(cls, saved: Any) -> str:
+    def node_op(cls, saved: Saved) -> str:
         return power_name(saved[0])
 
 
@@ -115,7 +114,7 @@ class Abs(Elementwise):
     value = staticmethod(num.absolute)
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         return num.sign(x)
 
 
@@ -128,7 +127,7 @@ class Sqrt(Elementwise):
     value = staticmethod(num.sqrt)
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         try:
             return 0.5 / out
         except ZeroDivisionError:  # a float (or a Value) at 0: the slope is vertical
@@ -148,8 +147,8 @@ class Clip(Elementwise):
     value = staticmethod(num.clip)
 
     @staticmethod
-    def local(x: Any, out: Any, low: float | None, high: float | None) -> Any:
-        inside: Any = True
+    def local(x: Operand, out: Operand, low: float | None, high: float | None) -> Operand:
+        inside: Operand = True
         if low is not None:
             inside = inside & (x >= low)
         if high is not None:
@@ -172,7 +171,7 @@ class ReLU(Elementwise):
     value = staticmethod(num.relu)
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         return x > 0.0  # True counts as 1 and False as 0 (an array: a mask)
 
 
@@ -189,11 +188,11 @@ class LeakyReLU(Elementwise):
     local_texts = ("1 if {0} > 0 else slope",)
 
     @staticmethod
-    def value(x: Any, slope: float = 0.01) -> Any:
+    def value(x: Number, slope: float = 0.01) -> Number:
         return num.where(x > 0.0, x, x * slope)
 
     @staticmethod
-    def local(x: Any, out: Any, slope: float = 0.01) -> Any:
+    def local(x: Operand, out: Operand, slope: float = 0.01) -> Operand:
         return num.where(x > 0.0, 1.0, slope, like=x)
 
 
@@ -206,12 +205,12 @@ class Sigmoid(Elementwise):
     local_texts = ("{out}*(1-{out})",)
 
     @staticmethod
-    def value(x: Any) -> Any:
+    def value(x: Number) -> Number:
         e = num.exp(-num.absolute(x))  # at most 1, so no exp overflows, for any x
         return num.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         return out * (1.0 - out)
 
 
@@ -225,7 +224,7 @@ class Tanh(Elementwise):
     value = staticmethod(num.tanh)
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         return 1.0 - out * out
 
 
@@ -239,12 +238,12 @@ class ELU(Elementwise):
     local_texts = ("1 if {0} > 0 else {out}+alpha",)
 
     @staticmethod
-    def value(x: Any, alpha: float = 1.0) -> Any:
+    def value(x: Number, alpha: float = 1.0) -> Number:
         e = num.exp(num.where(x > 0.0, 0.0, x))  # only the x <= 0 side is used: no overflow
         return num.where(x > 0.0, x, (e - 1.0) * alpha)
 
     @staticmethod
-    def local(x: Any, out: Any, alpha: float = 1.0) -> Any:
+    def local(x: Operand, out: Operand, alpha: float = 1.0) -> Operand:
         return num.where(x > 0.0, 1.0, out + alpha)
 
 
@@ -258,11 +257,11 @@ class Softplus(Elementwise):
     local_texts = ("sigmoid({0})",)
 
     @staticmethod
-    def value(x: Any) -> Any:
+    def value(x: Number) -> Number:
         return num.maximum(x, 0.0) + num.log1p(num.exp(-num.absolute(x)))
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         return sigmoid(x)
 
 
@@ -276,11 +275,11 @@ class SiLU(Elementwise):
     local_texts = ("s+{out}*(1-s), s = sigmoid({0})",)
 
     @staticmethod
-    def value(x: Any) -> Any:
+    def value(x: Number) -> Number:
         return x * Sigmoid.value(x)
 
     @staticmethod
-    def local(x: Any, out: Any) -> Any:
+    def local(x: Operand, out: Operand) -> Operand:
         s = sigmoid(x)
         return s + out * (1.0 - s)
 

@@ -36,8 +36,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..function import Function
-from ..graph import is_node
+from ..function import Context, Function
+from ..graph import Number, Operand, Saved, Shares, is_node
 from .arrays import unbroadcast
 from .numbers import is_one
 
@@ -65,27 +65,27 @@ class Op(Function, abstract=True):
             OPS.append(cls)
 
     @staticmethod
-    def forward(ctx: Any, *inputs: Any) -> Any:
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:  # any signature: yours
         raise TypeError(
             "an op of autograd_core.ops is written in its short form (value and local, or vjp), "
             "not as forward(ctx, ...): call it with Op.apply(x) or x's method"
         )
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> Any:
+    def backward(ctx: Context, *args: Any, **kwargs: Any) -> Any:  # (as PyTorch's)
         raise TypeError(
             "an op of autograd_core.ops gives its gradients by `local` (or `vjp`), not backward"
         )
 
     @classmethod
-    def apply(cls, *args: Any) -> Any:
+    def apply(cls, *args: Operand) -> Operand:
         """The op on nodes, as the node's own method makes it (`Tanh.apply(x)` is `x.tanh()`)."""
         if not cls.method or not is_node(args[0]):
             raise TypeError(f"{cls.__name__}.apply needs a Value or a Tensor first")
         return getattr(args[0], cls.method)(*args[1:])
 
     @classmethod
-    def call(cls, *args: Any) -> Any:
+    def call(cls, *args: Operand) -> Operand:
         """The op as a function of numbers or nodes: its value on numbers (no graph), its node
         on a node (what local gradients are written with, so they work under create_graph)."""
         if is_node(args[0]):
@@ -93,31 +93,36 @@ class Op(Function, abstract=True):
         return cls.value(*args)
 
     @classmethod
-    def value_at(cls, inputs: tuple[Any, ...], saved: Any) -> Any:
+    def value_at(cls, inputs: tuple[Number, ...], saved: Saved) -> Number:
         """The op's value at `inputs` (numbers) with the node's saved params: a node recomputed
         with its inputs nudged (`check_local_grads`)."""
         raise NotImplementedError
 
     @classmethod
     def shares(
-        cls, grad: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Sequence[bool]
-    ) -> tuple[Any, ...]:
+        cls,
+        grad: Operand,
+        inputs: tuple[Operand, ...],
+        out: Operand,
+        saved: Saved,
+        needed: Sequence[bool],
+    ) -> Shares:
         """Per input, upstream x local gradient (see `Function.shares`)."""
         raise NotImplementedError
 
 
-def constant_local(*local_grads: float) -> Any:
+def constant_local(*local_grads: float) -> staticmethod[..., tuple[float, ...]]:
     """A `local` that is the same numbers everywhere (the add gate's (1, 1)), as a static
     method whose `constant` the scalar path's fast route reads without calling it."""
 
-    def local(*inputs_and_out: Any) -> tuple[float, ...]:
+    def local(*inputs_and_out: Operand) -> tuple[float, ...]:
         return local_grads
 
     local.constant = local_grads  # type: ignore[attr-defined]
     return staticmethod(local)
 
 
-def times(grad: Any, local: Any) -> Any:
+def times(grad: Operand, local: Operand) -> Operand:
     """upstream x local gradient, with no product for a local gradient of 1 (the add gate). An
     array times a mask (relu's, max's) has no negative zeros, as the scalar path's sums have
     none (`0.0 + -0.0` is 0.0): a printed gradient shows 0, not -0."""
@@ -143,13 +148,18 @@ class Elementwise(Op, abstract=True):
     local: ClassVar[Any]  # (x, out, *params) -> d out / d x, on numbers or nodes
 
     @classmethod
-    def value_at(cls, inputs: tuple[Any, ...], saved: Any) -> Any:
+    def value_at(cls, inputs: tuple[Number, ...], saved: Saved) -> Number:
         return cls.value(inputs[0], *saved)
 
     @classmethod
     def shares(
-        cls, grad: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Sequence[bool]
-    ) -> tuple[Any, ...]:
+        cls,
+        grad: Operand,
+        inputs: tuple[Operand, ...],
+        out: Operand,
+        saved: Saved,
+        needed: Sequence[bool],
+    ) -> Shares:
         local = cls.local(inputs[0], out, *saved) if saved else cls.local(inputs[0], out)
         return (times(grad, local),)
 
@@ -165,13 +175,18 @@ class Binary(Op, abstract=True):
     local: ClassVar[Any]  # (a, b, out) -> (d out / d a, d out / d b), on numbers or nodes
 
     @classmethod
-    def value_at(cls, inputs: tuple[Any, ...], saved: Any) -> Any:
+    def value_at(cls, inputs: tuple[Number, ...], saved: Saved) -> Number:
         return cls.value(*inputs)
 
     @classmethod
     def shares(
-        cls, grad: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Sequence[bool]
-    ) -> tuple[Any, ...]:
+        cls,
+        grad: Operand,
+        inputs: tuple[Operand, ...],
+        out: Operand,
+        saved: Saved,
+        needed: Sequence[bool],
+    ) -> Shares:
         a, b = inputs
         local_a, local_b = cls.local(a, b, out)
         return (
@@ -190,17 +205,22 @@ class Many(Op, abstract=True):
     local: ClassVar[Any]  # (inputs, out, *params) -> per input d out / d input
 
     @classmethod
-    def value_at(cls, inputs: tuple[Any, ...], saved: Any) -> Any:
+    def value_at(cls, inputs: tuple[Number, ...], saved: Saved) -> Number:
         return cls.value(inputs, *saved)
 
     @classmethod
     def shares(
-        cls, grad: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Sequence[bool]
-    ) -> tuple[Any, ...]:
+        cls,
+        grad: Operand,
+        inputs: tuple[Operand, ...],
+        out: Operand,
+        saved: Saved,
+        needed: Sequence[bool],
+    ) -> Shares:
         return tuple(times(grad, local) for local in cls.local(inputs, out, *saved))
 
     @classmethod
-    def call(cls, *args: Any) -> Any:
+    def call(cls, *args: Operand) -> Operand:
         """On numbers the value; on nodes the node, made by the scalar path's `Value.fuse`."""
         inputs = tuple(args[0])
         for x in inputs:
@@ -226,19 +246,24 @@ class ArrayOp(Op, abstract=True):
     vjp: ClassVar[Any]  # (g, inputs, out, saved, needed) -> shares, on arrays or Tensors
 
     @classmethod
-    def call(cls, *args: Any) -> Any:
+    def call(cls, *args: Operand) -> Operand:
         """On a Tensor its method; on an array the value's output (an op of one input)."""
         if is_node(args[0]):
             return cls.apply(*args)
         return cls.value((args[0],), *args[1:])[0]
 
     @classmethod
-    def value_at(cls, inputs: tuple[Any, ...], saved: Any) -> Any:
+    def value_at(cls, inputs: tuple[Number, ...], saved: Saved) -> Number:
         raise TypeError(f"{cls.name} is an op of the batch path: check it with gradcheck")
 
     @classmethod
     def shares(
-        cls, grad: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Sequence[bool]
-    ) -> tuple[Any, ...]:
+        cls,
+        grad: Operand,
+        inputs: tuple[Operand, ...],
+        out: Operand,
+        saved: Saved,
+        needed: Sequence[bool],
+    ) -> Shares:
         shares: tuple[Any, ...] = cls.vjp(grad, inputs, out, saved, needed)
         return shares

@@ -15,23 +15,24 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from ..graph import CONSTANT, is_node, numbers_of
+from ..graph import CONSTANT, Number, Operand, is_node, numbers_of
 
 
 class OnNumbers:
     """A function of a float or an array: `on_float` for a Python float (any real number becomes
     one), `on_array` for anything else (an ndarray, a NumPy scalar of a float32 array)."""
 
-    def __init__(self, name: str, on_float: Callable[..., Any], on_array: Callable[..., Any]):
+    def __init__(
+        self, name: str, on_float: Callable[..., float], on_array: Callable[..., np.ndarray]
+    ) -> None:
         self.__name__ = self.name = name
         self.on_float = on_float
         self.on_array = on_array
 
-    def __call__(self, x: Any, *params: Any) -> Any:
+    def __call__(self, x: Number, *params: object) -> Number:
         if type(x) is float:
             return self.on_float(x, *params)
         if isinstance(x, np.ndarray):
@@ -123,7 +124,7 @@ relu = OnNumbers("relu", _float_relu, _array_relu)
 clip = OnNumbers("clip", _float_clip, _array_clip)
 
 
-def where(condition: Any, a: Any, b: Any, like: Any = None) -> Any:
+def where(condition: object, a: Operand, b: Operand, like: Operand = None) -> Operand:
     """`a` where `condition` holds, else `b`: for a Python bool one of the two (a node picked is
     the node itself); for a mask, elementwise, through node arithmetic when a branch is a node
     (so that the branch picked is differentiated), else `np.where`, in the dtype of `like` when
@@ -132,12 +133,12 @@ def where(condition: Any, a: Any, b: Any, like: Any = None) -> Any:
         return a if condition else b
     if is_node(a) or is_node(b):
         return a * condition + b * ~condition
-    picked = np.where(condition, a, b)
+    picked = np.asarray(np.where(condition, a, b))
     dtype = getattr(like, "dtype", None)
     return picked if dtype is None else picked.astype(dtype, copy=False)
 
 
-def sign(x: Any) -> Any:
+def sign(x: Operand) -> Number:
     """-1, 0 or 1 by the sign of x (nan for nan), as a number of x's kind (a node's, of its data:
     a constant)."""
     x = numbers_of(x)
@@ -147,19 +148,19 @@ def sign(x: Any) -> Any:
     return 1.0 if x > 0.0 else -1.0 if x < 0.0 else x  # 0.0 at 0, nan for nan
 
 
-def isnan(x: Any) -> Any:
+def isnan(x: Operand) -> bool | np.ndarray:
     """Whether x is nan (elementwise for an array; a node by its data)."""
     x = numbers_of(x)
     return np.isnan(x) if isinstance(x, np.ndarray) else x != x
 
 
-def zeros_like(x: Any) -> Any:
+def zeros_like(x: Operand) -> Number:
     """0.0, or zeros of x's shape and dtype (a node by its data: a constant)."""
     x = numbers_of(x)
     return np.zeros_like(x) if isinstance(x, np.ndarray) else 0.0
 
 
-def is_one(x: Any) -> bool:
+def is_one(x: Operand) -> bool:
     """Whether x is the number 1: a plain 1.0 (a local gradient that leaves the upstream as it
     is), or a constant node of 1.0 (the seed of a recorded pass), so that no `* 1` is made."""
     if type(x) is float:

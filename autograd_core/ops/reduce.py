@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import is_node, numbers_of
+from ..graph import Number, Operand, Saved, Shares, is_node, numbers_of
 from . import numbers as num
 from .arrays import (
+    Axes,
     broadcast,
     matmul_grad_a,
     matmul_grad_b,
@@ -44,11 +45,11 @@ class Sum(Many):
     meaning = "sum: every input gets the upstream gradient unchanged"
 
     @staticmethod
-    def value(inputs: Sequence[Any]) -> Any:
+    def value(inputs: Sequence[Number]) -> Number:
         return builtins.sum(inputs)
 
     @staticmethod
-    def local(inputs: Sequence[Any], out: Any) -> tuple[Any, ...]:
+    def local(inputs: Sequence[Operand], out: Operand) -> tuple[Operand, ...]:
         return (1.0,) * len(inputs)
 
     @classmethod
@@ -75,7 +76,9 @@ class Dot(Many):
     )
 
     @staticmethod
-    def by_parts(ws: Sequence[Any], xs: Sequence[Any], bias: Any = None) -> tuple[Any, Any]:
+    def by_parts(
+        ws: Sequence[Operand], xs: Sequence[Operand], bias: Operand = None
+    ) -> tuple[Operand, tuple[Operand, ...]]:
         """(w . x + b, its local gradients: each weight's input, each input's weight, 1)."""
         total = builtins.sum(map(operator.mul, ws, xs))  # operator.mul: 2x float.__mul__
         if bias is None:
@@ -83,17 +86,17 @@ class Dot(Many):
         return total + bias, (*xs, *ws, 1.0)
 
     @staticmethod
-    def parts(inputs: Sequence[Any]) -> tuple[Sequence[Any], Sequence[Any], Any]:
+    def parts(inputs: Sequence[Operand]) -> tuple[Sequence[Operand], Sequence[Operand], Operand]:
         """(w, x, b or None) of a dot node's inputs."""
         n = len(inputs) // 2
         return inputs[:n], inputs[n : 2 * n], inputs[2 * n] if len(inputs) % 2 else None
 
     @staticmethod
-    def value(inputs: Sequence[Any]) -> Any:
+    def value(inputs: Sequence[Number]) -> Number:
         return Dot.by_parts(*Dot.parts(inputs))[0]
 
     @staticmethod
-    def local(inputs: Sequence[Any], out: Any) -> tuple[Any, ...]:
+    def local(inputs: Sequence[Operand], out: Operand) -> tuple[Operand, ...]:
         return Dot.by_parts(*Dot.parts(inputs))[1]
 
     @classmethod
@@ -118,13 +121,13 @@ class CrossEntropy(Many):
     meaning = "cross_entropy: each logit gets softmax minus one-hot target (y - t), one fused node"
 
     @staticmethod
-    def value(logits: Sequence[Any], target: int) -> Any:
+    def value(logits: Sequence[Number], target: int) -> Number:
         m = max(logits)  # shifted by the max, so that no exp overflows
         total = builtins.sum(num.exp(z - m) for z in logits)
         return m + num.log(total) - logits[target]
 
     @staticmethod
-    def local(logits: Sequence[Any], out: Any, target: int) -> tuple[Any, ...]:
+    def local(logits: Sequence[Operand], out: Operand, target: int) -> tuple[Operand, ...]:
         m = max(numbers_of(z) for z in logits)  # a number: the shift does not change softmax
         exps = [exp(z - m) for z in logits]
         total = Sum.call(exps)
@@ -153,11 +156,15 @@ class SumOver(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} copied to every summed element",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], axis: Any, keepdims: bool) -> tuple[Any, Any]:
+    def value(
+        inputs: tuple[np.ndarray, ...], axis: Axes, keepdims: bool
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         return np.asarray(inputs[0].sum(axis=axis, keepdims=keepdims)), (axis, keepdims)
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         axis, keepdims = saved
         return (broadcast(with_reduced_axes(g, axis, keepdims), inputs[0].shape),)
 
@@ -179,7 +186,9 @@ class MaxOver(ArrayOp):
     pick: Any = staticmethod(np.max)
 
     @classmethod
-    def value(cls, inputs: tuple[Any, ...], axis: Any, keepdims: bool) -> tuple[Any, Any]:
+    def value(
+        cls, inputs: tuple[np.ndarray, ...], axis: Axes, keepdims: bool
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         x = inputs[0]
         out = cls.pick(x, axis=axis, keepdims=True)
         # route to the first winner of each slice: a running count keeps only the first tie
@@ -189,7 +198,9 @@ class MaxOver(ArrayOp):
         return np.asarray(value), (first, axis, keepdims)
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         first, axis, keepdims = saved  # a constant: where each slice's winner is
         return (with_reduced_axes(g, axis, keepdims) * first,)
 
@@ -224,12 +235,14 @@ class MatMul(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} @ {1}^T", "dL/d{1} = {0}^T @ dL/d{out}")
 
     @staticmethod
-    def value(inputs: tuple[Any, ...]) -> tuple[Any, Any]:
+    def value(inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple[object, ...]]:
         A, B = inputs
         return A @ B, ()
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any, Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         A, B = inputs
         return (
             matmul_grad_a(g, A, B) if needed[0] else None,
@@ -257,12 +270,14 @@ class Linear(ArrayOp):
     )
 
     @staticmethod
-    def value(inputs: tuple[Any, ...]) -> tuple[Any, Any]:
+    def value(inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple[object, ...]]:
         x, W, b = inputs
         return x @ W + b, ()
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any, ...]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         x, W, _ = inputs
         rows = x.reshape(-1, W.shape[0])  # every sample's row, whatever the leading axes
         g2 = g.reshape(rows.shape[0], -1)
@@ -287,12 +302,16 @@ class MSE(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} * 2 ({0} - target) / n",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], target: np.ndarray) -> tuple[Any, Any]:
+    def value(
+        inputs: tuple[np.ndarray, ...], target: np.ndarray
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         diff = inputs[0] - target
         return (diff * diff).sum() * (1.0 / diff.size), (target, diff)
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         (x,), (target, diff) = inputs, saved
         if is_node(x):  # a recorded pass: x - t made again of the node x (its diff is numbers)
             diff = x - target
@@ -309,13 +328,15 @@ class LogSoftmax(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} - softmax({0}) * sum(dL/d{out})",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], axis: int) -> tuple[Any, Any]:
+    def value(inputs: tuple[np.ndarray, ...], axis: int) -> tuple[np.ndarray, tuple[object, ...]]:
         z = inputs[0]
         shifted = z - z.max(axis=axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True)), (axis,)
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         (axis,) = saved
         return (g - exp(out) * g.sum(axis=axis, keepdims=True),)  # exp(out): the softmax
 
@@ -331,14 +352,18 @@ class CrossEntropyOver(ArrayOp):
     vjp_texts = ("dL/d{0} = (softmax({0}) - onehot(labels)) / M * dL/d{out}",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], labels: np.ndarray) -> tuple[Any, Any]:
+    def value(
+        inputs: tuple[np.ndarray, ...], labels: np.ndarray
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         z = inputs[0]
         log_probs = LogSoftmax.value((z,), 1)[0]
         loss = -log_probs[np.arange(len(z)), labels].sum() / len(z)  # np.mean's sum
         return np.asarray(loss, dtype=z.dtype), (labels, np.exp(log_probs))
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         (z,), (labels, probs) = inputs, saved
         if is_node(z):  # a recorded pass: the softmax made again of the node z
             probs = exp(LogSoftmax.call(z, 1))

@@ -3,11 +3,12 @@ the same way (reshaped, transposed, sliced, scattered, summed over repeats), nev
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
-from .arrays import scattered, unbroadcast
+from ..graph import Operand, Saved, Shares
+from .arrays import Indexer, scattered, unbroadcast
 from .kinds import ArrayOp
 from .reduce import listed
 
@@ -23,27 +24,29 @@ class Concatenate(ArrayOp):
     vjp_texts = ("dL/d{0} = its slice of dL/d{out}",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], axis: int) -> tuple[Any, Any]:
+    def value(inputs: tuple[np.ndarray, ...], axis: int) -> tuple[np.ndarray, tuple[object, ...]]:
         out = np.concatenate(inputs, axis=axis)
         ends = np.cumsum([x.shape[axis] for x in inputs])
         return out, (axis % out.ndim, list(zip([0, *ends[:-1]], ends)))
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any, ...]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         axis, bounds = saved
         slices = [(*(slice(None),) * axis, slice(start, stop)) for start, stop in bounds]
         return tuple(g[at] if wanted else None for at, wanted in zip(slices, needed))
 
     @classmethod
-    def local_grad_texts(cls, inputs: Any, out: str, op: str = "") -> list[str]:
+    def local_grad_texts(cls, inputs: Sequence[str], out: str, op: str = "") -> list[str]:
         return ["1"] * len(inputs)
 
     @classmethod
-    def vjp_text_list(cls, inputs: Any, out: str, root: str, op: str = "") -> list[str]:
+    def vjp_text_list(cls, inputs: Sequence[str], out: str, root: str, op: str = "") -> list[str]:
         return [f"d{root}/d{name} = its slice of d{root}/d{out}" for name in inputs]
 
     @classmethod
-    def formula_text(cls, inputs: Any, op: str = "") -> str:
+    def formula_text(cls, inputs: Sequence[str], op: str = "") -> str:
         return f"{cls.name}({listed(inputs, ', ')})"
 
 
@@ -55,17 +58,19 @@ class Stack(Concatenate):
     meaning = "stack: each input gets its own layer of the gradient"
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], axis: int) -> tuple[Any, Any]:
+    def value(inputs: tuple[np.ndarray, ...], axis: int) -> tuple[np.ndarray, tuple[object, ...]]:
         out = np.stack(inputs, axis=axis)
         return out, (axis % out.ndim,)
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any, ...]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         layers = [(*(slice(None),) * saved[0], k) for k in range(len(needed))]
         return tuple(g[at] if wanted else None for at, wanted in zip(layers, needed))
 
     @classmethod
-    def vjp_text_list(cls, inputs: Any, out: str, root: str, op: str = "") -> list[str]:
+    def vjp_text_list(cls, inputs: Sequence[str], out: str, root: str, op: str = "") -> list[str]:
         return [f"d{root}/d{name} = its layer of d{root}/d{out}" for name in inputs]
 
 
@@ -79,11 +84,15 @@ class Reshape(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} reshaped to {0}'s shape",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], shape: tuple[int, ...]) -> tuple[Any, Any]:
+    def value(
+        inputs: tuple[np.ndarray, ...], shape: tuple[int, ...]
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         return inputs[0].reshape(shape), ()
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         return (g.reshape(inputs[0].shape),)
 
 
@@ -97,11 +106,15 @@ class Astype(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} in {0}'s dtype",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], dtype: Any) -> tuple[Any, Any]:
+    def value(
+        inputs: tuple[np.ndarray, ...], dtype: np.dtype
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         return inputs[0].astype(dtype), ()
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         return (g.astype(inputs[0].dtype),)
 
 
@@ -116,11 +129,15 @@ class Transpose(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} with its axes put back",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], order: tuple[int, ...]) -> tuple[Any, Any]:
+    def value(
+        inputs: tuple[np.ndarray, ...], order: tuple[int, ...]
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         return inputs[0].transpose(order), (tuple(int(a) for a in np.argsort(order)),)
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         return (g.transpose(*saved[0]),)
 
 
@@ -140,11 +157,15 @@ class Index(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} scattered back into {0}'s shape",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], index: Any) -> tuple[Any, Any]:
+    def value(
+        inputs: tuple[np.ndarray, ...], index: Indexer
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         return np.asarray(inputs[0][index]), (index,)
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         return (scattered(g, inputs[0].shape, saved[0]),)
 
 
@@ -159,11 +180,15 @@ class BroadcastTo(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} summed back to {0}'s shape",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], shape: tuple[int, ...]) -> tuple[Any, Any]:
+    def value(
+        inputs: tuple[np.ndarray, ...], shape: tuple[int, ...]
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         return np.broadcast_to(inputs[0], shape).copy(), ()  # a broadcast view is read-only
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         return (unbroadcast(g, inputs[0].shape),)
 
 
@@ -182,9 +207,13 @@ class ScatterInto(ArrayOp):
     vjp_texts = ("dL/d{0} = dL/d{out} at the picked places",)
 
     @staticmethod
-    def value(inputs: tuple[Any, ...], shape: tuple[int, ...], index: Any) -> tuple[Any, Any]:
+    def value(
+        inputs: tuple[np.ndarray, ...], shape: tuple[int, ...], index: Indexer
+    ) -> tuple[np.ndarray, tuple[object, ...]]:
         return scattered(inputs[0], shape, index), (shape, index)
 
     @staticmethod
-    def vjp(g: Any, inputs: tuple[Any, ...], out: Any, saved: Any, needed: Any) -> tuple[Any]:
+    def vjp(
+        g: Operand, inputs: tuple[Operand, ...], out: Operand, saved: Saved, needed: Sequence[bool]
+    ) -> Shares:
         return (g[saved[1]],)
