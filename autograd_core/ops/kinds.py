@@ -45,7 +45,8 @@ OPS: list[type[Op]] = []  # every op, in the order of definition (the op modules
 
 
 class Op(Function, abstract=True):
-    """An op of the library: a `Function` in its kind's short form, registered in `OPS`.
+    """An op of the library: a `Function` in its kind's short form, registered in `OPS`. Each
+    kind below gives the node types' protocol (`shares`, `value_at`) from that form.
 
     paths: which node types make it ("scalar" for Values, "batch" for Tensors).
     method: the name of the method of the node types that makes it (`x.exp()`, `a.maximum(b)`),
@@ -91,24 +92,6 @@ class Op(Function, abstract=True):
         if is_node(args[0]):
             return cls.apply(*args)
         return cls.value(*args)
-
-    @classmethod
-    def value_at(cls, inputs: tuple[Number, ...], saved: Saved) -> Number:
-        """The op's value at `inputs` (numbers) with the node's saved params: a node recomputed
-        with its inputs nudged (`check_local_grads`)."""
-        raise NotImplementedError
-
-    @classmethod
-    def shares(
-        cls,
-        grad: Operand,
-        inputs: tuple[Operand, ...],
-        out: Operand,
-        saved: Saved,
-        needed: Sequence[bool],
-    ) -> Shares:
-        """Per input, upstream x local gradient (see `Function.shares`)."""
-        raise NotImplementedError
 
 
 def constant_local(*local_grads: float) -> staticmethod[..., tuple[float, ...]]:
