@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 import pytest
+from op_cases import SCALAR, away_from_kinks
 
 import nn
 from autograd_core import Function, Tensor, Value, detect_anomaly, ops
@@ -125,22 +126,19 @@ SCALAR_OPS = {op for op in ops.OPS if "scalar" in op.paths}  # every op of the s
 
 
 def every_scalar_op(rng: random.Random) -> Value:
-    """One expression that uses every scalar op of the op table (some twice, on both sides of 0)."""
-
-    def v(lo: float, hi: float, name: str) -> Value:
-        return Value(rng.uniform(lo, hi), name)
-
-    a, b, c = v(-2, 2, "a"), v(-2, 2, "b"), v(0.2, 2, "c")
-    negative, positive = v(-2, -0.1, "neg"), v(0.1, 2, "pos")
-    terms = [
-        a + b, a * b, a.max(b), a.exp(), c.log(), c.reciprocal(), a**2, a**3, c**0.5, c**-1,
-        c**b, abs(a), c.sqrt(), a.relu(), negative.relu(), positive.leaky_relu(0.1),
-        negative.leaky_relu(0.2), a.sigmoid(), b.tanh(), positive.elu(0.7), negative.elu(1.3),
-        a.softplus(), b.silu(),
-        F.sum([a, b, c]), F.dot([a, b], [b, c]), F.dot([a, b], [c, a], b),
-        F.cross_entropy([a, b, c], rng.randrange(3)), a - b, a / c, 2**a,
-        *F.softmax([a, b, c]), F.logsumexp([a, b]),
-    ]  # fmt: skip
+    """One expression that uses every op of the scalar path (the one list, `op_cases.SCALAR`),
+    each at random inputs in its domain and away from its kinks, and some compositions."""
+    terms = []
+    for case in SCALAR:
+        low, high = case.domain
+        while True:
+            point = [rng.uniform(low, high) for _ in range(case.arity)]
+            if away_from_kinks(case, point):
+                break
+        leaves = [Value(x, f"{case.id}.{k}") for k, x in enumerate(point)]
+        terms.append(case.on_values(*leaves))  # type: ignore[misc]
+    a, c = Value(rng.uniform(-2, 2), "a"), Value(rng.uniform(0.2, 2), "c")
+    terms += [a - c, a / c, 2**a, *F.softmax([a, c]), F.logsumexp([a, c])]
     return F.sum([t * rng.uniform(-1, 1) for t in terms])
 
 
