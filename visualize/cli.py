@@ -37,11 +37,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import subprocess
 import sys
 import time
-from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,37 +47,17 @@ from typing import Any
 import graphviz
 
 from .expression import FUNCTIONS, ExpressionError, evaluate
-from .graph import draw_graph
+from .graph import MAX_LAYOUT_COST, draw_graph, layout_cost
 from .picture import Picture
 from .trace import trace_backward
 
 FORMATS = ("svg", "png", "pdf", "dot")
 
-# The limits, measured with dot 2.43 on a 2-core machine: `dot -Tsvg` on the DOT text of
-# `draw_graph(out, local_grads=True)` (the page: `collapse=False, backward=True`, no edge labels).
-# What makes dot slow is neither the number of nodes (200 nested tanh: 0.06 s; a balanced sum of
-# 256 x's: 0.16 s) nor fan-in alone (that sum uses x 256 times), but edges that pass many ranks,
-# as from a value used by many operations far apart; a `layout_cost` that counts them predicts it:
-#
-#   expression                       terms     values   cost           dot
-#   x+x+...+x                        30/40/50/60  30-60   1858/3278/5098/7318  0.40/1.6/12/>60 s
-#   max(x, max(x, ...))              30/40/50  31-51    1982/3442/5302  0.32/2.1/14 s
-#   x*y+x*y+...                      30/40/50  61-101   2099/3599/5499  0.26/2.5/18 s
-#   a+b+c+d+f+g+a+b+... (fan-in 6-8) 36/49/64  41-71    2427/4484/7653  0.36/2.0/14 s
-#   1*x**1+2*x**2+...                30/40/50  120-200  2308/3878/5848  0.24/1.3/6.0 s
-#   ((x+1)+1)... (parser's limit)    199       399      1793            0.11 s
-#   balanced sum of x                199/256   199/256  1814/2042       0.12/0.16 s
-#   ((x+1)*2+1)*2... collapsed       100       201      5253            18 s (in full: 902, 0.05 s)
-#   page of x+x+...+x                50/70/100 50-100   2599/5039/10199 0.06/0.13/0.44 s
-#   page of max(x, max(x, ...))      50/70     51-71    2702/5182       0.61/12 s
-#   x+x+...+x collapsed              601       601      12              0.02 s
-#
-# Up to a cost of 2500 no picture took more than 0.6 s; above that, times grow about as the fourth
-# power of the cost and reach seconds by ~3300, so 2500 leaves a wide margin for a slower machine.
-# Random expressions of 4 variables, up to 2,500 characters (2 x 150 s, 2,255 of them): the
-# slowest picture drawn took 0.99 s, the slowest page 0.34 s; those refused had 423 values or more.
+# The layout-cost bound (`layout_cost`, `MAX_LAYOUT_COST`, and the measurements behind it) is
+# `visualize.graph`'s: draw_graph, this CLI and the step-through page share it. The CLI passes
+# `max_cost=None` to draw_graph and compares the cost with its own name for the bound, so that it
+# can try the next picture (and write a .dot file of any picture) instead of stopping at the first.
 MAX_FULL_VALUES = 300  # more values than this are drawn collapsed (as `draw_graph` does)
-MAX_LAYOUT_COST = 2500  # pictures whose `layout_cost` is higher are not given to dot
 MAX_STEPS = 300  # the step-through page has one step per operation, all in one page
 TIME_LIMIT = 8.0  # seconds from the start of `run` by which every dot run must end
 # (with the interpreter's start-up, ~0.3 s, at most ~8.5 s in all)
@@ -188,71 +166,6 @@ def _format(path: Path) -> str:
     return suffix
 
 
-# ---- how much work a picture is for dot ----------------------------------------------------------
-
-_ID = r'("(?:[^"\\]|\\.)*"|[^\s\[\]{};:"=]+)'  # a DOT node id: quoted, or a bare word
-_EDGE = re.compile(rf"\s*{_ID}(?::\S+)?\s*->\s*{_ID}(?::\S+)?\s*(.*)", re.DOTALL)
-_NODE = re.compile(rf"\s*{_ID}\s*(?:\[|$)")
-_KEYWORDS = {"graph", "node", "edge", "subgraph", "digraph", "strict"}
-
-
-def layout_cost(graph: graphviz.Digraph) -> int:
-    """An estimate of the work `dot` does on `graph`: its nodes plus, for every edge, how many
-    ranks it spans (each rank an edge passes is a virtual node dot has to place and keep from
-    crossing others), doubled when edges have labels (dot then puts a rank between every two).
-
-    Ranks are what dot's ranking would roughly give: each node as early as its inputs allow,
-    then moved next to its users when it has at least as many users as inputs (a leaf sits just
-    before its first use) and next to its inputs when it has more inputs than users. Read from
-    the DOT statements themselves, so it holds for the full and the collapsed picture alike.
-    """
-    ids: dict[str, int] = {}
-    edges: list[tuple[int, int]] = []
-    labelled = False
-    for statement in graph.body:
-        edge = _EDGE.match(statement)
-        if edge:
-            tail, head = ids.setdefault(edge[1], len(ids)), ids.setdefault(edge[2], len(ids))
-            if tail != head:
-                edges.append((tail, head))
-            labelled = labelled or "label=" in edge[3]
-            continue
-        node = _NODE.match(statement)
-        if node and node[1] not in _KEYWORDS:
-            ids.setdefault(node[1], len(ids))
-    n = len(ids)
-    users: list[list[int]] = [[] for _ in range(n)]
-    inputs: list[list[int]] = [[] for _ in range(n)]
-    for tail, head in edges:
-        users[tail].append(head)
-        inputs[head].append(tail)
-    waiting = [len(i) for i in inputs]
-    ready = deque(i for i in range(n) if not waiting[i])
-    order = []
-    while ready:
-        i = ready.popleft()
-        order.append(i)
-        for j in users[i]:
-            waiting[j] -= 1
-            if not waiting[j]:
-                ready.append(j)
-    if len(order) < n:  # a cycle (computation graphs have none): assume the worst
-        return n + len(edges) * n
-    rank = [0] * n
-    for i in order:
-        for j in users[i]:
-            rank[j] = max(rank[j], rank[i] + 1)
-    for _ in range(2):
-        for i in reversed(order):
-            if users[i] and len(users[i]) >= len(inputs[i]):
-                rank[i] = min(rank[j] for j in users[i]) - 1
-        for i in order:
-            if inputs[i] and len(inputs[i]) > len(users[i]):
-                rank[i] = max(rank[j] for j in inputs[i]) + 1
-    spans = sum(rank[head] - rank[tail] for tail, head in edges)
-    return n + (2 if labelled else 1) * spans
-
-
 def choose_picture(out: Any, picture: Picture, graph_format: str) -> tuple[graphviz.Digraph, str]:
     """The picture to write, and a note saying how it is drawn ('' for every node with its local
     gradients): the first that is quick to lay out of every node with local gradients on the
@@ -264,7 +177,9 @@ def choose_picture(out: Any, picture: Picture, graph_format: str) -> tuple[graph
     tries = [*full, (True, True)] if values <= MAX_FULL_VALUES else [(True, True), full[1]]
     costs = []
     for collapse, local_grads in tries:
-        graph = draw_graph(out, picture=picture, local_grads=local_grads, collapse=collapse)
+        graph = draw_graph(
+            out, picture=picture, local_grads=local_grads, collapse=collapse, max_cost=None
+        )
         cost = layout_cost(graph)
         costs.append(cost)
         if cost <= MAX_LAYOUT_COST:
@@ -276,7 +191,7 @@ def choose_picture(out: Any, picture: Picture, graph_format: str) -> tuple[graph
                 f"{min(costs)} at best (limit {MAX_LAYOUT_COST}); write a .dot file to get its text"
             )
         collapse = True
-        graph = draw_graph(out, picture=picture, local_grads=True, collapse=True)
+        graph = draw_graph(out, picture=picture, local_grads=True, collapse=True, max_cost=None)
     if not collapse:
         return graph, "" if local_grads else "without local gradients, to lay out in time"
     why = f"more than {MAX_FULL_VALUES}" if values > MAX_FULL_VALUES else "too tangled in full"
@@ -292,7 +207,9 @@ def check_steps(out: Any, picture: Picture) -> None:
             f"--steps: the step-through would have {steps} steps (limit {MAX_STEPS}); "
             "leave out --steps to get the picture alone"
         )
-    cost = layout_cost(draw_graph(out, picture=picture, collapse=False, backward=True))
+    cost = layout_cost(
+        draw_graph(out, picture=picture, collapse=False, backward=True, max_cost=None)
+    )
     if cost > MAX_LAYOUT_COST:
         raise TooLargeError(
             f"--steps: the step-through draws all {len(picture)} values and its layout cost is "

@@ -23,6 +23,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from .fit import Drawing
 from .nodes import draw_nodes, gate_colour, html_label, new_digraph
 from .picture import FILL, Parameters, Picture, label_of, named_parameters, short_name, summary
 
@@ -232,7 +233,7 @@ def draw_collapsed(
     precision: int = 4,
     legend: bool = True,
     ids: str = "b",
-) -> graphviz.Digraph:
+) -> Drawing:
     """The collapsed picture of the graph (of `members` only, if given): one box per module cut
     to `depth` levels (chosen to keep the boxes few, by default), per kind of leaf, and per chain
     of ops outside modules. Box ids are `{ids}0`, `{ids}1`, ... in the order of `boxes`."""
@@ -272,7 +273,10 @@ def draw_collapsed(
             f"{len(box_of)} values drawn as {len(all_boxes)} boxes: {grouping}; out and grad "
             "summarise the values that leave it"
         )
-        dot.node("legend", html_label([note], bold_first=False), shape="plaintext", id="legend")
+        # the graph's label, under the picture, as `nodes.add_legend` puts the full legend
+        dot.graph_attr.update(
+            label=html_label([note], bold_first=False), labelloc="b", labeljust="l", fontsize="9"
+        )
     return dot
 
 

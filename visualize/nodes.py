@@ -21,6 +21,7 @@ import graphviz
 
 from autograd_core import Node
 
+from .fit import Drawing
 from .picture import FILL, KIND_MEANINGS, Picture, Style, fmt, format_value, holds_array
 
 # The gate patterns the lessons name get a colour; what each op does is its own `meaning`.
@@ -30,6 +31,16 @@ COPY_MEANING = "copy: a value used more than once adds up the gradients of its u
 HAND_MADE = "an op of your own (its local gradients are what you gave)"
 WRONG = "#f4a6a6"  # a finding: a wrong local gradient (or value), the first non-finite number
 RED_EDGE = "#d62728"  # the input edge that carries the wrong or non-finite number
+
+# Sizes, in points (a notebook shows a point as 4/3 CSS pixels before it scales the picture to
+# its column). The smallest, 9 pt, is 12 px: still 9 px in a picture scaled to 3/4 (`fit`).
+VALUE_FONT = 10  # a value's cells
+OP_FONT = 10  # an op's symbol
+SMALL_FONT = 9  # constants, edge labels, the legend
+CELLPADDING = 3  # (room too for a browser whose Helvetica is the wider DejaVu Sans)
+NODESEP = "0.12"  # inches between two nodes of one rank
+RANKSEP = "0.22"  # inches between ranks
+LABELLED_NODESEP = "0.2"  # between two nodes of a rank when edges have labels
 
 
 def draw_nodes(
@@ -44,14 +55,18 @@ def draw_nodes(
     legend: bool = True,
     backward: bool = False,
     style: Style | None = None,
-) -> graphviz.Digraph:
+    stacked: bool = False,
+) -> Drawing:
     """Some nodes of a picture (all of them for `draw_graph`), each with the op that made it. An
-    input from outside the chosen nodes is drawn as a dashed stub that only names it."""
+    input from outside the chosen nodes is drawn as a dashed stub that only names it.
+
+    `stacked` puts a value's cells one under another (name, data, grad) instead of side by
+    side: a box half as wide, for pictures whose ranks run across the page."""
     style = style or Style()
     chosen = set(indices)
     dot = new_digraph(rankdir, backward)
     for i in sorted(chosen):
-        _add_value(dot, picture, i, style, show_grad, constant_grads, precision)
+        _add_value(dot, picture, i, style, show_grad, constant_grads, precision, stacked)
         if picture.order[i].parents:
             _add_op(dot, picture, i, style, local_grads, precision)
     stubs = {p for i in chosen for p in picture.parent_indices(i)} - chosen
@@ -60,25 +75,48 @@ def draw_nodes(
             f"v{p}", html_label([picture.names[p]]), shape="plaintext", style="dashed",
             fontcolor="#777777", id=f"v{p}", **{"class": "stub"},
         )  # fmt: skip
+    if local_grads or style.edges:
+        # an edge label is a node of its rank to dot, kept only `nodesep` from the next one:
+        # a little more room keeps two labels apart in any browser's fallback for Helvetica
+        dot.graph_attr["nodesep"] = LABELLED_NODESEP
     if legend:
         add_legend(dot, picture, style.legend)
     return dot
 
 
-def new_digraph(rankdir: str, backward: bool) -> graphviz.Digraph:
-    """An empty picture with the house style; `backward` points arrows the way gradients flow."""
+def new_digraph(rankdir: str, backward: bool) -> Drawing:
+    """An empty picture with the house style; `backward` points arrows the way gradients flow.
+
+    The spacing is tighter than Graphviz's (ranks 0.22 inch apart instead of 0.5, nodes 0.12
+    instead of 0.25): a lesson's picture must fit a notebook's column at a legible size (see
+    `fit`), and the gaps, not the text, are what can give."""
     # ordering=in keeps an op's inputs in their order (w0 above w1), not graphviz's choice
-    dot = graphviz.Digraph(
-        name="computation_graph", graph_attr={"rankdir": rankdir, "ordering": "in"}
+    dot = Drawing(
+        name="computation_graph",
+        graph_attr={
+            "rankdir": rankdir,
+            "ordering": "in",
+            "nodesep": NODESEP,
+            "ranksep": RANKSEP,
+            "pad": "0.05",
+            "fontname": "Helvetica",  # the legend's (the graph's label)
+        },
     )
-    dot.attr("node", fontname="Helvetica", fontsize="11")
-    dot.attr("edge", fontname="Helvetica", fontsize="9", dir="back" if backward else "forward")
+    dot.attr("node", fontname="Helvetica", fontsize=str(VALUE_FONT), margin="0.04,0.02")
+    dot.attr(
+        "edge",
+        fontname="Helvetica",
+        fontsize=str(SMALL_FONT),
+        arrowsize="0.7",
+        dir="back" if backward else "forward",
+    )
     return dot
 
 
 def html_label(cells: list[str], bold_first: bool = True, stacked: bool = False) -> str:
     """A table label (Graphviz's HTML-like labels), every cell escaped: one row of cells, or with
-    `stacked` one cell per row (for arrays, whose summaries are long)."""
+    `stacked` one cell per row (for arrays, whose summaries are long, and for pictures that must
+    be narrow)."""
     tds = []
     for k, text in enumerate(cells):
         escaped = html.escape(text, quote=False) or " "
@@ -88,7 +126,7 @@ def html_label(cells: list[str], bold_first: bool = True, stacked: bool = False)
         )
     rows = "</TR><TR>".join(tds) if stacked else "".join(tds)
     return (
-        '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4"><TR>'
+        f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="{CELLPADDING}"><TR>'
         + rows
         + "</TR></TABLE>>"
     )
@@ -102,6 +140,7 @@ def _add_value(
     show_grad: bool,
     constant_grads: bool,
     precision: int,
+    stacked: bool = False,
 ) -> None:
     node, kind = picture.order[i], picture.kinds[i]
     grad = node.grad if style.grads is None else style.grads.get(i)
@@ -126,10 +165,10 @@ def _add_value(
         "class": f"value {kind}",
     }
     if kind == "constant":
-        attrs.update(fontcolor="#555555", fontsize="9")
+        attrs.update(fontcolor="#555555", fontsize=str(SMALL_FONT))
     if kind == "output":
         attrs["penwidth"] = "2"
-    label = html_label(cells, bold_first=kind != "constant", stacked=holds_array(node))
+    label = html_label(cells, bold_first=kind != "constant", stacked=stacked or holds_array(node))
     dot.node(f"v{i}", label, **attrs)
 
 
@@ -149,7 +188,9 @@ def _add_op(
         f"v{i}op",
         f"<{html.escape(node.op, quote=False)}>",  # HTML-like: a backslash in it stays a backslash
         shape=shape,
-        fontsize="10",
+        width="0.3",  # (Graphviz's smallest node is 0.75 x 0.5 inch: wider than a "+" needs)
+        height="0.3",
+        fontsize=str(OP_FONT),
         color=colour,
         fontcolor=colour,
         penwidth="2",
@@ -194,11 +235,27 @@ def legend_rows(picture: Picture) -> list[tuple[str, str]]:
 def add_legend(
     dot: graphviz.Digraph, picture: Picture, extra: Iterable[tuple[str, str]] = ()
 ) -> None:
-    """A table of what the colours of this picture mean."""
-    rows = "".join(
-        f'<TR><TD BGCOLOR="{colour}" BORDER="1" WIDTH="14"> </TD>'
-        f'<TD ALIGN="LEFT">{html.escape(meaning, quote=False)}</TD></TR>'
-        for colour, meaning in [*legend_rows(picture), *extra]
+    """What the colours of this picture mean, as the graph's own label under the picture.
+
+    A graph label is not a node: dot does not rank it, so it sits below the graph (never above
+    it, where it would take the first screen) and makes the picture no wider unless its text is
+    wider than the graph. Its entries are those of this picture only (`legend_rows`)."""
+    rows = [*legend_rows(picture), *extra]
+    if not rows:
+        return
+    dot.graph_attr.update(
+        label=legend_table(rows), labelloc="b", labeljust="l", fontsize=str(SMALL_FONT)
     )
-    table = f'<<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="2">{rows}</TABLE>>'
-    dot.node("legend", table, shape="plaintext", fontsize="9", id="legend")
+
+
+def legend_table(rows: list[tuple[str, str]], columns: int = 1) -> str:
+    """The legend's rows as an HTML-like table of `columns` columns (filled row by row): a
+    colour swatch and what it means."""
+    cells = [
+        f'<TD BGCOLOR="{colour}" BORDER="1" WIDTH="10" HEIGHT="10"> </TD>'
+        f'<TD ALIGN="LEFT">{html.escape(meaning, quote=False)}</TD>'
+        for colour, meaning in rows
+    ]
+    lines = ["".join(cells[k : k + columns]) for k in range(0, len(cells), columns)]
+    body = "".join(f"<TR>{line}</TR>" for line in lines)
+    return f'<<TABLE BORDER="0" CELLSPACING="1" CELLPADDING="1">{body}</TABLE>>'
