@@ -1,7 +1,9 @@
 """How big and how slow the pictures are: the step-through page, the trace, the collapsed MLP.
 
 1. The backward step-through of one sample through `nn.MLP(2, [16, 16, 1])`: seconds to trace
-   and to build the page, and the page's size (the design allows 3 MB and 5 s).
+   and to build the page, and the page's size (the design allows 3 MB and 5 s); and, in Debian's
+   chromium when it and Playwright are there, the first render of the step-through (the ES module
+   that the page, the docs and the notebook widget all run) and the page's load.
 2. `trace_backward` on chains of 10^3, 10^4 and 10^5 nodes: seconds and bytes per node
    (tracemalloc, peak during the trace), which stay flat when the trace is linear.
 3. `draw_graph` of a whole scalar MLP forward of a batch (100 moons points through
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -50,13 +53,46 @@ def mlp_page(repeats: int) -> None:
 
     trace_seconds, traced = median_time(trace, repeats)
     page_seconds, page = median_time(traced.html, repeats)
+    render_ms, loaded_ms = first_render(page, repeats)
     print("1. Step-through of one sample through nn.MLP(2, [16, 16, 1])")
-    print("| values | steps | trace s | page s | page MB |")
-    print("|---|---|---|---|---|")
+    print("| values | steps | trace s | page s | page MB | first render ms | page loaded ms |")
+    print("|---|---|---|---|---|---|---|")
     print(
         f"| {len(traced.picture)} | {len(traced)} | {trace_seconds:.3f} | {page_seconds:.2f} | "
-        f"{len(page.encode()) / 2**20:.2f} |"
+        f"{len(page.encode()) / 2**20:.2f} | {render_ms} | {loaded_ms} |"
     )
+
+
+def first_render(page: str, repeats: int) -> tuple[str, str]:
+    """Median milliseconds of the step-through's first render (the module's own count, from
+    mounting to the first step shown) and of the page's load (to its load event), in headless
+    chromium; "-" where there is no chromium or Playwright."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "-", "-"
+    if not chromium.exists():
+        return "-", "-"
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
+        path = Path(folder) / "mlp.html"
+        path.write_text(page, encoding="utf-8")
+        browser = p.chromium.launch(
+            executable_path=str(chromium),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        renders, loads = [], []
+        for _ in range(repeats + 1):  # the first warms the browser's caches up
+            view = browser.new_page(viewport={"width": 1200, "height": 900})
+            view.goto(path.as_uri(), wait_until="load")
+            view.wait_for_selector("[data-agc-stepthrough][data-render-ms]")
+            renders.append(float(view.get_attribute("[data-agc-stepthrough]", "data-render-ms")))
+            loads.append(
+                view.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
+            )
+            view.close()
+        browser.close()
+    return f"{statistics.median(renders[1:]):.0f}", f"{statistics.median(loads[1:]):.0f}"
 
 
 def chain(n: int) -> Value:

@@ -11,6 +11,8 @@ no page is built without a way to reach it.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +79,35 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             )
         )
     return files
+
+
+# ---- the step-through widget on a lesson page --------------------------------------------------
+#
+# A lesson's `trace.widget()` is an anywidget: its output carries the widget's view, which needs
+# a kernel's widget manager, and beside it the same step-through as HTML (the package's ES module
+# inlined, what a page with no kernel can show). nbconvert, which renders the lessons, prefers the
+# widget's view and would leave an empty box (or load a widget manager from a CDN, and the site
+# works offline). Its configuration, read from the Jupyter config folder, puts HTML first.
+
+_STATIC_FIRST = {
+    "NbConvertBase": {
+        "display_data_priority": [
+            "text/html",
+            "application/vnd.jupyter.widget-view+json",
+            "application/javascript",
+            "text/markdown",
+            "image/svg+xml",
+            "text/vnd.mermaid",
+            "text/latex",
+            "image/png",
+            "image/jpeg",
+            "text/plain",
+        ]
+    }
+}
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="lessons-nbconvert-"))
+    (folder / "jupyter_nbconvert_config.json").write_text(json.dumps(_STATIC_FIRST))
+    os.environ["JUPYTER_CONFIG_DIR"] = str(folder)

@@ -10,6 +10,8 @@ writes, into FOLDER:
   same step);
 - backward_graph.png: the graph of a gradient, d(x e^x)/dx made by `grad(..., create_graph=True)`:
   the backward pass's own gates, drawn as any graph is;
+- paths_x.png: every path from f = (x + y) z down to x (one), with its product of local
+  gradients and their sum, x's gradient;
 - mlp_collapsed.png and mlp_collapsed.html: a whole batch, 100 moons points through
   `nn.MLP(2, [16, 16, 1])` with micrograd's loss, drawn collapsed by module (7,744 values as a
   dozen boxes); in the page every box opens.
@@ -25,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import nn
 from autograd_core import Value, grad
 from nn.data import make_moons
-from visualize import BackwardTrace, collapsed_page, draw_graph, trace_backward
+from visualize import BackwardTrace, collapsed_page, draw_graph, draw_paths, trace_backward
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -49,7 +51,8 @@ def batch_loss() -> tuple[Value, nn.MLP]:
 
 
 def screenshot(page: Path, png: Path, steps: int) -> bool:
-    """The page after `steps` clicks on next, in headless Chromium; False if there is none."""
+    """The page at step `steps` (its address `#step=K` opens it), in headless Chromium; False if
+    there is none."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -62,9 +65,9 @@ def screenshot(page: Path, png: Path, steps: int) -> bool:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         view = browser.new_page(viewport={"width": 1200, "height": 760})
-        view.goto(page.resolve().as_uri())
-        for _ in range(steps):
-            view.click("#next")
+        view.goto(f"{page.resolve().as_uri()}#step={steps + 1}")
+        view.wait_for_selector("[data-agc-stepthrough]")
+        view.wait_for_function("document.querySelector('.agc-view').dataset.moving !== '1'")
         view.screenshot(path=str(png), full_page=True)
         browser.close()
     return True
@@ -92,7 +95,20 @@ def write_pictures(folder: Path) -> list[Path]:
     slope.label = "df/dx"
     backward_png = folder / "backward_graph.png"
     backward_png.write_bytes(draw_graph(slope, show_grad=False).pipe(format="png"))
-    return [page, step_png, backward_png, collapsed, html]
+    paths_png = folder / "paths_x.png"
+    paths_png.write_bytes(draw_paths(*chain_rule()).pipe(format="png"))
+    return [page, step_png, backward_png, paths_png, collapsed, html]
+
+
+def chain_rule() -> tuple[Value, Value]:
+    """f = (x + y) z at x = -2, y = 5, z = -4, its gradients computed; and x."""
+    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+    q = x + y
+    q.label = "q"
+    f = q * z
+    f.label = "f"
+    f.backward()
+    return f, x
 
 
 if __name__ == "__main__":

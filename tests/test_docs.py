@@ -15,6 +15,7 @@ import html
 import http.server
 import importlib
 import io
+import json
 import os
 import re
 import subprocess
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import MIN_TEXT_PX, VIEWPORT, fits, measure_drawings, offline, table
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -91,7 +93,7 @@ def test_the_lessons_are_rendered_with_their_outputs(site: Path) -> None:
         assert "jp-OutputArea-output" in page, f"{lesson.name} shows no output"
         assert "&lt;graphviz." not in page and "&lt;Figure size" not in page, lesson.name
         found = lesson_pictures(page)
-        graphs += sum(b'class="node"' in svg for svg in found["svg"])
+        graphs += sum(b'class="node value' in svg for svg in found["svg"])
         plots += sum(png.startswith(b"\x89PNG") for png in found["png"])
     assert graphs >= 3  # the lessons draw graphs (the chain rule, a neuron, softmax...)
     assert plots >= 3  # and plots (training curves, decision boundaries, weights as images)
@@ -212,7 +214,10 @@ PICTURES = """() => {
         svg: pictures.filter((i) => i.src.startsWith('data:image/svg+xml') && loaded(i)).length,
         png: pictures.filter((i) => i.src.startsWith('data:image/png') && loaded(i)).length,
         broken: pictures.filter((i) => !loaded(i)).map((i) => i.src.slice(0, 60)),
-        frames: document.querySelectorAll('.jp-OutputArea-output iframe').length,
+        steppers: document.querySelectorAll(
+            '.jp-OutputArea-output [data-agc-stepthrough]').length,
+        widgetViews: document.querySelectorAll(
+            'script[type="application/vnd.jupyter.widget-view+json"]').length,
     };
 }"""
 
@@ -221,8 +226,9 @@ def test_the_lesson_pages_show_their_pictures_in_a_browser(
     browser: Any, server: str, site: Path
 ) -> None:
     """Every picture a lesson carries is decoded and drawn at a visible size by the browser;
-    the step-through page, in its frame, draws its graph."""
-    frames = drawn = 0
+    a lesson's step-through widget is there as the step-through itself (the ES module inlined,
+    no kernel and no CDN), drawing its graph."""
+    steppers = drawn = 0
     for lesson in LESSONS:
         found = lesson_pictures((site / "notebooks" / lesson.stem / "index.html").read_text())
         page = open_page(browser, f"{server}/notebooks/{lesson.stem}/")
@@ -230,15 +236,29 @@ def test_the_lesson_pages_show_their_pictures_in_a_browser(
         assert seen["outputs"] > 0, (lesson.name, seen)
         assert seen["broken"] == [], (lesson.name, seen)
         assert (seen["svg"], seen["png"]) == (len(found["svg"]), len(found["png"])), lesson.name
+        assert seen["widgetViews"] == 0, lesson.name  # none left for a widget manager to draw
         drawn += seen["svg"] + seen["png"]
-        if seen["frames"]:
-            frames += 1
-            frame = page.frames[1]
-            frame.wait_for_selector("svg g.node", timeout=10_000)
-            assert frame.locator("svg g.node").count() > 1
+        if seen["steppers"]:
+            steppers += seen["steppers"]
+            assert page.locator("[data-agc-stepthrough] svg g.node").count() > 1
         page.close()
     assert drawn >= len(LESSONS)
-    assert frames > 0  # at least one lesson steps through the backward pass
+    assert steppers == 2  # lesson 01 steps through the backward pass, then asks
+
+
+def test_a_lesson_page_opens_a_step_from_its_address_and_never_scrolls_to_it(
+    browser: Any, server: str
+) -> None:
+    page = open_page(browser, f"{server}/notebooks/01_chain_rule/#step=3")
+    steppers = page.locator("[data-agc-stepthrough]")
+    assert [steppers.nth(k).get_attribute("data-step") for k in range(2)] == ["2", "2"]
+    assert "Step 3 of 3: q = x + y" in steppers.nth(0).inner_text()
+    assert page.evaluate("window.scrollY") == 0  # the page opens at its top
+    steppers.nth(0).evaluate("el => el.focus({preventScroll: true})")
+    page.keyboard.press("Home")
+    assert steppers.nth(0).get_attribute("data-step") == "0"
+    assert page.evaluate("window.scrollY") == 0 and page.evaluate("location.hash") == "#step=3"
+    page.close()
 
 
 def test_the_other_pages_show_their_pictures(browser: Any, server: str) -> None:
@@ -255,3 +275,35 @@ def test_the_other_pages_show_their_pictures(browser: Any, server: str) -> None:
     assert page.locator("[id='autograd_core.Value']").count() == 1
     assert page.get_by_text("A scalar that remembers the operation that made it.").count() >= 1
     page.close()
+
+
+def test_every_drawing_of_a_lesson_page_fits_its_column_or_zooms(
+    browser: Any, server: str, tmp_path: Path
+) -> None:
+    """At a 1,200 px wide window, every drawing on a lesson page (pictures, inline SVG, and the
+    step-through page in its frame) is no wider than the column it sits in and has no text
+    under 9 px, or sits in a zoomable container. The theme has its own content column, so each
+    drawing is measured against its own output area (or, in a frame, the frame's body)."""
+    measured: dict[str, list[dict[str, Any]]] = {}
+    for lesson in LESSONS:
+        page = browser.new_page(viewport=VIEWPORT)
+        offline(page)
+        page.goto(f"{server}/notebooks/{lesson.stem}/", wait_until="load")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('iframe')].every("
+            "f => f.contentDocument && f.contentDocument.readyState === 'complete')",
+            timeout=30_000,
+        )
+        measured[lesson.name] = measure_drawings(page, scope="article")
+        page.close()
+    report = tmp_path / "site_drawings.json"
+    report.write_text(json.dumps(measured, indent=1))
+    text = "\n".join(f"{name}:\n{table(found)}" for name, found in measured.items())
+    print(text)
+    unfit = {name: [d for d in found if not fits(d)] for name, found in measured.items()}
+    unfit = {name: found for name, found in unfit.items() if found}
+    assert sum(map(len, measured.values())) >= len(LESSONS)
+    assert unfit == {}, (
+        f"drawings wider than their column or with text under {MIN_TEXT_PX:g} px, and not "
+        f"zoomable, on {len(unfit)} lesson pages (measurements in {report}):\n{text}"
+    )

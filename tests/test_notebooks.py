@@ -7,7 +7,6 @@ nbmake (`--nbmake` in pytest's options) executes each notebook as a test of its 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import re
@@ -80,6 +79,7 @@ GRAPH_NAMES = {
     "01_chain_rule.ipynb": [
         {"x", "y", "z", "q", "f", "data -12", "data 3"},  # the forward graph, before any gradient
         {"x", "y", "z", "q", "f", "data -12", "grad 1", "grad -4", "grad 3", "local -4"},
+        {"x", "q", "f", "f <- q <- x: -4 * 1 = -4", "sum over 1 path = -4 = df/dx"},  # paths
         {"a", "b", "out", "+", "local 1", "grad 2"},  # add distributes
         {"a", "b", "out", "*", "grad -2", "grad 6"},  # mul swaps
         {"a", "out", "grad 4", "1.5", "0.5"},  # copy adds
@@ -250,50 +250,39 @@ def test_nothing_on_stderr(executed: Callable[[str], Any], name: str) -> None:
             assert any(re.search(p, text) for p in HARMLESS_STDERR), f"cell {number}: {text}"
 
 
-def _widget_output(notebook: Any) -> dict[str, Any]:
-    pages = [
-        data
-        for _, data in _shown(notebook)
-        if "<iframe srcdoc" in "".join(data.get("text/html", ""))
-    ]
-    assert len(pages) == 1, "the chain-rule lesson shows one step-through page"
-    return pages[0]
+def _widget_outputs(notebook: Any) -> list[dict[str, Any]]:
+    return [data for _, data in _shown(notebook) if WIDGET_VIEW in data]
 
 
-def test_the_widget_cell_is_the_step_through_page(executed: Callable[[str], Any]) -> None:
+def _page_data(page: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="[^"]*">(.*?)</script>', page, re.S)
+    assert found, page[:200]
+    return json.loads(found.group(1))
+
+
+def test_the_widget_cells_are_the_step_through(executed: Callable[[str], Any]) -> None:
+    """Lesson 01 shows the step-through twice, the second time in predict mode: each output is
+    the widget (anywidget's view) and, for a viewer without a kernel, the same module inlined
+    with the trace's data."""
+    from visualize.frontend import module_text
+
     notebook = executed("01_chain_rule.ipynb")
-    data = _widget_output(notebook)
-    frame = "".join(data["text/html"])
-    match = re.fullmatch(r'<iframe srcdoc="([^"]*)" style="([^"]*)"[^>]*></iframe>', frame)
-    assert match, frame[:200]
-    page = html.unescape(match[1])
-    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert "<title>Backward pass of f</title>" in page
-    for control in ('id="prev"', 'id="slider"', 'id="next"', 'id="panel"', "<svg"):
-        assert control in page
-    assert 'max="2"' in page  # three steps: the seed, f = q * z, q = x + y
-    for step in ("Step 1 of 3: start at the output f", "Step 3 of 3: q = x + y"):
-        assert step in page
-    assert "df/dx += df/dq * dq/dx = -4 * 1 = -4" in page
-    graph = page[page.find("<svg") : page.find("</svg>") + len("</svg>")]
-    assert {"x", "y", "z", "q", "f"} <= _texts(graph)
-    height = int(re.search(r"height: (\d+)px", match[2]).group(1))
-    assert height >= 450  # the frame is as tall as the picture and its controls: no inner scroll
-
-
-def test_a_static_export_shows_the_step_through_page(executed: Callable[[str], Any]) -> None:
-    """What nbconvert's HTML exporter picks for the widget cell: the first type in its priority
-    that it can show, the widget view only when the notebook stores that widget's state."""
-    notebook = executed("01_chain_rule.ipynb")
-    data = _widget_output(notebook)
-    state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-    priority = [WIDGET_VIEW, "application/javascript", "text/html", "image/svg+xml", "text/plain"]
-    shown = next(
-        kind
-        for kind in priority
-        if kind in data and (kind != WIDGET_VIEW or data[kind]["model_id"] in state)
-    )
-    assert shown == "text/html"
+    outputs = _widget_outputs(notebook)
+    assert len(outputs) == 2, "the chain-rule lesson shows the step-through and the quiz"
+    state = notebook.metadata["widgets"][WIDGET_STATE]["state"]
+    for data, predict in zip(outputs, [False, True]):
+        model = state[data[WIDGET_VIEW]["model_id"]]["state"]
+        assert model["_anywidget_id"] == "visualize.widget.StepThrough"
+        assert model["predict"] is predict and model["step"] == 0
+        page = "".join(data["text/html"])
+        assert module_text() in page and f"predict: {str(predict).lower()}}})" in page
+        steps = _page_data(page)
+        assert steps == model["data"]
+        assert [step["name"] for step in steps["steps"]] == ["f", "f", "q"]
+        assert steps["texts"][0].startswith("Step 1 of 3: start at the output f")
+        assert "df/dx += df/dq * dq/dx = -4 * 1 = -4" in steps["texts"][2]
+        assert {"x", "y", "z", "q", "f"} <= _texts(steps["svg"])
+        assert steps["code"][2] == ["d_x += d_q", "d_y += d_q"]
 
 
 def test_the_mnist_lesson_reads_idx_files_when_present(tmp_path: Path) -> None:

@@ -31,15 +31,16 @@ def test_the_readme_pictures_are_written(tmp_path: Path) -> None:
         "mlp_collapsed.png",
         "neuron_step.png",
         "neuron_steps.html",
+        "paths_x.png",
     ]
     step = (tmp_path / "neuron_step.png").read_bytes()
     collapsed = (tmp_path / "mlp_collapsed.png").read_bytes()
     assert min(png_size(step)) > 300 and len(step) > 20_000
-    width, height = png_size(collapsed)
-    assert width > 1000 and height > 150
+    width, height = png_size(collapsed)  # laid out to fit a column: top to bottom, 530 x 832
+    assert width > 400 and height > 150 and width * height > 1000 * 150
     assert min(png_size((tmp_path / "backward_graph.png").read_bytes())) > 100
     page = (tmp_path / "neuron_steps.html").read_text()
-    assert page.count("<svg") == 1 and "Step 3 of 3: n1 = w0*x0 + w1*x1 + b" in page
+    assert page.count("\\u003csvg") == 1 and "Step 3 of 3: n1 = w0*x0 + w1*x1 + b" in page
     overview = (tmp_path / "mlp_collapsed.html").read_text()
     top = overview[overview.find('id="detail-top"') :]
     top = top[: top.find("</section>")]

@@ -9,11 +9,13 @@ from .checks import (
 )
 from .collapse import collapsed_page, draw_collapsed
 from .graph import draw_graph
+from .paths import Paths, draw_paths, paths_to
 from .picture import Picture, Style
 from .trace import BackwardTrace, Step, trace_backward
 
 __all__ = [
     "BackwardTrace",
+    "Paths",
     "Picture",
     "Step",
     "Style",
@@ -23,7 +25,9 @@ __all__ = [
     "draw_anomaly",
     "draw_collapsed",
     "draw_graph",
+    "draw_paths",
     "find_anomaly",
     "find_non_finite",
+    "paths_to",
     "trace_backward",
 ]

@@ -18,8 +18,6 @@ shows as that page.
 
 from __future__ import annotations
 
-import html
-import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -31,8 +29,10 @@ import numpy as np
 
 from autograd_core import Node, backpropagate
 
+from .code import backward_code, step_code
+from .frontend import embedded_html, page_html
 from .graph import draw_graph
-from .picture import Parameters, Picture, Style, format_value, holds_array
+from .picture import Parameters, Picture, Style, format_value
 
 CURRENT = "#ffd700"  # the node whose step it is
 RECEIVING = "#c7e9c0"  # the inputs it passes its gradient to
@@ -95,9 +95,17 @@ class BackwardTrace:
         self.root = picture.root
         self.steps = steps
         self.root_name = picture.names[-1]
+        self.root_symbol = _in_derivative(self.root_name)
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def code(self) -> str:
+        """The backward pass as straight-line Python (NumPy on the batch path), one line per
+        local gradient in the order of the walk, `d_x += d_q * y`: a program that runs on its
+        own and leaves `grads`, each node's name -> exactly this pass's gradient of it, so a
+        student can read, run and change the pass the pictures show (`visualize.code`)."""
+        return backward_code(self)
 
     # ---- the panel: each step in words ---------------------------------------------------------
 
@@ -115,7 +123,7 @@ class BackwardTrace:
         raise AssertionError("unreachable")
 
     def _texts(self) -> Iterator[str]:
-        picture, r = self.picture, self.root_name
+        picture, r = self.picture, self.root_symbol
         history: dict[int, list[Any]] = {}  # node -> its running totals so far, this pass
         for step in self.steps:
             i = step.node
@@ -123,7 +131,7 @@ class BackwardTrace:
             if step.number == 0:
                 history[i] = [step.upstream]
                 yield (
-                    f"{header}start at the output {r}\n"
+                    f"{header}start at the output {self.root_name}\n"
                     f"d{r}/d{r} = {_shown(step.upstream)}: the output's gradient with respect to "
                     "itself, the seed of the backward pass"
                 )
@@ -145,7 +153,7 @@ class BackwardTrace:
 
     def _upstream_line(self, step: Step, totals: list[Any]) -> str:
         """What reached this node: the sum of what its uses sent."""
-        r, name = self.root_name, self.picture.names[step.node]
+        r, name = self.root_symbol, _in_derivative(self.picture.names[step.node])
         value = _shown(step.upstream)
         if len(totals) > 1:
             chain = " -> ".join(_shown(t) for t in totals)
@@ -168,9 +176,12 @@ class BackwardTrace:
                 number = format_value(local)
                 symbol = symbols[k] if k < len(symbols) else number
                 shown = number if symbol == number else f"{symbol} = {number}"
-                lines.append(f"  local gradient d{name}/d{inputs[k]} = {shown}")
+                lines.append(
+                    f"  local gradient d{_in_derivative(name)}/d{_in_derivative(inputs[k])} = "
+                    f"{shown}"
+                )
             return lines
-        texts = function.vjp_text_list(inputs, name, self.root_name, node.op) if function else []
+        texts = function.vjp_text_list(inputs, name, self.root_symbol, node.op) if function else []
         return [
             f"  {texts[c.position]}   (shape {picture.order[c.parent].shape})"
             for c in step.contributions
@@ -179,8 +190,8 @@ class BackwardTrace:
 
     def _contribution_lines(self, step: Step, history: dict[int, list[Any]]) -> list[str]:
         """Per input: what it receives, and its running total where it has several uses."""
-        picture, r = self.picture, self.root_name
-        name = picture.names[step.node]
+        picture, r = self.picture, self.root_symbol
+        name = _in_derivative(picture.names[step.node])
         upstream = _shown(step.upstream)
         lines = []
         for c in step.contributions:
@@ -188,7 +199,7 @@ class BackwardTrace:
             totals.append(c.total)
             if picture.kinds[c.parent] == "constant":
                 continue  # a constant keeps no gradient: nothing learns from it
-            parent = picture.names[c.parent]
+            parent = _in_derivative(picture.names[c.parent])
             received = _shown(c.contribution)
             if c.local_grad is None:
                 line = f"  d{r}/d{parent} += {received}"
@@ -246,52 +257,96 @@ class BackwardTrace:
         """One picture per step (for a few steps; the page draws the graph only once)."""
         return [self.frame(i, **draw_options) for i in range(len(self.steps))]
 
-    # ---- the page ----------------------------------------------------------------------------
+    # ---- the page and the widget -------------------------------------------------------------
 
-    def html(
-        self, title: str | None = None, render: Callable[[graphviz.Digraph], str] | None = None
-    ) -> str:
-        """One self-contained HTML page: the picture once (with the final gradients, which sets
-        the size of every box), and per step what changes, applied by a few lines of script.
+    def page_data(self, render: Callable[[graphviz.Digraph], str] | None = None) -> dict[str, Any]:
+        """What the step-through's ES module needs: the picture once (with the final gradients,
+        which sets the size of every box) and, per step, what changes.
 
         `render(graph)` lays the picture out as SVG text (by default Graphviz's `pipe`; the CLI
         passes one that stops `dot` after its time limit)."""
-        arrays = holds_array(self.root)
-        graph = draw_graph(
+        graph = draw_graph(  # laid out for the column (the page zooms and pans besides)
             self.root,
             picture=self.picture,
             backward=True,
             collapse=False,
-            rankdir="TB" if arrays else "LR",  # arrays have tall boxes: stack them
             style=Style(legend=HIGHLIGHTS),
         )
         svg = render(graph) if render else graph.pipe(format="svg", quiet=True).decode()
-        svg = svg[svg.find("<svg") :]
-        steps = [
-            {
-                "node": f"v{step.node}",
-                "seed": step.number == 0,
-                "grads": [[f"v{c.parent}", self._edge_label(c)] for c in shown],
-                "edges": [f"e{step.node}_{c.position}" for c in shown],
-                "through": f"e{step.node}",  # the edge from the node's op to the node
-            }
-            for step in self.steps
-            for shown in [self._shown_contributions(step)]
-        ]
-        data = {
-            "steps": steps,
-            "texts": self.texts(),
+        texts = self.texts()
+        reached = {c.parent for step in self.steps for c in step.contributions}
+        picture = self.picture
+        return {
+            "title": f"Backward pass of {self.root_name}",
+            "rootName": _in_derivative(self.root_name),
+            "svg": svg[svg.find("<svg") :],
+            "steps": [self._step_data(step, text) for step, text in zip(self.steps, texts)],
+            "texts": texts,
             "totals": self._changed_grads(),
-            "root": f"v{len(self.picture) - 1}",
+            "never": [  # values the pass never reaches: they say so instead of "grad ?"
+                f"v{i}"
+                for i in range(len(picture) - 1)
+                if i not in reached and picture.kinds[i] != "constant"
+            ],
+            "code": step_code(self),
+            "colours": {"current": CURRENT, "receiving": RECEIVING, "flow": FLOW},
         }
-        return _PAGE.format(
-            title=html.escape(title or f"Backward pass of {self.root_name}"),
-            svg=svg,
-            data=_script_json(data),
-            last=len(self.steps) - 1,
-            current=CURRENT,
-            receiving=RECEIVING,
-            flow=FLOW,
+
+    def _step_data(self, step: Step, text: str) -> dict[str, Any]:
+        """One step for the page: its node, and per input what it receives (as a number where
+        the student can be asked for it), in words and as the picture's edge label."""
+        picture, i = self.picture, step.node
+        node = picture.order[i]
+        function = node.function
+        names = [picture.names[p] for p in picture.parent_indices(i)]
+        symbols = (
+            function.local_grad_texts(names, picture.names[i], node.op)
+            if function is not None and step.number > 0
+            else []
+        )
+        inputs = []
+        for c in self._shown_contributions(step):
+            value = c.contribution
+            inputs.append(
+                {
+                    "id": f"v{c.parent}",
+                    "edge": f"e{i}_{c.position}",
+                    "name": picture.names[c.parent],
+                    "label": self._edge_label(c),
+                    "received": _shown(value),
+                    "value": float(value) if isinstance(value, (float, int)) else None,
+                    "local": "" if c.local_grad is None else format_value(c.local_grad),
+                    "localValue": None if c.local_grad is None else float(c.local_grad),
+                    "symbol": symbols[c.position] if c.position < len(symbols) else "",
+                    "total": _shown(c.total),
+                    "gate": getattr(function, "gate", ""),
+                }
+            )
+        # the heading: the node's formula, its op's meaning, and what reached it (see `_texts`)
+        heading = len(text.split("\n")) if step.number == 0 else 2 + (function is not None)
+        return {
+            "node": f"v{i}",
+            "name": picture.names[i],
+            "seed": step.number == 0,
+            "through": f"e{i}",  # the edge from the node's op to the node
+            "upstream": _shown(step.upstream),
+            "inputs": inputs,
+            "ask": [k for k, entry in enumerate(inputs) if entry["value"] is not None],
+            "heading": heading,
+        }
+
+    def html(
+        self,
+        title: str | None = None,
+        render: Callable[[graphviz.Digraph], str] | None = None,
+        predict: bool = False,
+    ) -> str:
+        """One self-contained HTML page (the package's ES module inlined, no network): buttons,
+        slider, arrow keys and Home/End, zoom and pan, the view following each step's node.
+        `#step=K` in its address opens step K; `?predict` (or `predict=True`) asks the student
+        what each input receives before showing it. `render` as for `page_data`."""
+        return page_html(
+            self.page_data(render), title or f"Backward pass of {self.root_name}", predict
         )
 
     def _changed_grads(self) -> list[list[list[str]]]:
@@ -304,54 +359,31 @@ class BackwardTrace:
             out.append(changed)
         return out
 
-    def to_html(self, path: str | os.PathLike[str], title: str | None = None) -> Path:
+    def to_html(
+        self, path: str | os.PathLike[str], title: str | None = None, predict: bool = False
+    ) -> Path:
         """Write the page (`html`) to `path`."""
         path = Path(path)
-        path.write_text(self.html(title), encoding="utf-8")
+        path.write_text(self.html(title, predict=predict), encoding="utf-8")
         return path
 
     def _repr_html_(self) -> str:
-        """In a notebook the trace shows as its page."""
-        return self.widget()._repr_html_()
+        """In a notebook (or its static export) the trace shows as the step-through itself."""
+        return embedded_html(self.page_data())
 
-    def widget(self) -> StepThroughPage:
-        """The step-through for a notebook: the page, in a frame sized to its picture. It runs in
-        the page itself (buttons, slider, arrow keys), so it works live and in a static export of
-        the notebook alike (an HTML export keeps it, where a widget's state would show nothing).
-        `ipywidget()` is the same driven from Python."""
-        return StepThroughPage(self.html())
-
-    def ipywidget(self) -> Any:
-        """An ipywidgets view: previous / next buttons, a slider, the panel and the picture of the
-        current step (drawn by Graphviz when first shown). It needs a running kernel; a static
-        export shows the page instead."""
-        widgets = _ipywidgets()
-
-        cache: dict[int, str] = {}
-
-        def svg(number: int) -> str:
-            if number not in cache:
-                drawn = self.frame(number).pipe(format="svg").decode()
-                cache[number] = drawn[drawn.find("<svg") :]
-            return cache[number]
-
-        slider = widgets.IntSlider(value=0, min=0, max=len(self.steps) - 1, description="step")
-        previous = widgets.Button(description="previous")
-        following = widgets.Button(description="next")
-        panel = widgets.HTML(_panel_html(self.text(0)))
-        picture = widgets.HTML(svg(0))
-
-        def show(change: dict[str, Any]) -> None:
-            picture.value = svg(change["new"])
-            panel.value = _panel_html(self.text(change["new"]))
-
-        slider.observe(show, names="value")
-        previous.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
-        following.on_click(lambda _: setattr(slider, "value", min(slider.value + 1, slider.max)))
-        page = self.html()
-        return StepThroughWidget(
-            [widgets.HBox([previous, slider, following]), panel, picture], page
-        )
+    def widget(self, predict: bool = False, step: int = 0) -> Any:
+        """The step-through as a notebook widget (anywidget: JupyterLab, Notebook 7, VS Code,
+        Colab). `widget.step` is synced both ways; with `predict=True` the student types what
+        each input receives before it is shown, and `widget.answers` records each answer (step,
+        node, input, expected, given, correct). A static export of the notebook shows the same
+        step-through, inlined. Needs the `notebooks` extra (anywidget)."""
+        try:
+            from .widget import StepThrough
+        except ImportError as missing:  # anywidget is the [notebooks] extra
+            raise ImportError(
+                "the step-through widget needs anywidget: pip install 'autograd-core[notebooks]'"
+            ) from missing
+        return StepThrough(data=self.page_data(), predict=predict, step=step)
 
 
 def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
@@ -388,176 +420,7 @@ def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
     return BackwardTrace(picture, steps)
 
 
-class StepThroughPage:
-    """The step-through page, shown in a notebook as a frame sized to its picture."""
-
-    def __init__(self, page: str) -> None:
-        self.page = page
-
-    def _repr_html_(self) -> str:
-        return _iframe(self.page)
-
-
-def _ipywidgets() -> Any:
-    """The ipywidgets module, or an ImportError naming the extra that installs it."""
-    try:
-        import ipywidgets
-    except ImportError as missing:  # ipywidgets is the [notebooks] extra
-        raise ImportError(
-            "the step-through widget needs ipywidgets: pip install 'autograd-core[notebooks]'"
-        ) from missing
-    return ipywidgets
-
-
-class StepThroughWidget:
-    """The ipywidgets view, plus the page as the HTML a static notebook export shows instead."""
-
-    def __init__(self, children: list[Any], page: str) -> None:
-        widgets = _ipywidgets()
-
-        self.box = widgets.VBox(children)
-        self.children = self.box.children
-        self.page = page
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = dict(self.box._repr_mimebundle_(**kwargs) or {})
-        bundle["text/html"] = _iframe(self.page)
-        return bundle
-
-
-def _iframe(page: str) -> str:
-    """The page in a frame as tall as its picture and controls (up to most of a screen)."""
-    match = re.search(r'<svg width="[0-9.]+pt" height="([0-9.]+)pt"', page)
-    picture = float(match.group(1)) * 4 / 3 if match else 400.0  # points to CSS pixels
-    height = int(min(picture + 330, 900))  # + title, controls, panel
-    return (
-        f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width: 100%; '
-        f'height: {height}px; border: 1px solid #ddd" title="backward pass, step by step">'
-        "</iframe>"
-    )
-
-
-def _panel_html(text: str) -> str:
-    return f"<pre style='font-size: 13px; white-space: pre-wrap'>{html.escape(text)}</pre>"
-
-
-def _script_json(data: Any) -> str:
-    """JSON that is safe inside a <script> element: no `<`, `>` or `&` appears literally, so no
-    label can close the element (`</script>`) or open a comment (`<!--`)."""
-    text = json.dumps(data, ensure_ascii=True)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-  body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.2em; }}
-  #controls {{ display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.6em; }}
-  #slider {{ width: 24em; }}
-  #panel {{ background: #f6f6f6; padding: 0.6em 0.9em; font-size: 14px; white-space: pre-wrap;
-            min-height: 7em; }}
-  #graph {{ overflow: auto; max-height: 80vh; border: 1px solid #eee; }}
-  #graph.fit svg {{ max-width: 100%; height: auto; }}
-  g.value.unknown text.grad {{ fill: #bbbbbb; }}
-  g.value.current > polygon:first-of-type {{ fill: {current}; }}
-  g.value.receiving > polygon:first-of-type {{ fill: {receiving}; }}
-  g.edge.flow path {{ stroke: {flow}; stroke-width: 3; stroke-dasharray: 8 4;
-                     animation: flow 0.8s linear infinite; }}
-  g.edge.flow polygon {{ fill: {flow}; stroke: {flow}; }}
-  text.flow-label {{ fill: {flow}; font-size: 11px; font-weight: bold; }}
-  @keyframes flow {{ to {{ stroke-dashoffset: -24; }} }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<div id="controls">
-  <button id="prev" type="button">&larr; previous</button>
-  <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
-  <button id="next" type="button">next &rarr;</button>
-  <span id="counter"></span>
-  <label><input id="fit" type="checkbox"> fit the picture to the window</label>
-</div>
-<pre id="panel"></pre>
-<div id="graph">{svg}</div>
-<script>
-const data = {data};
-const slider = document.getElementById("slider");
-const graph = document.getElementById("graph");
-const gradTexts = {{}};
-document.querySelectorAll("g.value").forEach((g) => {{
-  g.querySelectorAll("text").forEach((t) => {{
-    if (t.textContent.startsWith("grad")) {{ t.classList.add("grad"); gradTexts[g.id] = t; }}
-  }});
-}});
-let current = 0;
-function show(step) {{
-  current = Math.max(0, Math.min(data.steps.length - 1, step));
-  const known = {{}};
-  for (let k = 0; k <= current; k++) {{
-    for (const [id, text] of data.totals[k]) known[id] = text;
-  }}
-  for (const [id, t] of Object.entries(gradTexts)) {{
-    t.textContent = "grad " + (id in known ? known[id] : "?");
-    t.parentNode.classList.toggle("unknown", !(id in known));
-  }}
-  document.querySelectorAll("g.value").forEach((g) => {{
-    g.classList.remove("current", "receiving");
-  }});
-  document.querySelectorAll("g.edge.flow").forEach((g) => g.classList.remove("flow"));
-  document.querySelectorAll("text.flow-label").forEach((t) => t.remove());
-  const s = data.steps[current];
-  const node = document.getElementById(s.node);
-  if (node) node.classList.add("current");
-  const focus = document.getElementById(s.node + "op") || node;  // where the gradient splits
-  if (focus) {{  // scroll only when the step happens out of sight
-    const box = focus.getBoundingClientRect(), view = graph.getBoundingClientRect();
-    if (box.left < view.left || box.right > view.right || box.top < view.top ||
-        box.bottom > view.bottom) {{
-      focus.scrollIntoView({{block: "center", inline: "center"}});
-    }}
-  }}
-  const through = document.getElementById(s.through);
-  if (through && !s.seed) through.classList.add("flow");
-  s.grads.forEach(([id, text], k) => {{
-    const input = document.getElementById(id);
-    if (input) input.classList.add("receiving");
-    const edge = document.getElementById(s.edges[k]);
-    if (!edge) return;
-    edge.classList.add("flow");
-    const path = edge.querySelector("path");
-    if (path && path.getTotalLength) {{
-      const middle = path.getPointAtLength(path.getTotalLength() / 2);
-      const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
-      label.setAttribute("x", middle.x);
-      label.setAttribute("y", middle.y - 4);
-      label.setAttribute("class", "flow-label");
-      label.textContent = text;
-      edge.appendChild(label);
-    }}
-  }});
-  slider.value = current;
-  document.getElementById("panel").textContent = data.texts[current];
-  document.getElementById("counter").textContent = (current + 1) + " / " + data.steps.length;
-}}
-document.getElementById("prev").addEventListener("click", () => show(current - 1));
-document.getElementById("next").addEventListener("click", () => show(current + 1));
-slider.addEventListener("input", () => show(Number(slider.value)));
-const fit = document.getElementById("fit");
-fit.addEventListener("change", () => graph.classList.toggle("fit", fit.checked));
-const picture = graph.querySelector("svg");
-if (picture && picture.getBoundingClientRect().width <= 1.4 * graph.clientWidth) {{
-  fit.checked = true;  // a little too wide: shrink it rather than scroll
-  graph.classList.add("fit");
-}}
-document.addEventListener("keydown", (event) => {{
-  if (event.key === "ArrowLeft") {{ show(current - 1); event.preventDefault(); }}
-  if (event.key === "ArrowRight") {{ show(current + 1); event.preventDefault(); }}
-}});
-show(0);
-</script>
-</body>
-</html>
-"""
+def _in_derivative(name: str) -> str:
+    """A name as a derivative writes it: `df/dx` becomes `(df/dx)`, so that its gradients read
+    d(df/dx)/dn1, not ddf/dx/dn1 (a plain name, `x` or `L0.n3.w1`, stays as it is)."""
+    return name if re.fullmatch(r"[\w.]+", name) else f"({name})"
