@@ -110,11 +110,24 @@ def test_hostile_labels_cannot_close_the_script() -> None:
     assert "<!--" not in page
 
 
-def test_the_mlp_sample_page_stays_small() -> None:
+def test_the_mlp_sample_steps_module_by_module_on_a_small_page() -> None:
+    """404 values, more than draw_graph's 300: the page carries the collapsed picture as an
+    overview and each module's own picture, and each step says which module holds its node."""
     out, model = mlp_sample()
-    page = trace_backward(out, parameters=model).html()
+    trace = trace_backward(out, parameters=model)
+    page = trace.html()
     assert len(page.encode()) < 3 * 2**20
-    assert page.count("\\u003csvg") == 1  # the picture once, escaped inside the data
+    data = page_json(page)
+    modules = data["modules"]
+    assert page.count("\\u003csvg") == 1 + len(modules)  # each picture once
+    assert {"L0", "L1", "L2", "out"} <= {m["title"] for m in modules}
+    assert 'id="b0"' in data["svg"] and all(m["svg"].startswith("<svg") for m in modules)
+    placed = [step for step in data["steps"] if step["module"] >= 0]
+    assert len(placed) > len(data["steps"]) / 2
+    for step in placed:  # its node is drawn in the picture of its module
+        assert f'id="{step["node"]}"' in modules[step["module"]]["svg"]
+    small = trace_backward(chain_rule()).page_data()
+    assert small["modules"] == [] and {s["module"] for s in small["steps"]} == {-1}
 
 
 # ---- the widget (anywidget), from Python -----------------------------------------------------
@@ -196,9 +209,12 @@ def step_shown(page: Any) -> int:
 
 
 ACTIVE_BOX = """() => {
-    const view = document.querySelector('.agc-view').getBoundingClientRect();
-    const node = document.querySelector('g.agc-current').getBoundingClientRect();
-    const texts = [...document.querySelectorAll('g.agc-current text')];
+    const main = document.querySelector('.agc-view.agc-main:not([hidden])');
+    const view = main.getBoundingClientRect();
+    const current = main.querySelector('g.agc-current');
+    if (!current) return null;  // a node its module's picture does not draw
+    const node = current.getBoundingClientRect();
+    const texts = [...current.querySelectorAll('text')];
     return {
         inside: node.left >= view.left - 1 && node.right <= view.right + 1
             && node.top >= view.top - 1 && node.bottom <= view.bottom + 1,
@@ -259,15 +275,25 @@ def test_the_address_opens_a_step_and_the_view_follows_every_step_of_an_mlp_samp
     assert page.inner_text(".agc-counter") == f"step 42 of {len(trace)}"
     page.focus("[data-agc-stepthrough]")
     page.keyboard.press("Home")
-    outside = []
+    modules = {step["module"]: step for step in trace.page_data()["steps"]}
+    outside, seen = [], 0
     for k in range(len(trace)):
         settled(page)
         box = page.evaluate(ACTIVE_BOX)
         assert step_shown(page) == k
-        if not box["inside"] or box["smallest"] < 9:
-            outside.append((k, box))
+        if box is not None:
+            seen += 1
+            if not box["inside"] or box["smallest"] < 9:
+                outside.append((k, box))
         page.keyboard.press("ArrowRight")
-    assert outside == []  # the active node, legible, inside the view at every step
+    assert outside == []  # the active node, legible, inside the view at every step it is drawn
+    assert seen >= len(trace) // 2 and len(modules) >= 4  # most steps, in several modules
+    titles = [m["title"] for m in trace.page_data()["modules"]]
+    page.click(f".agc-overview g#b{titles.index('L0')} polygon >> nth=0", force=True)
+    assert page.get_attribute("[data-agc-stepthrough]", "data-module") == "L0"  # opened there
+    panel = page.locator(".agc-side").bounding_box()
+    view = page.locator(".agc-view.agc-main:not([hidden])").bounding_box()
+    assert panel["height"] <= view["height"] + 1  # the panel scrolls on its own
     assert page.evaluate("window.scrollY") == 0
     page.evaluate("location.hash = '#step=3'")
     page.wait_for_function(

@@ -312,7 +312,7 @@ def collapsed_page(
             ):
                 sections.append(section(box_id, inner, deeper, box.title))
             else:
-                shown = _first_ops(picture, inner, max_nodes)
+                shown = first_ops(picture, inner, max_nodes)
                 more = len(inner) - len(shown)
                 note = (
                     f" (the first ops of it: {len(shown)} of {len(inner)} values)" if more else ""
@@ -335,7 +335,7 @@ def collapsed_page(
     return path
 
 
-def _first_ops(picture: Picture, members: list[int], max_nodes: int) -> list[int]:
+def first_ops(picture: Picture, members: list[int], max_nodes: int) -> list[int]:
     """The first ops of `members` (for a batch, the first samples) with the members they read,
     as many as fit in `max_nodes` values (leaves alone if the members have no ops)."""
     inside = set(members)

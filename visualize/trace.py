@@ -30,9 +30,11 @@ import numpy as np
 from autograd_core import Node, backpropagate
 
 from .code import backward_code, step_code
+from .collapse import boxes, choose_depth, draw_collapsed, first_ops
 from .frontend import embedded_html, page_html
 from .graph import draw_graph
-from .picture import Parameters, Picture, Style, format_value
+from .nodes import draw_nodes
+from .picture import Parameters, Picture, Style, format_value, reusable
 
 CURRENT = "#ffd700"  # the node whose step it is
 RECEIVING = "#c7e9c0"  # the inputs it passes its gradient to
@@ -43,6 +45,7 @@ HIGHLIGHTS = (
     (FLOW, "red edges: the gradient flowing back, labelled with what each input receives"),
 )
 SMALL = 16  # arrays of at most this many elements are shown whole in the panel
+MODULE_NODES = 120  # the values a collapsed step-through draws of one module (its first ops)
 
 
 class Contribution(NamedTuple):
@@ -90,8 +93,9 @@ def _shown(value: Any) -> str:
 class BackwardTrace:
     """The recorded backward pass of a graph (scalar or array)."""
 
-    def __init__(self, picture: Picture, steps: list[Step]) -> None:
+    def __init__(self, picture: Picture, steps: list[Step], parameters: Parameters = None) -> None:
         self.picture = picture
+        self.parameters = parameters  # what names the modules of a collapsed step-through
         self.root = picture.root
         self.steps = steps
         self.root_name = picture.names[-1]
@@ -259,28 +263,48 @@ class BackwardTrace:
 
     # ---- the page and the widget -------------------------------------------------------------
 
-    def page_data(self, render: Callable[[graphviz.Digraph], str] | None = None) -> dict[str, Any]:
+    def page_data(
+        self, render: Callable[[graphviz.Digraph], str] | None = None, max_nodes: int = 300
+    ) -> dict[str, Any]:
         """What the step-through's ES module needs: the picture once (with the final gradients,
-        which sets the size of every box) and, per step, what changes.
+        which sets the size of every box) and, per step, what changes. A graph of more than
+        `max_nodes` values (as `draw_graph` collapses it) steps module by module: the collapsed
+        picture as an overview, and each module's own picture, opened at the steps it holds.
 
-        `render(graph)` lays the picture out as SVG text (by default Graphviz's `pipe`; the CLI
+        `render(graph)` lays a picture out as SVG text (by default Graphviz's `pipe`; the CLI
         passes one that stops `dot` after its time limit)."""
-        graph = draw_graph(  # laid out for the column (the page zooms and pans besides)
-            self.root,
-            picture=self.picture,
-            backward=True,
-            collapse=False,
-            style=Style(legend=HIGHLIGHTS),
-        )
-        svg = render(graph) if render else graph.pipe(format="svg", quiet=True).decode()
+
+        def svg_of(graph: graphviz.Digraph) -> str:
+            svg = render(graph) if render else graph.pipe(format="svg", quiet=True).decode()
+            return svg[svg.find("<svg") :]
+
+        modules: list[dict[str, str]] = []
+        module_of: dict[int, int] = {}
+        if len(self.picture) > max_nodes:
+            overview, modules, module_of = self._modules(svg_of)
+            svg = overview
+        else:
+            svg = svg_of(
+                draw_graph(  # laid out for the column (the page zooms and pans besides)
+                    self.root,
+                    picture=self.picture,
+                    backward=True,
+                    collapse=False,
+                    style=Style(legend=HIGHLIGHTS),
+                )
+            )
         texts = self.texts()
         reached = {c.parent for step in self.steps for c in step.contributions}
         picture = self.picture
         return {
             "title": f"Backward pass of {self.root_name}",
             "rootName": _in_derivative(self.root_name),
-            "svg": svg[svg.find("<svg") :],
-            "steps": [self._step_data(step, text) for step, text in zip(self.steps, texts)],
+            "svg": svg,
+            "modules": modules,  # empty unless the graph steps module by module
+            "steps": [
+                {**self._step_data(step, text), "module": module_of.get(step.node, -1)}
+                for step, text in zip(self.steps, texts)
+            ],
             "texts": texts,
             "totals": self._changed_grads(),
             "never": [  # values the pass never reaches: they say so instead of "grad ?"
@@ -291,6 +315,23 @@ class BackwardTrace:
             "code": step_code(self),
             "colours": {"current": CURRENT, "receiving": RECEIVING, "flow": FLOW},
         }
+
+    def _modules(
+        self, svg_of: Callable[[graphviz.Digraph], str]
+    ) -> tuple[str, list[dict[str, str]], dict[int, int]]:
+        """The collapsed overview, each box's own picture (its first `MODULE_NODES` values, as
+        `collapsed_page` opens a box) and the box each drawn node is in."""
+        picture, parameters = self.picture, self.parameters
+        depth = choose_depth(picture, parameters)
+        overview = svg_of(draw_collapsed(picture, parameters, depth))
+        modules, module_of = [], {}
+        for b, box in enumerate(boxes(picture, parameters, depth)):
+            shown = first_ops(picture, box.members, MODULE_NODES)
+            for i in shown:
+                module_of[i] = b
+            drawn = draw_nodes(picture, shown, backward=True, style=Style(legend=HIGHLIGHTS))
+            modules.append({"id": f"b{b}", "title": box.title, "svg": svg_of(drawn)})
+        return overview, modules, module_of
 
     def _step_data(self, step: Step, text: str) -> dict[str, Any]:
         """One step for the page: its node, and per input what it receives (as a number where
@@ -397,6 +438,7 @@ def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
     those of a plain `backward()`.
     """
     seed = root.seed_gradient(who="trace_backward")  # refused as backward() refuses it
+    parameters = reusable(parameters)  # read again by a collapsed page
     picture = Picture(root, parameters)
     index = picture.index
     steps = [Step(0, len(picture) - 1, seed, ())]
@@ -417,7 +459,7 @@ def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
         steps.append(Step(len(steps), index[id(node)], _kept(upstream), tuple(contributions)))
 
     backpropagate(root, seed, record)
-    return BackwardTrace(picture, steps)
+    return BackwardTrace(picture, steps, reusable(parameters))
 
 
 def _in_derivative(name: str) -> str:

@@ -34,6 +34,9 @@ const STYLE = `
 .agc-side { flex: 0 0 34%; min-width: 0; overflow: auto; background: #f6f6f6;
   padding: 6px 9px; box-sizing: border-box; }
 .agc-stacked .agc-side { flex: none; max-height: 16em; }
+.agc-view[hidden] { display: none; }
+.agc-overview { margin-bottom: 6px; cursor: pointer; }
+svg g.box.agc-current > polygon:first-of-type { stroke: #d62728; stroke-width: 3; }
 .agc-side pre { margin: 0 0 6px 0; white-space: pre-wrap; font-size: 13px; }
 .agc-side pre.agc-code { background: #fff; border-left: 3px solid #1f78b4; padding: 3px 6px;
   font-family: Menlo, Consolas, monospace; font-size: 12px; }
@@ -383,24 +386,55 @@ export function mount(el, data, options = {}) {
   const followLabel = make("label", { title: "move the picture to each step's node" });
   followLabel.append(follow, " follow");
   const body = make("div", { class: "agc-body" });
-  const view = make("div", { class: "agc-view", "data-zoomable": "" });
   const side = make("div", { class: "agc-side", "aria-live": "polite" });
-  body.append(view, side);
-  root.append(bar, body);
+  body.append(side);
+  const modular = Boolean(data.modules && data.modules.length);
+  const overviewView = make("div", { class: "agc-view agc-overview", "data-zoomable": "",
+    title: "the whole graph, a module per box: click one to step through it" });
+  if (modular) root.append(bar, overviewView, body); else root.append(bar, body);
   el.appendChild(root);
   if ((el.clientWidth || root.clientWidth) < 820) body.classList.add("agc-stacked");
 
-  const svg = parseSvg(data.svg);
-  const viewport = makeViewport(view, svg, { maxHeight: Math.max(300, window.innerHeight * 0.72) });
-  zoomButtons(bar, viewport);
+  // The picture a step is shown on: the whole graph, or (a collapsed graph) the module that
+  // holds the step's node; each is laid out once, when first shown, and kept.
+  const pictures = new Map();
+  let view, svg, viewport, grads, shownPicture; // (undefined: none shown yet)
+  const maxHeight = Math.max(300, window.innerHeight * (modular ? 0.55 : 0.72));
+  function usePicture(m) {
+    if (m === shownPicture) return;
+    if (pictures.has(shownPicture)) pictures.get(shownPicture).view.hidden = true;
+    if (!pictures.has(m)) {
+      const box = make("div", { class: "agc-view agc-main", "data-zoomable": "" });
+      body.insertBefore(box, side);
+      const picture = parseSvg(m === null ? data.svg : data.modules[m].svg);
+      const zoom = makeViewport(box, picture, { maxHeight });
+      pictures.set(m, { view: box, svg: picture, viewport: zoom, grads: gradTexts(picture) });
+      zoom.onResize(() => { if (m === shownPicture) show(current, { moved: false }); });
+    }
+    ({ view, svg, viewport, grads } = pictures.get(m));
+    view.hidden = false;
+    shownPicture = m;
+  }
+  usePicture(modular ? Math.max(0, steps[0].module) : null);
+  let overview = null;
+  if (modular) {
+    const whole = parseSvg(data.svg);
+    overview = { svg: whole, viewport: makeViewport(overviewView, whole, { maxHeight: 170 }) };
+    overviewView.addEventListener("click", (event) => {
+      const box = event.target.closest && event.target.closest("g.box");
+      const m = box ? data.modules.findIndex((module) => module.id === box.id) : -1;
+      const first = steps.findIndex((step) => step.module === m);
+      if (m >= 0 && first >= 0) show(first);
+    });
+  }
+  zoomButtons(bar, { zoomBy: (f) => viewport.zoomBy(f), fit: (a) => viewport.fit(a) });
   bar.appendChild(followLabel);
   const graph = stepGraph(data);
   const pathsButton = make("button", { type: "button", "aria-pressed": "false",
     title: "click a value in the picture: every path from the output to it, and their sum" },
     "paths to\u2026");
-  if (graph.scalar && !options.predict) bar.appendChild(pathsButton); // (it shows every answer)
-  let pathsMode = false;
-  const grads = gradTexts(svg);
+  if (graph.scalar && !options.predict && !modular) bar.appendChild(pathsButton);
+  let pathsMode = false; // (not in predict mode: it shows every answer)
   const never = new Set(data.never);
   let current = -1;
   const predict = Boolean(options.predict);
@@ -474,6 +508,15 @@ export function mount(el, data, options = {}) {
     const changed = k !== current;
     current = k;
     const s = steps[k], hidden = isHidden(k);
+    if (!body.classList.contains("agc-stacked")) side.style.maxHeight = view.style.height;
+    else side.style.maxHeight = "";
+    if (modular) {
+      if (s.module >= 0) usePicture(s.module); // else: not drawn; stay on the module shown
+      overview.svg.querySelectorAll(".agc-current").forEach((g) => g.classList.remove("agc-current"));
+      const box = overview.svg.getElementById(data.modules[shownPicture].id);
+      if (box) box.classList.add("agc-current");
+      root.dataset.module = data.modules[shownPicture].title;
+    }
     const known = knownAfter(k);
     for (const [id, t] of Object.entries(grads)) {
       const none = never.has(id);
@@ -681,8 +724,8 @@ export function mount(el, data, options = {}) {
     showPaths(steps[last].inputs.length ? steps[last].inputs[0].id : graph.root);
   });
   let pressed = null;
-  view.addEventListener("pointerdown", (event) => { pressed = [event.clientX, event.clientY]; });
-  view.addEventListener("click", (event) => {
+  body.addEventListener("pointerdown", (event) => { pressed = [event.clientX, event.clientY]; });
+  body.addEventListener("click", (event) => {
     const moved = pressed && Math.hypot(event.clientX - pressed[0], event.clientY - pressed[1]);
     if (!pathsMode || moved > 4) return; // a drag moves the picture, a click picks a value
     const value = event.target.closest && event.target.closest("g.value");
@@ -713,11 +756,8 @@ export function mount(el, data, options = {}) {
   const start = options.hash && fromHash() !== null ? fromHash() : options.step || 0;
   show(start, { moved: false });
   root.dataset.renderMs = (performance.now() - started).toFixed(1); // the first render's cost
-  viewport.onResize(() => {
-    if ((el.clientWidth || root.clientWidth) < 820) body.classList.add("agc-stacked");
-    else body.classList.remove("agc-stacked");
-    show(current, { moved: false });
-  });
+  const narrow = () => body.classList.toggle("agc-stacked", (el.clientWidth || root.clientWidth) < 820);
+  if (window.ResizeObserver) new ResizeObserver(narrow).observe(root);
   return {
     show: (k) => show(k, { fromModel: true }),
     get step() { return current; },
