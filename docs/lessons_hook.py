@@ -10,8 +10,10 @@ no page is built without a way to reach it.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,9 @@ _STATIC_FIRST = {
 
 
 def on_startup(command: str, dirty: bool) -> None:
+    """Point this build's Jupyter configuration (nbconvert's, and the kernels' it starts) at a
+    folder of its own holding only `_STATIC_FIRST`, removed when the build ends."""
     folder = Path(tempfile.mkdtemp(prefix="lessons-nbconvert-"))
+    atexit.register(shutil.rmtree, folder, True)
     (folder / "jupyter_nbconvert_config.json").write_text(json.dumps(_STATIC_FIRST))
     os.environ["JUPYTER_CONFIG_DIR"] = str(folder)

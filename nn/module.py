@@ -338,7 +338,7 @@ def _npy_data(archive: zipfile.ZipFile, info: zipfile.ZipInfo, layout: _NpyLayou
 
 
 def write_atomically(
-    path: str | os.PathLike[str], write: Callable[[BinaryIO], None], who: str
+    path: str | os.PathLike[str], write: Callable[[BinaryIO], object], who: str
 ) -> None:
     """Call `write(file)` on a temporary file next to `path`, then rename it over `path`, so a
     reader sees the old file or the new one, never half of one.

@@ -375,7 +375,7 @@ def test_a_file_that_cannot_be_written_leaves_no_file(
             raise PermissionError(13, "Permission denied", str(source))
         replace(source, target)
 
-    monkeypatch.setattr(cli.os, "replace", replace_but_not_the_page)
+    monkeypatch.setattr(os, "replace", replace_but_not_the_page)  # the writer renames with it
     assert main(["x*y", "x=2", "y=3", "-o", str(graph), "--steps", str(steps)]) == 2
     captured = capsys.readouterr()
     assert captured.err == f"error: cannot write {steps}: permission denied\n"

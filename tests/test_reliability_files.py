@@ -862,3 +862,74 @@ def test_saving_to_an_empty_path_says_the_path_is_empty(tmp_path: Path) -> None:
     model = nn.MLP(2, [2, 1], seed=0)
     with pytest.raises(ValueError, match=r"MLP.save: the path is empty"):
         model.save("")
+
+
+# ---- every file the project writes goes through the one writer (issue 25, H2) -----------------
+
+
+def test_the_cli_never_writes_through_a_link_planted_at_its_temporary_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI once wrote `.<name>.<pid>.tmp` with a plain open: a symlink planted there made
+    `-o out/g.svg` overwrite the link's target. Its temporary is now the writer's (a random
+    name, opened exclusively), so links at the names it used to use are left alone."""
+    from visualize.cli import main
+
+    precious = tmp_path / "precious"
+    precious.write_text("keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in (f".g.svg.{os.getpid()}.tmp", f"g.svg.{os.getpid()}.tmp"):
+        (out / name).symlink_to(precious)
+    assert main(["x*2", "x=1", "-o", str(out / "g.svg")]) == 0
+    assert precious.read_text() == "keep me"
+    assert "<svg" in (out / "g.svg").read_text()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_the_cli_and_save_follow_one_rule_for_links_and_fifos(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-o` through a symlink writes the link's target and keeps the link, as `Module.save`
+    does; `-o` a FIFO is refused in one line and the FIFO stays."""
+    from visualize.cli import main
+
+    target = tmp_path / "real.svg"
+    link = tmp_path / "link.svg"
+    link.symlink_to(target)
+    assert main(["x*2", "x=1", "-o", str(link)]) == 0
+    assert link.is_symlink() and "<svg" in target.read_text()
+    fifo = tmp_path / "pipe.svg"
+    os.mkfifo(fifo)
+    assert main(["x*2", "x=1", "-o", str(fifo)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {fifo} is a FIFO; expected a regular file or a new path\n"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_pages_and_plots_go_through_the_writer_too(tmp_path: Path) -> None:
+    """A step-through page, a collapsed page and a plot written over a symlink write its
+    target and keep the link (the writer's rule), and a FIFO is refused."""
+    from autograd_core import Value
+    from visualize import collapsed_page, trace_backward
+    from visualize.plots import plot_history
+
+    x = Value(2.0, "x")
+    out = x * x
+    for write in (
+        lambda path: trace_backward(out).to_html(path),
+        lambda path: collapsed_page(out, path),
+        lambda path: plot_history({"loss": [1.0, 0.5]}, path),
+    ):
+        target = tmp_path / "target"
+        link = tmp_path / "link.png"
+        link.symlink_to(target)
+        write(link)
+        assert link.is_symlink() and target.stat().st_size > 100
+        link.unlink()
+        target.unlink()
+        fifo = tmp_path / "pipe.png"
+        os.mkfifo(fifo)
+        with pytest.raises(ValueError, match="is a FIFO; expected a regular file"):
+            write(fifo)
+        fifo.unlink()

@@ -163,9 +163,9 @@ def test_the_widget_scores_what_the_page_recorded() -> None:
     widget = trace_backward(chain_rule()).widget(predict=True)
     assert widget.score == (0, 4)  # two inputs at each of two steps
     widget.answers = [
-        {"step": 1, "node": "f", "input": "q", "expected": -4.0, "given": 3, "correct": False},
-        {"step": 1, "node": "f", "input": "q", "expected": -4.0, "given": -4, "correct": True},
-        {"step": 1, "node": "f", "input": "z", "expected": 3.0, "given": 3, "correct": True},
+        {"step": 1, "node": "f", "input": "q", "position": 0, "given": 3, "correct": False},
+        {"step": 1, "node": "f", "input": "q", "position": 0, "given": -4, "correct": True},
+        {"step": 1, "node": "f", "input": "z", "position": 1, "given": 3, "correct": True},
     ]
     assert widget.score == (2, 4)
 
@@ -289,8 +289,9 @@ def test_the_address_opens_a_step_and_the_view_follows_every_step_of_an_mlp_samp
     assert outside == []  # the active node, legible, inside the view at every step it is drawn
     assert seen >= len(trace) // 2 and len(modules) >= 4  # most steps, in several modules
     titles = [m["title"] for m in trace.page_data()["modules"]]
-    page.click(f".agc-overview g#b{titles.index('L0')} polygon >> nth=0", force=True)
-    assert page.get_attribute("[data-agc-stepthrough]", "data-module") == "L0"  # opened there
+    assert page.get_attribute("[data-agc-stepthrough]", "data-module") == "L0"  # the last step
+    page.click(f".agc-overview g#b{titles.index('L1')} polygon >> nth=0", force=True)
+    assert page.get_attribute("[data-agc-stepthrough]", "data-module") == "L1"  # opened there
     panel = page.locator(".agc-side").bounding_box()
     view = page.locator(".agc-view.agc-main:not([hidden])").bounding_box()
     assert panel["height"] <= view["height"] + 1  # the panel scrolls on its own
@@ -385,17 +386,98 @@ def test_the_paths_control_sums_every_path_to_a_value(tmp_path: Path, browser: A
     out = x * x + x
     trace = trace_backward(out)
     page, errors = open_page(browser, trace.to_html(tmp_path / "paths.html").as_uri())
+    index = {name: i for i, name in enumerate(trace.picture.names)}
     page.click("text=paths to")
-    page.click(f"g#v{trace.picture.index[id(x)]} polygon >> nth=0", force=True)
+    page.click(f"g#v{index['n1']} polygon >> nth=0", force=True)  # not the value shown first
+    assert page.inner_text("[data-agc-paths]").splitlines() == [
+        "The 1 path from out to n1: each the product of the local gradients along it",
+        "out <- n1: 1 = 1",
+        "sum over 1 path = 1 = dout/dn1",
+    ]
+    page.click(f"g#v{index['x']} polygon >> nth=0", force=True)
     text = page.inner_text("[data-agc-paths]")
-    assert (
-        text.splitlines()[0]
-        == "The 3 paths from out to x: each the product of the local gradients along it"
+    assert text.splitlines()[0] == (
+        "The 3 paths from out to x: each the product of the local gradients along it"
     )
-    assert text.count("out <- n1 <- x: 1 * 3 = 3") == 2 and "out <- x: 1 = 1" in text
+    assert "out <- n1 <- x (input 1 of n1): 1 * 3 = 3" in text
+    assert "out <- n1 <- x (input 2 of n1): 1 * 3 = 3" in text and "out <- x: 1 = 1" in text
     assert text.splitlines()[-1] == "sum over 3 paths = 7 = dout/dx" and x.grad == 7.0
     assert page.locator("g.edge.agc-flow").count() == 6  # into and out of both ops
     page.keyboard.press("Escape")
     assert page.locator("[data-agc-paths]").count() == 0
     assert errors == []
     page.close()
+
+
+def test_an_input_used_twice_is_asked_twice_and_scored_apart(tmp_path: Path, browser: Any) -> None:
+    x = Value(3.0, "x")
+    out = x * x
+    trace = trace_backward(out)
+    page, errors = open_page(browser, trace.to_html(tmp_path / "twice.html").as_uri() + "?predict")
+    page.click("text=next")
+    page.fill("input[data-position='0']", "3")
+    page.fill("input[data-position='1']", "4")  # wrong: each use receives the other factor, 3
+    page.click("text=check")
+    side = page.inner_text(".agc-side")
+    assert "score: 1 of 2 right" in side and "not yet" in side  # the step waits for the second
+    page.fill("input[data-position='1']", "seven")
+    page.click("text=check")
+    assert "not a number" in page.inner_text(".agc-side")  # said, not scored
+    page.fill("input[data-position='1']", "3")
+    page.click("text=check")
+    assert "score: 2 of 2 right" in page.inner_text(".agc-side")
+    assert errors == []
+    page.close()
+
+
+def test_moving_on_past_an_unanswered_step_skips_it(tmp_path: Path, browser: Any) -> None:
+    """The next step would tell the answers (its node's gradient is one of them): leaving a
+    step unanswered gives it up, and nothing of it shows before that."""
+    trace = trace_backward(chain_rule())
+    page, errors = open_page(browser, trace.to_html(tmp_path / "steps.html").as_uri() + "?predict")
+    page.click("text=next")
+    grads = page.eval_on_selector_all("text.agc-grad", "els => els.map(e => e.textContent)")
+    assert grads.count("grad ?") == 4
+    page.click("text=next")  # on to the add step without answering the mul step
+    page.click("text=previous")
+    side = page.inner_text(".agc-side")
+    assert "the answers:" in side and "score: 0 of 4 right" in side
+    assert errors == []
+    page.close()
+
+
+def test_a_page_with_an_infinite_value_still_opens(tmp_path: Path, browser: Any) -> None:
+    a = Value(1e308, "a")
+    out = (a * 10) * a  # inf: nothing to ask there, and JSON has no Infinity
+    trace = trace_backward(out)
+    page_json(trace.html())  # valid JSON
+    page, errors = open_page(browser, trace.to_html(tmp_path / "inf.html").as_uri() + "?predict")
+    page.click("text=next")
+    assert page.locator("[data-agc-stepthrough]").get_attribute("data-step") == "1"
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.parametrize("terms", [80, 400])
+def test_a_tangled_or_large_graph_steps_module_by_module_and_never_hands_dot_too_much(
+    terms: int,
+) -> None:
+    """x + x + ... + x: one value used by every op, far apart, is what takes dot minutes. With
+    80 terms (fewer values than draw_graph collapses at, but too tangled to lay out whole) and
+    with 400 the page steps module by module, and no picture over the cost limit reaches dot."""
+    from visualize.graph import MAX_LAYOUT_COST, layout_cost
+
+    x = Value(0.5, "x")
+    out = x
+    for _ in range(terms - 1):
+        out = out + x
+    laid_out: list[int] = []
+
+    def render(graph: Any) -> str:
+        laid_out.append(layout_cost(graph))
+        return graph.pipe(format="svg", quiet=True).decode()
+
+    data = trace_backward(out).page_data(render)
+    assert data["modules"] and max(laid_out) <= MAX_LAYOUT_COST
+    assert all(step["module"] < len(data["modules"]) for step in data["steps"])
+    assert sum(step["module"] >= 0 for step in data["steps"]) >= 4  # steps shown in a module

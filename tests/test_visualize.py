@@ -375,6 +375,34 @@ def test_a_one_number_tensor_reads_as_a_number() -> None:
     assert cells(draw_graph(root).source, "v2") == ["out", "() float64", "data 1.25", "grad 1"]
 
 
+def test_the_step_texts_grow_linearly_with_a_value_used_many_times() -> None:
+    """y = x + x + ... + x: every step adds to x's running total, and each step writes the
+    chain's first and last few totals and how many it leaves out, so 4x the terms is about 4x
+    the text (a step that wrote the whole chain made it 16x), measured in characters and in
+    memory, not time."""
+    import tracemalloc
+
+    def texts_of(n: int) -> tuple[int, int, list[str]]:
+        x = Value(1.0, "x")
+        y = x
+        for _ in range(n - 1):
+            y = y + x
+        trace = trace_backward(y)
+        tracemalloc.start()
+        texts = trace.texts()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return sum(map(len, texts)), peak, texts
+
+    small, small_peak, _ = texts_of(1000)
+    large, large_peak, texts = texts_of(4000)
+    assert 3.5 < large / small < 4.5
+    assert large_peak / small_peak < 6
+    assert texts[-1].endswith(
+        "(dout/dx: 1 -> (3996 more) -> 3998 -> 3999 -> 4000; 4000 of 4000 uses)"
+    )
+
+
 def test_trace_memory_grows_linearly_with_one_step_per_op_node() -> None:
     """Memory per node, not time (the machine is shared): 10x the nodes costs about the same per
     node (a quadratic trace, as a copy of every gradient per step was, would cost 10x)."""

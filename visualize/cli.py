@@ -36,15 +36,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import graphviz
+
+from nn.module import write_atomically
 
 from .expression import FUNCTIONS, ExpressionError, evaluate
 from .graph import MAX_LAYOUT_COST, draw_graph, layout_cost
@@ -81,6 +83,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 PROG = "autograd-viz"  # the console script; `python -m visualize` passes its own name
+WHO = "autograd-viz"  # how the file writer names the program in its messages
 _VALUED = ("-o", "--output", "--steps")  # the options that take a value
 _FLAGS = ("-h", "--help")
 
@@ -320,26 +323,31 @@ def run(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
 
 
 def _write_all(files: Iterable[tuple[Path, bytes]]) -> None:
-    """Write every file, or (on an OSError) none that did not exist before: each goes to a
-    temporary file next to it first, then takes its place."""
+    """Write every file, or (on an error) none that did not exist before. Each goes through the
+    project's one file writer (`nn.module.write_atomically`, as `Module.save`): a temporary of
+    a random name opened exclusively next to it, then renamed over it, so no link planted at a
+    name known in advance is followed; a symlink at the path itself is written through, a FIFO
+    or a device refused."""
     created: list[Path] = []
     try:
         for path, content in files:
             existed = path.exists()
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             try:
-                temporary.write_bytes(content)
-                os.replace(temporary, path)
-            except OSError as error:  # name the file the user gave, not the temporary one
+                write_atomically(path, partial(_write_bytes, content), WHO)
+            except OSError as error:  # name the file the user gave, as the OS error does
                 raise OSError(error.errno, error.strerror, str(path)) from None
-            finally:
-                temporary.unlink(missing_ok=True)
+            except ValueError as error:  # not a regular file: the writer's words, without WHO
+                raise UsageError(str(error).removeprefix(f"{WHO}: ")) from None
             if not existed:
                 created.append(path)
-    except OSError:
+    except (OSError, UsageError):
         for path in created:
             path.unlink(missing_ok=True)
         raise
+
+
+def _write_bytes(content: bytes, file: BinaryIO) -> None:
+    file.write(content)
 
 
 def _one_line(error: BaseException) -> str:

@@ -23,6 +23,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from nn.module import write_atomically
+
 from .fit import Drawing
 from .nodes import draw_nodes, gate_colour, html_label, new_digraph
 from .picture import FILL, Parameters, Picture, label_of, named_parameters, short_name, summary
@@ -330,9 +332,9 @@ def collapsed_page(
 
     top = section("", None, choose_depth(picture, parameters), "The whole graph")
     page = _PAGE.format(title=html.escape(title), overview=top, details="\n".join(sections))
-    path = Path(path)
-    path.write_text(page, encoding="utf-8")
-    return path
+    data = page.encode("utf-8")
+    write_atomically(path, lambda file: file.write(data), "collapsed_page")
+    return Path(path)
 
 
 def first_ops(picture: Picture, members: list[int], max_nodes: int) -> list[int]:

@@ -5,7 +5,8 @@ the column it sits in (`max-width: 100%`): a picture wider than the column is sc
 and all. So what decides whether a picture can be read is the size its smallest text has *after*
 that scaling. JupyterLab does not scale an SVG output at all: one wider than its column runs off
 the column's edge (at a 1,200 px window with the file browser open the column is 768 px), so in
-a notebook a picture is shown as SVG only when it is no wider than `NOTEBOOK_COLUMN_PX`.
+a notebook a picture is shown as SVG only when it is no wider than `NOTEBOOK_COLUMN_PX` (760,
+a margin under that).
 `svg_fit` measures it from Graphviz's SVG: the picture's width and height (Graphviz writes
 points; CSS draws 4/3 pixels per point) and the smallest `font-size` of its text. A picture fits
 when that text is at least `MIN_TEXT_PX` pixels.

@@ -9,16 +9,14 @@ This module only packs what the module needs into HTML: the data of a step-throu
 
 from __future__ import annotations
 
-import hashlib
 import html
-import itertools
 import json
+import secrets
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 MODULE_PATH = Path(__file__).resolve().parent / "static" / "stepthrough.js"
-_ids = itertools.count()
 
 
 @cache
@@ -30,14 +28,13 @@ def module_text() -> str:
 def script_json(data: Any) -> str:
     """JSON that is safe inside a <script> element: no `<`, `>` or `&` appears literally, so no
     label can close the element (`</script>`) or open a comment (`<!--`)."""
-    text = json.dumps(data, ensure_ascii=True)
+    text = json.dumps(data, ensure_ascii=True, allow_nan=False)  # JSON.parse takes no NaN
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _element_id(text: str) -> str:
-    """An id no other view on the page has (two views of one picture still differ)."""
-    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"agc-{digest}-{next(_ids)}"
+def _element_id() -> str:
+    """An id no other view on the page has (two views of one picture, two kernels' outputs)."""
+    return f"agc-{secrets.token_hex(8)}"
 
 
 def _inlined(element: str, data: Any, call: str) -> str:
@@ -59,7 +56,7 @@ def zoomable_html(svg: str, title: str = "graph") -> str:
     and pan (drag), for a notebook output or a docs page."""
     svg = svg[svg.find("<svg") :]
     return _inlined(
-        _element_id(svg),
+        _element_id(),
         {"svg": svg, "title": title},
         "zoomable(el, data.svg, {title: data.title});",
     )
@@ -69,10 +66,10 @@ def embedded_html(data: dict[str, Any], predict: bool = False) -> str:
     """The step-through inside another page (a notebook's output, a docs page): it reads
     `#step=K` from the page's address but never writes it or scrolls the page."""
     options = f'{{hash: "read", predict: {json.dumps(bool(predict))}}}'
-    return _inlined(_element_id(data["svg"]), data, f"mount(el, data, {options});")
+    return _inlined(_element_id(), data, f"mount(el, data, {options});")
 
 
-def page_html(data: dict[str, Any], title: str, predict: bool = False) -> str:
+def page_html(data: dict[str, Any], title: str, *, predict: bool = False) -> str:
     """The step-through as a page of its own: `#step=K` opens step K (and follows the steps),
     `?predict` asks the student before each step's answer."""
     options = (

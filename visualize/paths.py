@@ -154,7 +154,14 @@ class Paths:
         )
 
 
-def paths_to(root: Node, node: Node, *, parameters: Parameters = None, limit: int = 1000) -> Paths:
+def paths_to(
+    root: Node,
+    node: Node,
+    *,
+    parameters: Parameters = None,
+    limit: int = 1000,
+    picture: Picture | None = None,
+) -> Paths:
     """The paths from `root` down to `node` (Values): their number, each path's local gradients
     and product when there are at most `limit`, and the gradient every edge on them carries.
 
@@ -163,7 +170,8 @@ def paths_to(root: Node, node: Node, *, parameters: Parameters = None, limit: in
     `draw_graph` does. A node outside `root`'s graph that shares a node with it (computed from
     the same inputs, or from `root` itself) has no path: count 0, gradient 0, and a `message`
     saying so; a node that shares nothing with it is a ValueError. A Tensor is a TypeError.
-    """
+    `picture`: root's picture when the caller has it already (the step-through asks for every
+    node's paths)."""
     for given in (root, node):
         if not hasattr(given, "parents") or not hasattr(given, "data"):
             raise TypeError(f"paths_to needs Values (nodes of a graph), got {given!r:.60}")
@@ -175,7 +183,7 @@ def paths_to(root: Node, node: Node, *, parameters: Parameters = None, limit: in
         )
     if not isinstance(limit, int) or limit < 0:
         raise ValueError(f"limit must be a whole number >= 0, got {limit!r}")
-    picture = Picture(root, parameters)
+    picture = picture or Picture(root, parameters)
     target = picture.index.get(id(node))
     if target is None:
         return _no_path(picture, node, limit)

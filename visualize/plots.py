@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ except ImportError as missing:  # matplotlib is the [plots] extra, not part of t
     ) from missing
 
 from autograd_core import no_grad
+from nn.module import write_atomically
 from nn.train import scores_of
 
 
@@ -35,8 +37,13 @@ class PlotFigure(Figure):
 
 
 def _save(figure: Figure, path: str | os.PathLike[str] | None) -> Figure:
-    if path is not None:
-        figure.savefig(path, dpi=110, bbox_inches="tight")
+    if path is not None:  # the format from the name (PNG without a suffix), as savefig does
+        kind = Path(path).suffix.lstrip(".").lower() or "png"
+        write_atomically(
+            path,
+            lambda file: figure.savefig(file, format=kind, dpi=110, bbox_inches="tight"),
+            "plot",
+        )
     return figure
 
 

@@ -18,23 +18,29 @@ shows as that page.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import graphviz
 import numpy as np
 
 from autograd_core import Node, backpropagate
+from nn.module import write_atomically
 
 from .code import backward_code, step_code
 from .collapse import boxes, choose_depth, draw_collapsed, first_ops
 from .frontend import embedded_html, page_html
-from .graph import draw_graph
+from .graph import MAX_LAYOUT_COST, LayoutTooCostlyError, draw_graph, layout_cost
 from .nodes import draw_nodes
-from .picture import Parameters, Picture, Style, format_value, reusable
+from .paths import paths_to
+from .picture import Parameters, Picture, Style, format_value, holds_array, reusable
+
+if TYPE_CHECKING:  # the widget needs anywidget, an extra: imported where it is made
+    from .widget import StepThrough
 
 CURRENT = "#ffd700"  # the node whose step it is
 RECEIVING = "#c7e9c0"  # the inputs it passes its gradient to
@@ -46,6 +52,7 @@ HIGHLIGHTS = (
 )
 SMALL = 16  # arrays of at most this many elements are shown whole in the panel
 MODULE_NODES = 120  # the values a collapsed step-through draws of one module (its first ops)
+PAGE_PATHS = 8  # paths the step-through writes out per value (beyond: their count and sum)
 
 
 class Contribution(NamedTuple):
@@ -65,6 +72,19 @@ class Step(NamedTuple):
     node: int  # topological index
     upstream: Any
     contributions: tuple[Contribution, ...]
+
+
+CHAIN_SHOWN = 4  # running totals a step writes out: the first and the last three
+
+
+def _running_totals(totals: list[Any]) -> str:
+    """A value's running totals so far, `1 -> 4 -> 7`; a long chain as its first and last few
+    and how many are left out, so that a step's text stays short however often the value is
+    used (and the pass's text linear in the graph, not quadratic)."""
+    if len(totals) <= CHAIN_SHOWN + 1:
+        return " -> ".join(_shown(t) for t in totals)
+    tail = " -> ".join(_shown(t) for t in totals[-(CHAIN_SHOWN - 1) :])
+    return f"{_shown(totals[0])} -> ({len(totals) - CHAIN_SHOWN} more) -> {tail}"
 
 
 def _kept(array: Any) -> Any:
@@ -160,7 +180,7 @@ class BackwardTrace:
         r, name = self.root_symbol, _in_derivative(self.picture.names[step.node])
         value = _shown(step.upstream)
         if len(totals) > 1:
-            chain = " -> ".join(_shown(t) for t in totals)
+            chain = _running_totals(totals)
             return f"d{r}/d{name} = {value}: all {len(totals)} uses have reported ({chain})"
         return f"d{r}/d{name} = {value}"
 
@@ -216,7 +236,7 @@ class BackwardTrace:
                 )
             uses = picture.uses[c.parent]
             if uses > 1:
-                chain = " -> ".join(_shown(t) for t in totals)
+                chain = _running_totals(totals)
                 line += f"   (d{r}/d{parent}: {chain}; {len(totals)} of {uses} uses)"
             lines.append(line)
         return lines
@@ -280,19 +300,22 @@ class BackwardTrace:
 
         modules: list[dict[str, str]] = []
         module_of: dict[int, int] = {}
-        if len(self.picture) > max_nodes:
-            overview, modules, module_of = self._modules(svg_of)
-            svg = overview
-        else:
-            svg = svg_of(
-                draw_graph(  # laid out for the column (the page zooms and pans besides)
+        whole = None
+        if len(self.picture) <= max_nodes:
+            try:  # laid out for the column (the page zooms and pans besides)
+                whole = draw_graph(
                     self.root,
                     picture=self.picture,
                     backward=True,
                     collapse=False,
                     style=Style(legend=HIGHLIGHTS),
                 )
-            )
+            except LayoutTooCostlyError:  # too tangled to lay out whole: module by module
+                whole = None
+        if whole is None:
+            svg, modules, module_of = self._modules(svg_of)
+        else:
+            svg = svg_of(whole)
         texts = self.texts()
         reached = {c.parent for step in self.steps for c in step.contributions}
         picture = self.picture
@@ -313,6 +336,7 @@ class BackwardTrace:
                 if i not in reached and picture.kinds[i] != "constant"
             ],
             "code": step_code(self),
+            "paths": {} if modules or holds_array(self.root) else self._paths(),
             "colours": {"current": CURRENT, "receiving": RECEIVING, "flow": FLOW},
         }
 
@@ -320,18 +344,41 @@ class BackwardTrace:
         self, svg_of: Callable[[graphviz.Digraph], str]
     ) -> tuple[str, list[dict[str, str]], dict[int, int]]:
         """The collapsed overview, each box's own picture (its first `MODULE_NODES` values, as
-        `collapsed_page` opens a box) and the box each drawn node is in."""
+        `collapsed_page` opens a box, fewer where those are too tangled for dot to lay out
+        quickly: none at all, at worst) and the box each drawn node is in."""
         picture, parameters = self.picture, self.parameters
         depth = choose_depth(picture, parameters)
         overview = svg_of(draw_collapsed(picture, parameters, depth))
-        modules, module_of = [], {}
+        modules: list[dict[str, str]] = []
+        module_of: dict[int, int] = {}
         for b, box in enumerate(boxes(picture, parameters, depth)):
-            shown = first_ops(picture, box.members, MODULE_NODES)
-            for i in shown:
-                module_of[i] = b
-            drawn = draw_nodes(picture, shown, backward=True, style=Style(legend=HIGHLIGHTS))
-            modules.append({"id": f"b{b}", "title": box.title, "svg": svg_of(drawn)})
+            svg, budget = "", MODULE_NODES
+            while budget >= 4 and not svg:
+                shown = first_ops(picture, box.members, budget)
+                drawn = draw_nodes(picture, shown, backward=True, style=Style(legend=HIGHLIGHTS))
+                if layout_cost(drawn) <= MAX_LAYOUT_COST:
+                    svg = svg_of(drawn)
+                    module_of.update((i, b) for i in shown)
+                budget //= 2
+            modules.append({"id": f"b{b}", "title": box.title, "svg": svg})
         return overview, modules, module_of
+
+    def _paths(self) -> dict[str, dict[str, list[str]]]:
+        """For each value the pass reaches: its paths from the output, as `draw_paths` writes
+        them (the first few, each with its product, and their sum), and the ids of what lies
+        on them, for the step-through's *paths to* control."""
+        picture, found = self.picture, {}
+        for i, node in enumerate(picture.order[:-1]):
+            if picture.kinds[i] == "constant":
+                continue
+            paths = paths_to(self.root, node, limit=PAGE_PATHS, picture=picture)
+            on = paths.edge_sums
+            found[f"v{i}"] = {
+                "lines": paths.lines(listed=PAGE_PATHS),
+                "edges": sorted({f"e{n}_{k}" for _, n, k in on} | {f"e{n}" for _, n, _ in on}),
+                "nodes": sorted({f"v{n}" for _, n, _ in on} | {f"v{n}op" for _, n, _ in on}),
+            }
+        return found
 
     def _step_data(self, step: Step, text: str) -> dict[str, Any]:
         """One step for the page: its node, and per input what it receives (as a number where
@@ -355,9 +402,9 @@ class BackwardTrace:
                     "name": picture.names[c.parent],
                     "label": self._edge_label(c),
                     "received": _shown(value),
-                    "value": float(value) if isinstance(value, (float, int)) else None,
+                    "symbolName": _in_derivative(picture.names[c.parent]),
+                    "value": _askable(value),  # what the student is asked (not an array)
                     "local": "" if c.local_grad is None else format_value(c.local_grad),
-                    "localValue": None if c.local_grad is None else float(c.local_grad),
                     "symbol": symbols[c.position] if c.position < len(symbols) else "",
                     "total": _shown(c.total),
                     "gate": getattr(function, "gate", ""),
@@ -368,6 +415,8 @@ class BackwardTrace:
         return {
             "node": f"v{i}",
             "name": picture.names[i],
+            "symbolName": _in_derivative(picture.names[i]),
+            "op": node.op,
             "seed": step.number == 0,
             "through": f"e{i}",  # the edge from the node's op to the node
             "upstream": _shown(step.upstream),
@@ -380,6 +429,7 @@ class BackwardTrace:
         self,
         title: str | None = None,
         render: Callable[[graphviz.Digraph], str] | None = None,
+        *,
         predict: bool = False,
     ) -> str:
         """One self-contained HTML page (the package's ES module inlined, no network): buttons,
@@ -387,7 +437,7 @@ class BackwardTrace:
         `#step=K` in its address opens step K; `?predict` (or `predict=True`) asks the student
         what each input receives before showing it. `render` as for `page_data`."""
         return page_html(
-            self.page_data(render), title or f"Backward pass of {self.root_name}", predict
+            self.page_data(render), title or f"Backward pass of {self.root_name}", predict=predict
         )
 
     def _changed_grads(self) -> list[list[list[str]]]:
@@ -401,23 +451,23 @@ class BackwardTrace:
         return out
 
     def to_html(
-        self, path: str | os.PathLike[str], title: str | None = None, predict: bool = False
+        self, path: str | os.PathLike[str], title: str | None = None, *, predict: bool = False
     ) -> Path:
         """Write the page (`html`) to `path`."""
-        path = Path(path)
-        path.write_text(self.html(title, predict=predict), encoding="utf-8")
-        return path
+        page = self.html(title, predict=predict).encode("utf-8")
+        write_atomically(path, lambda file: file.write(page), "to_html")
+        return Path(path)
 
     def _repr_html_(self) -> str:
         """In a notebook (or its static export) the trace shows as the step-through itself."""
         return embedded_html(self.page_data())
 
-    def widget(self, predict: bool = False, step: int = 0) -> Any:
+    def widget(self, *, predict: bool = False, step: int = 0) -> StepThrough:
         """The step-through as a notebook widget (anywidget: JupyterLab, Notebook 7, VS Code,
         Colab). `widget.step` is synced both ways; with `predict=True` the student types what
-        each input receives before it is shown, and `widget.answers` records each answer (step,
-        node, input, expected, given, correct). A static export of the notebook shows the same
-        step-through, inlined. Needs the `notebooks` extra (anywidget)."""
+        each input receives before it is shown, and `widget.answers` records each answer (see
+        `StepThrough`). A static export of the notebook shows the same step-through, inlined.
+        Needs the `notebooks` extra (anywidget)."""
         try:
             from .widget import StepThrough
         except ImportError as missing:  # anywidget is the [notebooks] extra
@@ -460,6 +510,13 @@ def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
 
     backpropagate(root, seed, record)
     return BackwardTrace(picture, steps, reusable(parameters))
+
+
+def _askable(value: Any) -> float | None:
+    """A share the student can be asked for: a finite number (not an array, inf or nan)."""
+    if isinstance(value, (float, int)) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _in_derivative(name: str) -> str:

@@ -1,11 +1,15 @@
 """The step-through as a notebook widget: anywidget runs the package's one ES module
 (`static/stepthrough.js`) in JupyterLab, Notebook 7, VS Code, Colab and marimo.
 
-`trace.widget()` makes one. Its step is synced both ways (`widget.step = 5` moves it; stepping in
-the page updates `widget.step`), and in predict mode (`trace.widget(predict=True)`) the student's
-answers come back as `widget.answers`, a list of dicts (step, node, input, expected, given,
-correct) that a teacher can collect. Where no kernel runs (a static export of the notebook, the
-docs site) the output shows the same module inlined, from the bundle's HTML.
+`trace.widget()` makes one. Its step is synced both ways (`widget.step = 5` moves it; stepping
+in the page updates `widget.step`), and in predict mode (`trace.widget(predict=True)`) the
+student's answers come back as `widget.answers`, a list of dicts that a teacher can collect, one
+per input checked, revealed or skipped: `step` (from 0, as `widget.step`; the page shows step +
+1), `node` and `input` (their names in the picture), `position` (which input of the node: `x *
+x` asks twice), `expected`, `given` (None when revealed or skipped), `correct`, and `revealed:
+True` or `skipped: True` for an answer given up (moving on past an unanswered step skips it).
+Where no kernel runs (a static export of the notebook, the docs site) the output shows the same
+module inlined, from the bundle's HTML.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ class StepThrough(anywidget.AnyWidget):
     def score(self) -> tuple[int, int]:
         """(inputs answered right, inputs asked) over the whole pass."""
         asked = sum(len(step["ask"]) for step in self.data.get("steps", [])[1:])
-        right = {(a["step"], a["input"]) for a in self.answers if a.get("correct")}
+        right = {(a["step"], a["position"]) for a in self.answers if a.get("correct")}
         return len(right), asked
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -176,8 +176,12 @@ function makeViewport(view, svg, { maxHeight }) {
       h: Math.max(...ys) - Math.min(...ys) };
   }
 
-  // wheel zooms about the pointer; drag pans
+  // ctrl (or cmd) + wheel, or the wheel once the picture was clicked, zooms about the pointer
+  // (else the page scrolls as usual); dragging pans
   view.addEventListener("wheel", (event) => {
+    const root = view.closest(".agc-root");
+    const focused = root && root.contains(document.activeElement);
+    if (!(event.ctrlKey || event.metaKey || focused)) return;
     event.preventDefault();
     const r = view.getBoundingClientRect(), k = scale(), s = size();
     const offsetX = (s.w - box.w * k) / 2, offsetY = (s.h - box.h * k) / 2;
@@ -188,15 +192,19 @@ function makeViewport(view, svg, { maxHeight }) {
   let drag = null;
   view.addEventListener("pointerdown", (event) => {
     if (event.button !== 0) return;
-    drag = { x: event.clientX, y: event.clientY, box: { ...box } };
-    view.setPointerCapture(event.pointerId);
-    view.classList.add("agc-dragging");
+    drag = { x: event.clientX, y: event.clientY, box: { ...box }, moving: false, id: event.pointerId };
   });
   view.addEventListener("pointermove", (event) => {
     if (!drag) return;
+    const dx = event.clientX - drag.x, dy = event.clientY - drag.y;
+    if (!drag.moving) { // a click stays a click (it reaches the node under it) until it moves
+      if (Math.hypot(dx, dy) < 4) return;
+      drag.moving = true;
+      view.setPointerCapture(drag.id);
+      view.classList.add("agc-dragging");
+    }
     const k = scale();
-    apply({ ...drag.box, x: drag.box.x - (event.clientX - drag.x) / k,
-      y: drag.box.y - (event.clientY - drag.y) / k });
+    apply({ ...drag.box, x: drag.box.x - dx / k, y: drag.box.y - dy / k });
   });
   const end = () => { drag = null; view.classList.remove("agc-dragging"); };
   view.addEventListener("pointerup", end);
@@ -240,7 +248,7 @@ export function zoomable(el, svgText, { title = "graph" } = {}) {
   addStyle(el);
   const root = make("div", { class: "agc-root agc-zoomonly", "data-agc-picture": "" });
   const bar = make("div", { class: "agc-bar" });
-  bar.appendChild(make("span", {}, `${title}: scroll to zoom, drag to move`));
+  bar.appendChild(make("span", {}, `${title}: ctrl + wheel (or click, then wheel) zooms, drag moves`));
   const view = make("div", { class: "agc-view", "data-zoomable": "", role: "img",
     "aria-label": title });
   root.append(bar, view);
@@ -280,84 +288,22 @@ export function isRight(given, expected) {
 }
 
 function hintFor(input, step) {
-  const upstream = step.upstream;
+  if (step.op === "relu") {
+    return "relu passes the gradient on where its input is positive, and stops it (0) elsewhere.";
+  }
   switch (input.gate) {
     case "add":
-      return `an add gate passes its gradient on unchanged: what reached ${step.name}? (${upstream})`;
+      return `an add gate passes its gradient on unchanged: what reached ${step.name}?`;
     case "mul":
       return `a mul gate swaps: what is the *other* input? Multiply it by what reached ` +
-        `${step.name} (${upstream}).`;
+        `${step.name} (${step.upstream}).`;
     case "max":
       return "a max gate routes: the larger input gets the whole gradient, the other gets 0.";
     default:
-      return `multiply what reached ${step.name} (${upstream}) by the local gradient ` +
-        `d${step.name}/d${input.name}` + (input.symbol ? ` = ${input.symbol}` : "") + ".";
+      return `multiply what reached ${step.name} (${step.upstream}) by the local gradient ` +
+        `d${step.symbolName}/d${input.symbolName}` + (input.symbol ? ` = ${input.symbol}` : "") + ".";
   }
 }
-
-// ---- every path from the output to a value (the notes' sum over paths) -----------------------
-
-/** The graph the steps walk: node id -> its inputs (id, edge, local gradient), and names. */
-function stepGraph(data) {
-  const inputs = {}, names = {}, through = {};
-  let scalar = data.steps.length > 1;
-  for (const step of data.steps) {
-    names[step.node] = step.name;
-    if (step.seed) continue;
-    through[step.node] = step.through;
-    inputs[step.node] = step.inputs.map((i) => {
-      names[i.id] = i.name;
-      if (typeof i.localValue !== "number") scalar = false;
-      return { id: i.id, edge: i.edge, local: i.localValue };
-    });
-  }
-  return { root: data.steps[0].node, inputs, names, through, scalar };
-}
-
-const LISTED_PATHS = 40; // paths written out in the panel; beyond, the count and the sum
-
-/** Every path from the output down to `target`: how many (counted, never listed to count),
- * the first few, and the sum of all their products (by the reverse accumulation the backward
- * pass does, restricted to the paths). */
-function pathsTo(graph, target) {
-  const order = [], seen = new Set();
-  const visit = (id) => { // depth first from the root: a reverse topological order
-    if (seen.has(id)) return;
-    seen.add(id);
-    for (const input of graph.inputs[id] || []) visit(input.id);
-    order.push(id);
-  };
-  visit(graph.root);
-  const count = {}; // id -> number of paths from it down to the target
-  for (const id of order) {
-    count[id] = id === target ? 1 : (graph.inputs[id] || []).reduce((n, i) => n + count[i.id], 0);
-  }
-  const reach = {}; // id -> gradient of the output reaching it along paths to the target
-  order.slice().reverse().forEach((id) => { if (!(id in reach)) reach[id] = 0; });
-  reach[graph.root] = 1;
-  const edges = new Set();
-  for (const id of order.slice().reverse()) {
-    if (id === target || !count[id]) continue;
-    for (const input of graph.inputs[id] || []) {
-      if (!count[input.id]) continue;
-      reach[input.id] += reach[id] * input.local;
-      edges.add(input.edge);
-      edges.add(graph.through[id]);
-    }
-  }
-  const listed = [];
-  const walk = (id, path, product) => { // the first few paths, written out
-    if (listed.length >= LISTED_PATHS) return;
-    if (id === target) { listed.push({ path, product }); return; }
-    for (const input of graph.inputs[id] || []) {
-      if (count[input.id]) walk(input.id, [...path, input], product * input.local);
-    }
-  };
-  if (count[graph.root]) walk(graph.root, [], 1);
-  return { count: count[graph.root] || 0, listed, sum: reach[target] || 0, edges };
-}
-
-function number(x) { return Number(x.toPrecision(4)).toString(); }
 
 /**
  * The step-through in `el`. `data` comes from `BackwardTrace.page_data()`; options:
@@ -401,7 +347,7 @@ export function mount(el, data, options = {}) {
   let view, svg, viewport, grads, shownPicture; // (undefined: none shown yet)
   const maxHeight = Math.max(300, window.innerHeight * (modular ? 0.55 : 0.72));
   function usePicture(m) {
-    if (m === shownPicture) return;
+    if (m === shownPicture || (m !== null && !(data.modules[m] && data.modules[m].svg))) return;
     if (pictures.has(shownPicture)) pictures.get(shownPicture).view.hidden = true;
     if (!pictures.has(m)) {
       const box = make("div", { class: "agc-view agc-main", "data-zoomable": "" });
@@ -409,13 +355,15 @@ export function mount(el, data, options = {}) {
       const picture = parseSvg(m === null ? data.svg : data.modules[m].svg);
       const zoom = makeViewport(box, picture, { maxHeight });
       pictures.set(m, { view: box, svg: picture, viewport: zoom, grads: gradTexts(picture) });
-      zoom.onResize(() => { if (m === shownPicture) show(current, { moved: false }); });
+      zoom.onResize(() => { if (m === shownPicture && !pathsMode) followStep(current, false); });
     }
     ({ view, svg, viewport, grads } = pictures.get(m));
     view.hidden = false;
     shownPicture = m;
   }
-  usePicture(modular ? Math.max(0, steps[0].module) : null);
+  const first = modular && steps[0].module >= 0 ? steps[0].module
+    : modular ? data.modules.findIndex((m) => m.svg) : -1;
+  usePicture(first >= 0 ? first : null); // (no module drawn at all: the map is the picture)
   let overview = null;
   if (modular) {
     const whole = parseSvg(data.svg);
@@ -429,25 +377,35 @@ export function mount(el, data, options = {}) {
   }
   zoomButtons(bar, { zoomBy: (f) => viewport.zoomBy(f), fit: (a) => viewport.fit(a) });
   bar.appendChild(followLabel);
-  const graph = stepGraph(data);
+  const paths = data.paths || {}; // value id -> its paths from the output, written by Python
   const pathsButton = make("button", { type: "button", "aria-pressed": "false",
     title: "click a value in the picture: every path from the output to it, and their sum" },
     "paths to\u2026");
-  if (graph.scalar && !options.predict && !modular) bar.appendChild(pathsButton);
+  if (Object.keys(paths).length && !options.predict) bar.appendChild(pathsButton);
   let pathsMode = false; // (not in predict mode: it shows every answer)
   const never = new Set(data.never);
   let current = -1;
   const predict = Boolean(options.predict);
   const answers = [];
   const resolved = new Set(); // steps whose inputs' gradients are shown (answered, or given up)
-  const correct = new Set(); // "step:input" answered right
+  const correct = new Set(); // "step:position" answered right
+  for (const a of options.answers || []) { // a view drawn again starts where the last one was
+    answers.push(a);
+    if (a.correct) correct.add(`${a.step}:${a.position}`);
+    if (a.skipped || a.revealed) resolved.add(a.step);
+  }
+  steps.forEach((s, k) => {
+    if (k > 0 && s.ask.length && s.ask.every((position) => correct.has(`${k}:${position}`))) {
+      resolved.add(k);
+    }
+  });
 
   function isHidden(k) { return predict && k > 0 && !resolved.has(k) && steps[k].ask.length > 0; }
 
   function knownAfter(k) {
     const known = {};
-    for (let j = 0; j <= k; j++) {
-      if (isHidden(j) && j === k) continue;
+    for (let j = 0; j <= k; j++) { // a step not answered yet tells nothing
+      if (isHidden(j)) continue;
       for (const [id, text] of data.totals[j]) known[id] = text;
     }
     if (isHidden(k)) for (const input of steps[k].inputs) delete known[input.id];
@@ -505,24 +463,21 @@ export function mount(el, data, options = {}) {
 
   function show(k, { moved = true, fromModel = false } = {}) {
     k = Math.max(0, Math.min(last, Math.round(Number(k) || 0)));
+    // moving on past a step the student has not answered gives it up (its answers show from
+    // then on, and every later step would tell them anyway)
+    if (predict && k > current && current > 0 && isHidden(current)) giveUp(current, true);
     const changed = k !== current;
     current = k;
     const s = steps[k], hidden = isHidden(k);
-    if (!body.classList.contains("agc-stacked")) side.style.maxHeight = view.style.height;
-    else side.style.maxHeight = "";
-    if (modular) {
+    if (modular && shownPicture !== null) {
       if (s.module >= 0) usePicture(s.module); // else: not drawn; stay on the module shown
       overview.svg.querySelectorAll(".agc-current").forEach((g) => g.classList.remove("agc-current"));
       const box = overview.svg.getElementById(data.modules[shownPicture].id);
       if (box) box.classList.add("agc-current");
       root.dataset.module = data.modules[shownPicture].title;
     }
-    const known = knownAfter(k);
-    for (const [id, t] of Object.entries(grads)) {
-      const none = never.has(id);
-      t.textContent = "grad " + (id in known ? known[id] : none ? "none" : "?");
-      t.parentNode.classList.toggle("agc-unknown", !(id in known));
-    }
+    side.style.maxHeight = body.classList.contains("agc-stacked") ? "" : view.style.height;
+    showGrads(knownAfter(k));
     clearFlow();
     const lit = [s.node, s.node + "op", s.through, ...s.inputs.flatMap((i) => [i.id, i.edge])];
     for (const id of lit) {
@@ -545,21 +500,25 @@ export function mount(el, data, options = {}) {
     counter.textContent = `step ${k + 1} of ${steps.length}`;
     root.dataset.step = String(k);
     showPanel(k, hidden);
-    const focus = node && viewport.pictureBox(node);
-    if (follow.checked && focus) {
-      const parts = lit.map((id) => svg.getElementById(id)).filter(Boolean);
-      const boxes = parts.map((p) => viewport.pictureBox(p)).filter(Boolean);
-      const region = {
-        x: Math.min(...boxes.map((b) => b.x)), y: Math.min(...boxes.map((b) => b.y)),
-      };
-      region.w = Math.max(...boxes.map((b) => b.x + b.w)) - region.x;
-      region.h = Math.max(...boxes.map((b) => b.y + b.h)) - region.y;
-      viewport.zoomTo(region, focus, moved);
-    }
+    followStep(k, moved);
     if (options.hash === true && changed) {
       history.replaceState(null, "", `#step=${k + 1}`);
     }
     if (changed && !fromModel && options.onStep) options.onStep(k);
+  }
+
+  /** Move the view to step k's node and its inputs (when "follow" is on). */
+  function followStep(k, moved) {
+    const s = steps[k], node = svg.getElementById(s.node);
+    const focus = node && viewport.pictureBox(node);
+    if (!follow.checked || !focus) return;
+    const lit = [s.node, s.node + "op", s.through, ...s.inputs.flatMap((i) => [i.id, i.edge])];
+    const parts = lit.map((id) => svg.getElementById(id)).filter(Boolean);
+    const boxes = parts.map((part) => viewport.pictureBox(part)).filter(Boolean);
+    const region = { x: Math.min(...boxes.map((b) => b.x)), y: Math.min(...boxes.map((b) => b.y)) };
+    region.w = Math.max(...boxes.map((b) => b.x + b.w)) - region.x;
+    region.h = Math.max(...boxes.map((b) => b.y + b.h)) - region.y;
+    viewport.zoomTo(region, focus, moved);
   }
 
   function showPanel(k, hidden) {
@@ -596,22 +555,41 @@ export function mount(el, data, options = {}) {
     return `score: ${correct.size} of ${asked} right`;
   }
 
+  // An answer is kept per step and input position (`x * x` asks about x twice).
+  const keyOf = (k, position) => `${k}:${position}`;
+
+  function record(k, position, given, right, how) {
+    const s = steps[k], input = s.inputs[position];
+    answers.push({ step: k, node: s.name, input: input.name, position, expected: input.value,
+      given, correct: right, ...(how ? { [how]: true } : {}) });
+  }
+
+  /** The student gives step k up (skip, reveal, or moving on past it): its answers show. */
+  function giveUp(k, skipped) {
+    for (const position of steps[k].ask) {
+      if (!correct.has(keyOf(k, position))) record(k, position, null, false, skipped ? "skipped" : "revealed");
+    }
+    resolved.add(k);
+    if (options.onAnswers) options.onAnswers(answers.slice());
+  }
+
   function questions(k) {
     const s = steps[k];
     const box = make("div", { class: "agc-predict" });
     box.appendChild(make("div", {}, resolved.has(k) ? "the answers:" :
       `predict: what does each input receive from ${s.name}?`));
     const fields = [];
-    for (const index of s.ask) {
-      const input = s.inputs[index];
+    for (const position of s.ask) {
+      const input = s.inputs[position];
       const label = make("label");
       const field = make("input", { type: "text", inputmode: "decimal",
-        "aria-label": `gradient ${input.name} receives`, "data-input": input.name });
-      label.append(`d${data.rootName}/d${input.name} += `, field);
+        "aria-label": `gradient ${input.name} receives`, "data-input": input.name,
+        "data-position": String(position) });
+      label.append(`d${data.rootName}/d${input.symbolName} += `, field);
       const mark = make("span");
       label.append(" ", mark);
-      const key = `${k}:${input.name}`;
-      if (resolved.has(k)) {
+      const key = keyOf(k, position);
+      if (resolved.has(k) || correct.has(key)) {
         field.value = input.received;
         field.disabled = true;
         mark.className = correct.has(key) ? "agc-ok" : "";
@@ -620,7 +598,7 @@ export function mount(el, data, options = {}) {
       box.appendChild(label);
       const hint = make("div", { class: "agc-hint" });
       box.appendChild(hint);
-      fields.push({ input, field, mark, hint, key });
+      fields.push({ input, position, field, mark, hint, key });
     }
     if (!resolved.has(k)) {
       const check = make("button", { type: "button" }, "check");
@@ -631,9 +609,14 @@ export function mount(el, data, options = {}) {
         for (const f of fields) {
           if (correct.has(f.key)) continue;
           const given = parseNumber(f.field.value);
+          if (!Number.isFinite(given)) { // not an answer yet: say so, record nothing
+            all = false;
+            f.mark.className = "agc-wrong";
+            f.mark.textContent = f.field.value.trim() ? "not a number (e.g. -4, 0.5 or 1/2)" : "";
+            continue;
+          }
           const right = isRight(given, f.input.value);
-          answers.push({ step: k, node: s.name, input: f.input.name, expected: f.input.value,
-            given: Number.isFinite(given) ? given : f.field.value, correct: right });
+          record(k, f.position, given, right, "");
           if (right) {
             correct.add(f.key);
             f.mark.className = "agc-ok"; f.mark.textContent = "\u2713 right";
@@ -645,21 +628,19 @@ export function mount(el, data, options = {}) {
           }
         }
         if (options.onAnswers) options.onAnswers(answers.slice());
-        if (all) { resolved.add(k); show(k, { moved: false }); }
+        if (all) { resolved.add(k); show(k, { moved: false }); root.focus({ preventScroll: true }); }
         else root.querySelector(".agc-score").textContent = scoreText();
       });
-      const giveUp = (skipped) => {
-        for (const f of fields) {
-          if (correct.has(f.key)) continue;
-          answers.push({ step: k, node: s.name, input: f.input.name, expected: f.input.value,
-            given: null, correct: false, [skipped ? "skipped" : "revealed"]: true });
-        }
-        if (options.onAnswers) options.onAnswers(answers.slice());
-        resolved.add(k);
-        if (skipped) show(k + 1 <= last ? k + 1 : k); else show(k, { moved: false });
-      };
-      reveal.addEventListener("click", () => giveUp(false));
-      skip.addEventListener("click", () => giveUp(true));
+      reveal.addEventListener("click", () => {
+        giveUp(k, false);
+        show(k, { moved: false });
+        root.focus({ preventScroll: true });
+      });
+      skip.addEventListener("click", () => {
+        giveUp(k, true);
+        show(Math.min(k + 1, last));
+        root.focus({ preventScroll: true });
+      });
       const row = make("div");
       row.append(check, " ", reveal, " ", skip);
       box.appendChild(row);
@@ -673,44 +654,33 @@ export function mount(el, data, options = {}) {
     return box;
   }
 
-  function showPaths(target) {
-    clearFlow();
-    const known = knownAfter(last); // every gradient, as the pass leaves them
+  function showGrads(known) {
     for (const [id, t] of Object.entries(grads)) {
       t.textContent = "grad " + (id in known ? known[id] : never.has(id) ? "none" : "?");
       t.parentNode.classList.toggle("agc-unknown", !(id in known));
     }
-    const found = pathsTo(graph, target), root = graph.names[graph.root];
-    const name = graph.names[target] || target;
+  }
+
+  function showPaths(target) {
+    const found = paths[target];
+    if (!found) return;
+    clearFlow();
+    showGrads(knownAfter(last)); // every gradient, as the pass leaves them
     svg.classList.add("agc-dim");
-    for (const id of [graph.root, target, ...found.edges]) {
+    for (const id of found.nodes) {
       const g = svg.getElementById(id);
-      if (g) g.classList.add("agc-lit", id === target || id === graph.root ? "agc-current" : "agc-flow");
+      if (g) g.classList.add("agc-lit");
     }
-    for (const id of found.edges) { // the ops and values along the paths
-      const m = /^e(\d+)/.exec(id);
-      if (!m) continue;
-      for (const part of [`v${m[1]}`, `v${m[1]}op`]) {
-        const g = svg.getElementById(part);
-        if (g) g.classList.add("agc-lit");
-      }
+    for (const id of [steps[0].node, target]) {
+      const g = svg.getElementById(id);
+      if (g) g.classList.add("agc-current");
     }
-    side.replaceChildren();
-    const word = found.count === 1 ? "path" : "paths";
-    const lines = [`The ${found.count} ${word} from ${root} to ${name}: each the product of the ` +
-      "local gradients along it"];
-    for (const { path, product } of found.listed) {
-      const names = [root, ...path.map((i) => graph.names[i.id])].join(" <- ");
-      lines.push(`${names}: ${path.map((i) => number(i.local)).join(" * ") || "1"} = ` +
-        number(product));
+    for (const id of found.edges) {
+      const g = svg.getElementById(id);
+      if (g) g.classList.add("agc-lit", "agc-flow");
     }
-    if (found.count > found.listed.length) {
-      lines.push(`... and ${found.count - found.listed.length} more`);
-    }
-    lines.push(`sum over ${found.count} ${word} = ${number(found.sum)} = ` +
-      `d${data.rootName}/d${name}`);
-    side.appendChild(make("pre", { "data-agc-paths": name }, lines.join("\n")));
-    side.appendChild(make("div", {}, "click another value, or press paths again to go back"));
+    side.replaceChildren(make("pre", { "data-agc-paths": target }, found.lines.join("\n")),
+      make("div", {}, "click another value, or press paths again to go back"));
   }
   function leavePaths() {
     pathsMode = false;
@@ -721,7 +691,7 @@ export function mount(el, data, options = {}) {
     if (pathsMode) { leavePaths(); return; }
     pathsMode = true;
     pathsButton.setAttribute("aria-pressed", "true");
-    showPaths(steps[last].inputs.length ? steps[last].inputs[0].id : graph.root);
+    showPaths(steps[last].inputs.length ? steps[last].inputs[0].id : steps[0].node);
   });
   let pressed = null;
   body.addEventListener("pointerdown", (event) => { pressed = [event.clientX, event.clientY]; });
@@ -729,7 +699,7 @@ export function mount(el, data, options = {}) {
     const moved = pressed && Math.hypot(event.clientX - pressed[0], event.clientY - pressed[1]);
     if (!pathsMode || moved > 4) return; // a drag moves the picture, a click picks a value
     const value = event.target.closest && event.target.closest("g.value");
-    if (value && value.id in graph.names) showPaths(value.id);
+    if (value) showPaths(value.id);
   });
 
   previous.addEventListener("click", () => { if (pathsMode) leavePaths(); show(current - 1); });
@@ -754,7 +724,7 @@ export function mount(el, data, options = {}) {
     if (k !== null) show(k);
   });
   const start = options.hash && fromHash() !== null ? fromHash() : options.step || 0;
-  show(start, { moved: false });
+  show(start, { moved: false, fromModel: true });
   root.dataset.renderMs = (performance.now() - started).toFixed(1); // the first render's cost
   const narrow = () => body.classList.toggle("agc-stacked", (el.clientWidth || root.clientWidth) < 820);
   if (window.ResizeObserver) new ResizeObserver(narrow).observe(root);
@@ -769,15 +739,15 @@ export function mount(el, data, options = {}) {
 // ---- the notebook widget (anywidget) ----------------------------------------------------------
 
 function render({ model, el }) {
-  const view = mount(el, model.get("data"), {
+  const view = mount(el, model.get("data"), { // data and predict are set once, in Python
     step: model.get("step"),
     predict: model.get("predict"),
+    answers: model.get("answers"),
     onStep: (k) => { model.set("step", k); model.save_changes(); },
     onAnswers: (list) => { model.set("answers", list); model.save_changes(); },
   });
   const moved = () => { if (model.get("step") !== view.step) view.show(model.get("step")); };
   model.on("change:step", moved);
-  if (model.get("step") !== view.step) { model.set("step", view.step); model.save_changes(); }
   return () => model.off("change:step", moved);
 }
 
