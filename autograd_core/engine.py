@@ -74,6 +74,20 @@ def mixed_paths(op: str, other: object) -> TypeError:
     )
 
 
+def not_real(op: str, other: object) -> TypeError:
+    """The error for an operand that is not a real number: a complex number, text, a date, or
+    (for a Value, which is one number) an array. Named, instead of NumPy's words about ufuncs
+    or a cast that drops an imaginary part with a warning."""
+    kind = getattr(getattr(other, "dtype", None), "kind", "")
+    if kind == "c":
+        why = "complex numbers are not supported (the gradients here are of real functions)"
+    elif kind in "biuf" and kind:
+        why = "a Value is one number: use a Tensor for an array"
+    else:
+        why = "a real number (int, float, or a NumPy number or array of them) is needed"
+    return TypeError(f"{op}: cannot combine with {type(other).__name__} {other!r:.40}; {why}")
+
+
 _new_value = object.__new__
 
 
@@ -659,6 +673,8 @@ def _operand(other: object, op: str = "") -> Value | None:
         return constant(float(other))
     if is_node(other):  # a node that is not a Value: a Tensor
         raise mixed_paths(op or "Value", other)
+    if hasattr(other, "dtype"):  # a NumPy complex number or an array: NumPy would only say
+        raise not_real(op or "Value", other)  # that a Value "does not support ufuncs"
     return None
 
 

@@ -4,6 +4,7 @@ pass (`grad(..., create_graph=True)`), as PyTorch's functions of those names."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,7 +81,7 @@ def gradcheck(
     |analytic - numeric| <= atol + rtol * |numeric| everywhere. With `raise_on_mismatch`, a
     failing input raises GradcheckError carrying the whole report.
     """
-    point, make, arrays = _start("gradcheck", inputs, eps)
+    point, make, arrays = _start("gradcheck", inputs, eps, rtol, atol)
     leaves = [make(p) for p in point]
     out = _scalar_output("gradcheck", f(*leaves))
     out.backward()
@@ -123,7 +124,7 @@ def gradgradcheck(
     flattened in order. Inputs and tolerances as for `gradcheck`; check in float64 (a graph
     that casts to float32 inside differs from the differences by float32's rounding).
     """
-    point, make, arrays = _start("gradgradcheck", inputs, eps)
+    point, make, arrays = _start("gradgradcheck", inputs, eps, rtol, atol)
     leaves = [make(p) for p in point]
     out = _scalar_output("gradgradcheck", f(*leaves))
     first = grad(out, leaves, create_graph=True)
@@ -163,11 +164,22 @@ def _reported(out: Any, checks: list[InputCheck], raise_on_mismatch: bool, what:
     return report
 
 
-def _start(who: str, inputs: Sequence[Any], eps: float) -> tuple[list[Any], Any, bool]:
+def _start(
+    who: str, inputs: Sequence[Any], eps: float, rtol: float, atol: float
+) -> tuple[list[Any], Any, bool]:
     """The point to check at (floats, or float64 arrays), how to make a leaf of a value there,
-    and whether the check is on the batch path (arrays: Tensors) or the scalar one (Values)."""
-    if eps <= 0.0:
-        raise ValueError(f"{who} needs eps > 0, got {eps!r}")
+    and whether the check is on the batch path (arrays: Tensors) or the scalar one (Values).
+    A step or a tolerance that cannot mean anything is refused: eps must be a finite number
+    above 0, rtol and atol finite and at least 0 (rtol=inf would pass any gradient, and nan
+    none, silently)."""
+    def finite(x: object) -> bool:
+        return isinstance(x, (int, float)) and math.isfinite(x)
+
+    if not (finite(eps) and eps > 0.0):
+        raise ValueError(f"{who} needs a finite eps > 0, got {eps!r}")
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        if not (finite(tolerance) and tolerance >= 0):
+            raise ValueError(f"{who} needs a finite {name} >= 0, got {tolerance!r}")
     data = [numbers_of(x) for x in inputs]
     arrays = any(isinstance(d, np.ndarray) or np.ndim(d) > 0 for d in data)
     point: list[Any] = [np.array(d, dtype=np.float64) if arrays else float(d) for d in data]

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import ops
-from .engine import ForeignName, mixed_paths
+from .engine import ForeignName, mixed_paths, not_real
 from .function import Function
 from .graph import (
     CONSTANT,
@@ -66,9 +66,9 @@ def _numpy_axes(
         axis = dim
     for a in () if axis is None else axis if isinstance(axis, tuple) else (axis,):
         if not isinstance(a, numbers.Integral) or not -len(shape) <= int(a) < len(shape):
+            axes = f"axes are -{len(shape)} to {len(shape) - 1}" if shape else "it has no axes"
             raise ValueError(
-                f"{op}: axis {a!r} does not exist in a Tensor of shape {shape} "
-                f"(axes are -{len(shape)} to {len(shape) - 1})"
+                f"{op}: axis {a!r} does not exist in a Tensor of shape {shape} ({axes})"
             )
     return axis, keepdims if keepdim is None else keepdim
 
@@ -161,9 +161,7 @@ class Tensor:
             raise ValueError(f"Tensor needs a rectangular array of numbers: {error}") from None
         if dtype is None and array.dtype.kind != "f":
             if array.dtype.kind not in "biu":
-                raise TypeError(
-                    f"Tensor needs real numbers, got {type(data).__name__} of dtype {array.dtype}"
-                )
+                raise TypeError(_not_numbers(data, array))
             array = array.astype(np.float64)
         elif array.dtype.kind != "f":
             raise TypeError(f"Tensor needs a floating dtype, got {array.dtype}")
@@ -203,6 +201,8 @@ class Tensor:
         return self.transpose()
 
     def __len__(self) -> int:
+        if self.data.ndim == 0:  # as NumPy and PyTorch refuse it, but saying what to use
+            raise TypeError("len() of a 0-d Tensor (one number, shape ()); use .item() or .shape")
         return len(self.data)
 
     def item(self) -> float:
@@ -333,7 +333,11 @@ class Tensor:
         None for what is not a number; a Value raises TypeError (it is on the other path)."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (numbers.Real, np.ndarray, np.generic)):
+        if isinstance(other, numbers.Real):
+            return constant(other, self.data.dtype)
+        if isinstance(other, (np.ndarray, np.generic)):
+            if other.dtype.kind not in "biuf":  # text read as numbers, dates, complex: refused
+                raise not_real(op, other)
             return constant(other, self.data.dtype)
         if is_node(other):
             raise mixed_paths(op, other)
@@ -685,15 +689,18 @@ class Tensor:
         axis = _numpy_axes("logsumexp", axis, dim, False, None, self.shape)[0]
         if axis is None:  # over every element, as scipy's logsumexp
             return self.reshape(-1).logsumexp(0)
-        top = self.data.max(axis=axis)
+        top = self.data.max(axis=axis, initial=-np.inf)  # (an empty slice: -inf, as its sum)
         m = np.expand_dims(np.where(np.isinf(top), 0.0, top), axis)
-        return (self - m).exp().sum(axis=axis).log() + np.squeeze(m, axis)
+        with np.errstate(divide="ignore"):  # log(0) is -inf here: an empty or all -inf slice
+            return (self - m).exp().sum(axis=axis).log() + np.squeeze(m, axis)
 
     def cross_entropy(self, labels: ArrayLike) -> Tensor:
         """Mean softmax cross-entropy of logits (M, k) with integer labels (M,), as one node
         (`ops.CrossEntropyOver`): gradient (softmax(logits) - onehot(labels)) / M."""
-        if self.ndim != 2:
-            raise ValueError(f"cross_entropy needs logits of shape (M, k), got {self.shape}")
+        if self.ndim != 2 or 0 in self.shape:  # the mean of no rows is nothing (nan)
+            raise ValueError(
+                f"cross_entropy needs logits of shape (M, k) with M, k >= 1, got {self.shape}"
+            )
         checked = class_labels(labels, self.shape, "cross_entropy")
         return self._array_op(reduce.CrossEntropyOver, (self,), checked)
 
@@ -727,9 +734,15 @@ class Tensor:
             shares = function.shares(upstream, self.arrays, self.data, self.saved, self.needs)
         for parent, share in zip(parents, shares):
             if share is not None:
+                dtype = parent.data.dtype
+                if share.dtype is not dtype and share.dtype != dtype:  # as PyTorch: a gradient
+                    share = share.astype(dtype)  # in its node's dtype, whatever it met
                 earlier = parent.grad
                 if earlier is not None:
-                    parent.grad = earlier + share
+                    share = earlier + share
+                    parent.grad = share if type(share) is np.ndarray else np.asarray(share)
+                elif type(share) is not np.ndarray:  # a 0-d result: a NumPy scalar, made an array
+                    parent.grad = np.array(share)
                 elif parent.parents or (share is not upstream and share.base is None):
                     parent.grad = share
                 else:  # a leaf keeps its gradient: never a view of, or the array of, another's
@@ -758,7 +771,11 @@ class Tensor:
 
     def accumulate(self, share: np.ndarray | Tensor) -> None:
         """Add one share to this node's grad (the first share is the grad)."""
-        self.grad = share if self.grad is None else self.grad + share
+        if isinstance(share, (np.ndarray, np.generic)) and share.dtype != self.data.dtype:
+            share = share.astype(self.data.dtype)  # (as `chain_rule`: in this node's dtype)
+        total = share if self.grad is None else self.grad + share
+        # (a 0-d sum is a NumPy scalar: a gradient is always an array, or a node)
+        self.grad = np.asarray(total) if isinstance(total, np.generic) else total
 
     @classmethod
     def fresh_grad(cls) -> object:
@@ -866,3 +883,19 @@ def as_tensor(data: ArrayLike, dtype: Any = None) -> Tensor:
     if isinstance(data, Tensor):
         return data
     return Tensor(data, dtype=dtype, copy=False)
+
+
+def _not_numbers(data: Any, array: np.ndarray) -> str:
+    """Why `data` is no array of real numbers: Values in it (the other path), an integer too
+    large for a float, or what NumPy made of it."""
+    items = array.ravel().tolist() if array.dtype == object else []
+    if any(is_node(item) for item in items):
+        return (
+            "Tensor() of Values: a Tensor (the batch path) holds numbers, not the scalar path's "
+            "nodes; use Tensor([v.data for v in values]) for their numbers, or stay with Values"
+        )
+    big = next((item for item in items if isinstance(item, int) and abs(item) >= 2**1024), None)
+    if big is not None:
+        digits = int(abs(big).bit_length() * 0.30103) + 1  # (str() of a huge int is refused)
+        return f"Tensor needs real numbers; an integer of {digits} digits is too large for a float"
+    return f"Tensor needs real numbers, got {type(data).__name__} of dtype {array.dtype}"

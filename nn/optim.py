@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core.graph import GRAPH_WALK, numbers_of
+from autograd_core.graph import GRAPH_WALK, is_node, numbers_of
 
 from .module import Parameter, zero_grad
 
@@ -52,6 +52,11 @@ class Optimizer:
             raise ValueError(f"{who} got an empty parameter list; expected at least one")
         seen: dict[int, int] = {}
         for i, p in enumerate(self.params):
+            if not is_node(p):  # an array or a number has no .grad to step by
+                raise TypeError(
+                    f"{who}: parameter #{i} is {type(p).__name__} {p!r:.60}, not a Value or a "
+                    "Tensor; pass model.parameters(), or Tensor(array, requires_grad=True)"
+                )
             if id(p) in seen:
                 # stepping it twice per step would silently double its learning rate
                 raise ValueError(

@@ -113,8 +113,28 @@ def test_gradgradcheck_of_a_linear_function_is_zero() -> None:
     assert report.ok and report.max_error == 0.0
     with pytest.raises(TypeError, match="gradgradcheck: f must return a Value"):
         gradgradcheck(lambda a: [a], [0.5])
-    with pytest.raises(ValueError, match="gradgradcheck needs eps > 0"):
+    with pytest.raises(ValueError, match="gradgradcheck needs a finite eps > 0"):
         gradgradcheck(lambda a: a, [0.5], eps=0.0)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("eps", float("nan")),
+        ("eps", float("inf")),
+        ("eps", -1e-6),
+        ("rtol", float("nan")),
+        ("rtol", float("inf")),
+        ("atol", float("nan")),
+        ("atol", -1.0),
+    ],
+)
+def test_a_step_or_tolerance_that_means_nothing_is_refused(option: str, value: float) -> None:
+    """rtol=inf once passed a wrong gradient and eps=nan gave a report of nan: each is refused
+    by name before f runs (issue 25)."""
+    for check in (gradcheck, gradgradcheck):
+        with pytest.raises(ValueError, match=f"needs a finite {option}"):
+            check(lambda a: a * 3.0, [0.5], **{option: value})
 
 
 def test_gradgradcheck_takes_an_empty_array_input() -> None:

@@ -5,6 +5,7 @@ cross-entropy, where the target must come from what the node recorded, not from 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -82,3 +83,63 @@ def test_a_differentiable_gradient_has_the_plain_gradients_value(
     recorded = numbers(grad(out_again, leaves_again, create_graph=True))
     for a, b in zip(plain, recorded):
         assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b))
+
+
+def test_a_picture_drawn_while_another_thread_runs_backward_is_one_state_of_the_graph() -> None:
+    """One thread resets and runs backward on an MLP sample, another draws it, for a bounded
+    number of rounds: drawing holds the graph's lock, so each picture shows the gradients as
+    a whole pass left them (all reset, or all of the pass), never half of one, and no draw
+    fails."""
+    import re
+    import threading
+
+    import nn
+    from visualize import draw_graph
+
+    model = nn.MLP(2, [8, 8, 1])
+    out = model([0.5, -1.0])  # constants: no input gradient that would add up over passes
+    out.label = "out"
+    out.backward()
+    final = draw_graph(out, parameters=model, collapse=False).source
+    model.zero_grad()
+    reset = draw_graph(out, parameters=model, collapse=False).source
+
+    def grads(source: str) -> list[str]:
+        return re.findall(r"grad [^<]*", source)
+
+    states = {tuple(grads(final)), tuple(grads(reset))}
+    seen: list[tuple[str, ...]] = []
+    failures: list[BaseException] = []
+
+    def train() -> None:
+        for _ in range(150):
+            model.zero_grad()
+            out.backward()
+
+    def draw() -> None:
+        try:
+            for _ in range(150):
+                seen.append(tuple(grads(draw_graph(out, parameters=model, collapse=False).source)))
+        except BaseException as error:  # reported by the assertion below
+            failures.append(error)
+
+    threads = [threading.Thread(target=train), threading.Thread(target=draw)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: a walk would be caught half done
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == [] and len(seen) == 150
+    assert set(seen) <= states  # every picture is one of the two states, none in between
+
+
+def test_a_power_at_a_zero_base_has_the_same_gradients_with_create_graph() -> None:
+    """d(a**b)/db at a = 0 is 0 by PyTorch's convention; under create_graph the base is a node,
+    and comparing the node (not its number) once gave nan (issue 25)."""
+    a, b = Value(0.0), Value(0.5)
+    assert numbers(grad(a**b, [a, b])) == [math.inf, 0.0]
+    assert numbers(grad(a**b, [a, b], create_graph=True)) == [math.inf, 0.0]

@@ -344,3 +344,14 @@ def test_the_command_exits_2_without_a_traceback(tmp_path: Path) -> None:
         f"error: load_idx: {tmp_path / 'train-images-idx3-ubyte'}: not an IDX file (bad magic "
         "number 6e6f7065); expected 0000 then a type code and a dimension count"
     ]
+
+
+def test_an_optimizer_of_arrays_and_a_loss_that_is_a_number_say_what_to_pass() -> None:
+    """Once raw AttributeErrors, later (issue 25): each is a TypeError at the start naming what
+    was given and what to pass instead."""
+    with pytest.raises(TypeError, match=r"SGD: parameter #0 is ndarray .* not a Value or a Tensor"):
+        nn.SGD([np.zeros(3)], 0.1)
+    model = nn.batch.MLP(2, [4, 1])
+    X, y = np.zeros((8, 2)), np.zeros((8, 1))
+    with pytest.raises(TypeError, match=r"fit: loss\(outputs, y\) returned float 1.0"):
+        nn.fit(model, X, y, lambda out, y: 1.0, nn.SGD(model.parameters(), 0.1), epochs=1)

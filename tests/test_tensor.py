@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -555,3 +556,70 @@ def test_axes_given_as_numpy_integers_and_logsumexp_over_everything() -> None:
     assert gradcheck(lambda x: x.logsumexp(axis=None), [t.data]).ok
     with pytest.raises(ValueError, match=r"^softmax: axis 5"):
         t.softmax(axis=5)
+
+
+# ---- inputs that are not what a Tensor holds: a clear error or the right result (issue 25) -----
+
+
+@pytest.mark.parametrize(
+    ("other", "said"),
+    [
+        (np.str_("1"), "cannot combine with str_"),
+        (np.datetime64("2020-01-01"), "cannot combine with datetime64"),
+        (np.complex128(1j), "complex numbers are not supported"),
+        (np.array([1j, 2j]), "complex numbers are not supported"),
+    ],
+)
+def test_text_dates_and_complex_numbers_are_refused_by_name(other: object, said: str) -> None:
+    """`Tensor + np.str_('1')` once read the text as a number and a date as days; a complex
+    number lost its imaginary part with a warning."""
+    with pytest.raises(TypeError, match=said):
+        Tensor([1.0, 2.0]) + other
+    with pytest.raises(TypeError, match=said):
+        other + Tensor([1.0, 2.0])
+
+
+def test_a_value_meets_numpy_with_words_of_its_own() -> None:
+    with pytest.raises(TypeError, match="complex numbers are not supported"):
+        Value(1.0) + np.complex128(1)
+    with pytest.raises(TypeError, match="a Value is one number: use a Tensor for an array"):
+        Value(1.0) + np.array([1.0, 2.0])
+    assert (Value(1.0) + np.float64(2.0)).data == 3.0
+
+
+def test_values_and_huge_integers_in_a_tensor_say_what_they_are() -> None:
+    with pytest.raises(TypeError, match=r"Tensor\(\) of Values"):
+        Tensor([Value(1.0)])
+    with pytest.raises(TypeError, match="an integer of 401 digits is too large for a float"):
+        Tensor([10**400])
+    with pytest.raises(TypeError, match="an integer of 5001 digits"):  # (str() of it is refused)
+        Tensor([10**5000])
+
+
+def test_a_zero_dimensional_tensor_has_an_array_gradient_and_no_length() -> None:
+    t = Tensor(2.0, requires_grad=True)
+    (t * t + t).backward()
+    assert type(t.grad) is np.ndarray and t.grad.shape == () and t.grad == 5.0
+    with pytest.raises(TypeError, match=r"len\(\) of a 0-d Tensor .* use .item\(\) or .shape"):
+        len(t)
+    with pytest.raises(ValueError, match=r"shape \(\) \(it has no axes\)"):
+        t.sum(axis=0)
+
+
+def test_empty_and_infinite_slices_of_logsumexp_and_an_empty_cross_entropy() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning leaks
+        empty = Tensor(np.zeros((0, 3))).logsumexp(axis=0)
+        assert empty.shape == (3,) and np.all(empty.data == -np.inf)
+        assert Tensor(np.array([-np.inf, -np.inf])).logsumexp(axis=0).item() == -np.inf
+    with pytest.raises(ValueError, match=r"cross_entropy needs logits of shape \(M, k\) with M"):
+        Tensor(np.zeros((0, 3)), requires_grad=True).cross_entropy(np.zeros(0, dtype=int))
+
+
+def test_a_float32_parameter_keeps_a_float32_gradient() -> None:
+    """As PyTorch: the result of float32 and float64 is float64, each gradient is in its
+    parameter's dtype."""
+    w = Tensor(np.ones(3, np.float32), requires_grad=True)
+    x = Tensor(np.arange(3.0))
+    (w * x).sum().backward()
+    assert w.grad.dtype == np.float32 and np.array_equal(w.grad, np.arange(3.0, dtype=np.float32))

@@ -467,3 +467,25 @@ def test_a_constant_array_is_named_by_what_it_holds() -> None:
     root = root + (x[:0] * np.zeros(0)).sum()
     names = Picture(root).names
     assert "[5 6 7 ...]" in names and "2" in names and "[]" in names
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["x" * 20_000, "a\x00b\x1b[31mc\x07", "half \ud800 a pair", "tab\there\nnewline"],
+    ids=["20 KB", "control characters", "a lone surrogate", "tab and newline"],
+)
+def test_any_label_draws_and_the_panel_keeps_it_whole(label: str) -> None:
+    """Labels once broke Graphviz with a raw CalledProcessError or UnicodeEncodeError (issue
+    25): a picture draws them cleaned and cut to a few dozen characters; the step's text keeps
+    the label as it is."""
+    from visualize.picture import DRAWN_CHARS, drawn
+
+    x = Value(2.0, label)
+    out = x * x
+    svg = draw_graph(out).pipe(format="svg").decode()
+    texts = [html.unescape(t) for t in re.findall(r">([^<]*)</text>", svg)]
+    assert texts and max(map(len, texts)) <= 200
+    assert all(ch.isprintable() for t in texts for ch in t)
+    name = html.unescape(drawn(label))
+    assert name in texts and len(name) <= DRAWN_CHARS and name[:1] == label[:1]
+    assert label in trace_backward(out).text(1)  # the panel: the whole label

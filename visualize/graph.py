@@ -23,6 +23,7 @@ from typing import Any
 import graphviz
 
 from autograd_core import Node
+from autograd_core.graph import GRAPH_WALK
 
 from .collapse import draw_collapsed
 from .fit import COLUMN_PX, MIN_TEXT_PX, PX_PER_PT, Drawing
@@ -398,53 +399,54 @@ def draw_graph(
     checks it itself).
     In Jupyter the result shows as SVG; `.render()` or `.pipe(format=...)` writes it.
     """
-    if rankdir == "auto":
-        rankdir = None
-    if rankdir is not None and rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"rankdir must be LR, TB, RL, BT or 'auto', got {rankdir!r}")
-    limit = MAX_LAYOUT_COST if max_cost is _UNSET else max_cost
-    picture = picture or Picture(root, parameters)
-    rankdirs = [rankdir] if rankdir else ["LR", "TB"]
-    title = f"computation graph of {picture.names[-1]}"
-    if not collapse and not (collapse is None and len(picture) > max_nodes):
-        options = dict(
-            show_grad=show_grad,
-            constant_grads=constant_grads,
-            rankdir=rankdirs[0],
-            precision=precision,
-            local_grads=local_grads,
-            legend=legend,
-            backward=backward,
-            style=style,
+    with GRAPH_WALK:  # the gradients as one pass left them, never half of another thread's
+        if rankdir == "auto":
+            rankdir = None
+        if rankdir is not None and rankdir not in ("LR", "TB", "RL", "BT"):
+            raise ValueError(f"rankdir must be LR, TB, RL, BT or 'auto', got {rankdir!r}")
+        limit = MAX_LAYOUT_COST if max_cost is _UNSET else max_cost
+        picture = picture or Picture(root, parameters)
+        rankdirs = [rankdir] if rankdir else ["LR", "TB"]
+        title = f"computation graph of {picture.names[-1]}"
+        if not collapse and not (collapse is None and len(picture) > max_nodes):
+            options = dict(
+                show_grad=show_grad,
+                constant_grads=constant_grads,
+                rankdir=rankdirs[0],
+                precision=precision,
+                local_grads=local_grads,
+                legend=legend,
+                backward=backward,
+                style=style,
+            )
+            row = draw_nodes(picture, range(len(picture)), **options)  # type: ignore[arg-type]
+            # in order of preference: cells side by side, left to right before top to bottom
+            candidates = [(row, r, False) for r in rankdirs]
+            if not all(holds_array(node) for node in picture.order):  # (arrays are stacked anyway)
+                stacked = draw_nodes(picture, range(len(picture)), stacked=True, **options)  # type: ignore[arg-type]
+                # Top to bottom, edge labels between narrow stacked boxes collide where the edges
+                # converge on an op (dot keeps its label nodes apart left to right, not across):
+                # with labels, stacked boxes are only laid out left to right.
+                labelled = local_grads or bool(style and style.edges)
+                candidates += [(stacked, r, True) for r in rankdirs if not labelled or r in "LRRL"]
+            full, chosen = _choose(candidates, column_px)
+            cost = layout_cost(full)
+            if limit is None or cost <= limit:
+                _widen_legend(full, [*legend_rows(picture), *(style or Style()).legend], chosen)
+                full.title = title
+                return full
+            if collapse is False:
+                advice = "draw it with collapse=True, or draw a smaller graph"
+                check_layout_cost(full, len(picture), limit, "the picture", advice)
+        collapsed = draw_collapsed(
+            picture, parameters, rankdir=rankdirs[0], precision=precision, legend=legend
         )
-        row = draw_nodes(picture, range(len(picture)), **options)  # type: ignore[arg-type]
-        # in order of preference: cells side by side, left to right before top to bottom
-        candidates = [(row, r, False) for r in rankdirs]
-        if not all(holds_array(node) for node in picture.order):  # (arrays are stacked anyway)
-            stacked = draw_nodes(picture, range(len(picture)), stacked=True, **options)  # type: ignore[arg-type]
-            # Top to bottom, edge labels between narrow stacked boxes collide where the edges
-            # converge on an op (dot keeps its label nodes apart left to right, not across):
-            # with labels, stacked boxes are only laid out left to right.
-            labelled = local_grads or bool(style and style.edges)
-            candidates += [(stacked, r, True) for r in rankdirs if not labelled or r in "LRRL"]
-        full, chosen = _choose(candidates, column_px)
-        cost = layout_cost(full)
-        if limit is None or cost <= limit:
-            _widen_legend(full, [*legend_rows(picture), *(style or Style()).legend], chosen)
-            full.title = title
-            return full
-        if collapse is False:
-            advice = "draw it with collapse=True, or draw a smaller graph"
-            check_layout_cost(full, len(picture), limit, "the picture", advice)
-    collapsed = draw_collapsed(
-        picture, parameters, rankdir=rankdirs[0], precision=precision, legend=legend
-    )
-    drawing, _ = _choose([(collapsed, r, True) for r in rankdirs], column_px)
-    if limit is not None:
-        advice = "draw a smaller graph (or a part of it: collapsed_page opens each box)"
-        check_layout_cost(drawing, len(picture), limit, "even the collapsed picture", advice)
-    drawing.title = f"collapsed {title}"
-    return drawing
+        drawing, _ = _choose([(collapsed, r, True) for r in rankdirs], column_px)
+        if limit is not None:
+            advice = "draw a smaller graph (or a part of it: collapsed_page opens each box)"
+            check_layout_cost(drawing, len(picture), limit, "even the collapsed picture", advice)
+        drawing.title = f"collapsed {title}"
+        return drawing
 
 
 def draw_marked(

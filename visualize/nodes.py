@@ -13,7 +13,6 @@ DOT text on every run, and the ids reach the SVG, where the step-through page re
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,7 +21,7 @@ import graphviz
 from autograd_core import Node
 
 from .fit import Drawing
-from .picture import FILL, KIND_MEANINGS, Picture, Style, fmt, format_value, holds_array
+from .picture import FILL, KIND_MEANINGS, Picture, Style, drawn, fmt, format_value, holds_array
 
 # The gate patterns the lessons name get a colour; what each op does is its own `meaning`.
 GATE_COLOURS = {"add": "#1f78b4", "mul": "#e6550d", "max": "#33a02c", "copy": "#6a3d9a"}
@@ -119,7 +118,7 @@ def html_label(cells: list[str], bold_first: bool = True, stacked: bool = False)
     be narrow)."""
     tds = []
     for k, text in enumerate(cells):
-        escaped = html.escape(text, quote=False) or " "
+        escaped = drawn(text) or " "
         align = ' ALIGN="LEFT"' if stacked else ""
         tds.append(
             f"<TD{align}>{'<B>' + escaped + '</B>' if k == 0 and bold_first else escaped}</TD>"
@@ -186,7 +185,7 @@ def _add_op(
     shape = "circle" if len(node.op) <= 3 else "ellipse"
     dot.node(
         f"v{i}op",
-        f"<{html.escape(node.op, quote=False)}>",  # HTML-like: a backslash in it stays a backslash
+        f"<{drawn(node.op)}>",  # HTML-like: a backslash in it stays a backslash
         shape=shape,
         width="0.3",  # (Graphviz's smallest node is 0.75 x 0.5 inch: wider than a "+" needs)
         height="0.3",
@@ -204,10 +203,10 @@ def _add_op(
         if picture.uses[p] > 1 and picture.kinds[p] != "constant":  # a constant adds nothing up
             attrs.update(color=GATE_COLOURS["copy"], penwidth="2")
         if local_grads and k < len(local):
-            attrs["label"] = html.escape(f"local {fmt(local[k], precision)}")
+            attrs["label"] = drawn(f"local {fmt(local[k], precision)}")
         if (p, i) in style.edges:
             colour_, label = style.edges[(p, i)]
-            attrs.update(color=colour_, fontcolor=colour_, penwidth="3", label=html.escape(label))
+            attrs.update(color=colour_, fontcolor=colour_, penwidth="3", label=drawn(label))
         dot.edge(f"v{p}", f"v{i}op", **attrs)
 
 
@@ -253,7 +252,7 @@ def legend_table(rows: list[tuple[str, str]], columns: int = 1) -> str:
     colour swatch and what it means."""
     cells = [
         f'<TD BGCOLOR="{colour}" BORDER="1" WIDTH="10" HEIGHT="10"> </TD>'
-        f'<TD ALIGN="LEFT">{html.escape(meaning, quote=False)}</TD>'
+        f'<TD ALIGN="LEFT">{drawn(meaning, 200)}</TD>'
         for colour, meaning in rows
     ]
     lines = ["".join(cells[k : k + columns]) for k in range(0, len(cells), columns)]

@@ -23,7 +23,6 @@ edge is a vector-Jacobian product, which `trace_backward` shows instead.
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -33,7 +32,7 @@ import graphviz
 from autograd_core import Node, topological_order
 
 from .graph import draw_graph
-from .picture import Parameters, Picture, Style, fmt, holds_array, label_of
+from .picture import Parameters, Picture, Style, drawn, fmt, holds_array, label_of
 
 PATH = "#d62728"  # the edges on a path from the output to the node
 TARGET = "#ffd700"  # the node whose gradient the paths make
@@ -320,7 +319,7 @@ def draw_paths(
     dot = draw_graph(
         root, picture=picture, style=style, collapse=False, max_nodes=max_nodes, **draw_options
     )
-    lines = [html.escape(line, quote=False) for line in paths.lines(precision, listed)]
+    lines = [drawn(line, 400) for line in paths.lines(precision, listed)]
     lines[0] = f"<B>{lines[0]}</B>"  # what the lines below are
     caption = "".join(f'<TR><TD ALIGN="LEFT">{line}</TD></TR>' for line in lines)
     # the legend is the picture's label too (below the graph): the caption goes above it

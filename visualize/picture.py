@@ -16,6 +16,7 @@ The drawing is in `nodes` (one node at a time), `collapse` (a module as one box)
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -42,6 +43,20 @@ KIND_MEANINGS = {
 
 Kind = Literal["output", "parameter", "input", "constant", "value"]
 Parameters = Any  # a Module, a mapping name -> parameter, or an iterable of parameters
+
+
+DRAWN_CHARS = 80  # the longest text a picture draws in one place (the panel keeps all of it)
+
+
+def drawn(text: str, limit: int = DRAWN_CHARS) -> str:
+    """Text as Graphviz is given it, for an HTML-like label: what it cannot take (a control
+    character, a lone surrogate) drawn as U+FFFD, anything longer than `limit` characters cut
+    with an ellipsis, and escaped. Every text a picture draws goes through here; a label of
+    16 KB or a NUL in it once made `dot` fail with a raw CalledProcessError."""
+    clean = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+    if len(clean) > limit:
+        clean = clean[: limit - 1] + "\u2026"
+    return html.escape(clean, quote=False)
 
 
 def fmt(x: float, precision: int = 4) -> str:

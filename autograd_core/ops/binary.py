@@ -84,7 +84,8 @@ class Power(Binary):
 
     @staticmethod
     def local(a: Operand, b: Operand, out: Operand) -> tuple[Operand, Operand]:
-        d_exponent = out * log(a) if a > 0.0 else (0.0 if a == 0.0 else math.nan)
+        base = numbers_of(a)  # (a node under create_graph: compare its number, not the node)
+        d_exponent = out * log(a) if base > 0.0 else (0.0 if base == 0.0 else math.nan)
         if numbers_of(b) == 0.0:  # a**0 is the constant 1: its slope is 0, also at a = 0
             return num.zeros_like(a), d_exponent
         return b * slope_power(a, b - 1.0), d_exponent

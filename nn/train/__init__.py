@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from autograd_core import no_grad
+from autograd_core.graph import is_node
 
 from ..data import batches, load_idx
 from ..optim import Optimizer
@@ -126,6 +127,12 @@ def fit(
                 with collector.paused():
                     outputs = model(X_batch)  # a scalar model maps itself over the rows
                     batch_loss = loss(outputs, y_batch)
+                    if not is_node(batch_loss):  # a plain number has no graph to go back along
+                        raise TypeError(
+                            f"fit: loss(outputs, y) returned {type(batch_loss).__name__} "
+                            f"{batch_loss!r:.40}, not a Value or a Tensor; build it from the "
+                            "outputs (nn.mse, nn.cross_entropy, nn.binary_hinge)"
+                        )
                     optimizer.zero_grad()
                     batch_loss.backward()
                     optimizer.step()
