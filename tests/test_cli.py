@@ -648,3 +648,33 @@ def test_the_documented_examples_print_what_they_show(
 def test_the_documents_have_examples() -> None:
     assert {d[0] for d in DOCUMENTED} == {"README.md", "cli.md"}
     assert sum(1 for d in DOCUMENTED if d[2][0].startswith("error: ")) >= 4
+
+
+# ---- what once came out as an internal error or Python's advice (issue 25) ----------------------
+
+
+def test_an_ascii_terminal_and_a_unicode_file_name(tmp_path: Path) -> None:
+    """The files were written, then printing their names failed with "internal error ...
+    UnicodeEncodeError": a name the terminal cannot show is printed with escapes."""
+    result = run_cli("x*2", "x=1", "-o", "ünï.svg", cwd=tmp_path, env={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "wrote \\xfcn\\xef.svg"
+    assert "<svg" in (tmp_path / "ünï.svg").read_text()
+
+
+def test_a_nul_in_the_file_name_is_said_in_one_line(tmp_path: Path) -> None:
+    assert main(["x*2", "x=1", "-o", str(tmp_path / "a\x00b.svg")]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_integer_of_thousands_of_digits_is_said_in_our_words() -> None:
+    with pytest.raises(ExpressionError, match="more than 4300 digits; numbers here are 64-bit"):
+        evaluate("1" * 5000 + "*x", {"x": 1.0})
+
+
+def test_fullwidth_names_are_read_as_python_reads_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """Python reads `ｘ` in an expression as `x` (NFKC); the names given are read the same way,
+    so `ｘ*2 ｘ=1` works as `ｘ*2 x=1` always did."""
+    for assignment in ("ｘ=1", "x=1"):
+        assert main(["ｘ*2", assignment]) == 0
+        assert capsys.readouterr().out.splitlines()[:2] == ["f = 2", "df/dx = 2"]

@@ -39,6 +39,7 @@ import math
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -143,7 +144,9 @@ def _variables(assignments: Sequence[str]) -> dict[str, float]:
     variables: dict[str, float] = {}
     for item in assignments:
         name, equals, text = item.partition("=")
-        name = name.strip()
+        # Python reads identifiers in the expression in their NFKC form (a fullwidth ｘ is x):
+        # the names given are read the same way, so both sides agree
+        name = unicodedata.normalize("NFKC", name.strip())
         if not equals or not name.isidentifier():
             # "--out" is no option here (only -h, -o/--output and --steps are): say which are
             hint = " (the options are -o/--output FILE, --steps FILE and -h)" * item.startswith("-")
@@ -277,6 +280,8 @@ def _check_writable(path: Path, option: str) -> None:
 
     A missing folder is not created: as with `dot -o`, `cp` or a shell redirection, a typo in
     the folder name should say so rather than quietly make a new tree of folders."""
+    if "\x00" in str(path):  # (the OS would say only "embedded null byte")
+        raise UsageError(f"{option}: the file name {str(path)!r} contains a NUL character")
     if path.is_dir():
         raise UsageError(f"{option} {path}: that is a folder; give a file name")
     folder = path.parent
@@ -314,11 +319,11 @@ def run(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     if args.steps:
         files.append((args.steps, step_page(trace, deadline - time.monotonic()), ""))
     _write_all((path, content) for path, content, _ in files)
-    print(f"{out.label} = {out.data:.6g}")
+    _say(f"{out.label} = {out.data:.6g}")
     for name, leaf in leaves.items():
-        print(f"d{out.label}/d{name} = {leaf.grad:.6g}")
+        _say(f"d{out.label}/d{name} = {leaf.grad:.6g}")
     for path, _, note in files:
-        print(f"wrote {path}" + (f" ({note})" if note else ""))
+        _say(f"wrote {path}" + (f" ({note})" if note else ""))
     return 0
 
 
@@ -344,6 +349,15 @@ def _write_all(files: Iterable[tuple[Path, bytes]]) -> None:
         for path in created:
             path.unlink(missing_ok=True)
         raise
+
+
+def _say(line: str, stream: Any = None) -> None:
+    """Print a line that the terminal may not be able to show whole (a file name in Unicode on
+    an ASCII terminal): what it cannot encode is written as escapes, never an error after the
+    files are written."""
+    stream = stream or sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    print(line.encode(encoding, "backslashreplace").decode(encoding, "replace"), file=stream)
 
 
 def _write_bytes(content: bytes, file: BinaryIO) -> None:
@@ -382,5 +396,5 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         return 130
     except Exception as error:  # a bug: still one line, and how to report it
         message = f"internal error, please report it: {type(error).__name__}: {_one_line(error)}"
-    print(f"error: {message}", file=sys.stderr)
+    _say(f"error: {message}", sys.stderr)
     return 2

@@ -86,6 +86,11 @@ def parse(text: str, variables: Mapping[str, float]) -> ast.expr:
             warnings.simplefilter("ignore", DeprecationWarning)  # "\\d" before Python 3.12
             tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
+        if "4300 digits" in str(error.msg):  # Python's words advise sys.set_int_max_str_digits
+            raise ExpressionError(
+                "a number in the expression has more than 4300 digits; numbers here are 64-bit "
+                "floats (at most about 1.8e308)"
+            ) from None
         raise ExpressionError(f"not a valid expression: {error.msg}") from None
     except ValueError as error:  # e.g. a null byte in the text
         raise ExpressionError(f"not a valid expression: {error}") from None
