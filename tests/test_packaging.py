@@ -97,9 +97,11 @@ def test_the_wheel_carries_the_license_and_the_metadata(built: dict[str, Path]) 
         (top_level,) = [n for n in names if n.endswith(".dist-info/top_level.txt")]
         packages = set(archive.read(top_level).decode().split())
     assert license_text == (ROOT / "LICENSE").read_text()
-    # the step-through's one ES module, which every view of it runs
+    # the step-through's one ES module, which every view of it runs; the PEP 561 markers
     with zipfile.ZipFile(built["wheel"]) as archive:
         module = archive.read("visualize/static/stepthrough.js").decode()
+        names = set(archive.namelist())
+    assert {f"{package}/py.typed" for package in ("autograd_core", "nn", "visualize")} <= names
     assert module == (ROOT / "visualize" / "static" / "stepthrough.js").read_text()
     assert license_text.startswith("MIT License\n\nCopyright (c) 2026 the autograd-core authors\n")
     assert {"autograd_core", "nn", "visualize"} <= packages

@@ -38,3 +38,15 @@ def test_example_prints_what_its_comments_say(block: str) -> None:
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(io.StringIO()):
         exec(compile(block, "README.md", "exec"), {})
     assert output.getvalue().splitlines() == expected
+
+
+def test_the_readme_and_docs_point_nowhere_outside_the_repository() -> None:
+    """A clone has no `../shared`: no link or path in the README or the docs leaves the tree."""
+    root = Path(__file__).resolve().parent.parent
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = page.read_text()
+        assert "../" not in text, (page.name, text[text.find("../") - 60 : text.find("../") + 40])
+
+
+def test_the_readme_says_how_to_run_from_the_environment() -> None:
+    assert "source .venv/bin/activate" in README and ".venv/bin/python -m visualize" in README
