@@ -1,5 +1,8 @@
 """The scalar path's functions of many Values: n-ary sum and dot, softmax, log-softmax, logsumexp,
-cross-entropy.
+cross-entropy; and, as PyTorch's `torch.nn.functional` (`import autograd_core.functional as F`),
+the losses and activations on both paths: `F.cross_entropy(logits, target)`, `F.mse_loss`,
+`F.softmax(x, dim)`, `F.relu(x)`, ... take a Tensor or Values and give the numbers (and the
+gradients) of the node types' own methods, which they call.
 
 `sum`, `dot` and `cross_entropy` are fused nodes: one node with many parents instead of a chain of
 two-input nodes. They follow the same rule as every other node (`parent.grad += local * upstream`)
@@ -20,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from . import ops
 from .engine import Value, as_values, dot_node
+from .ops.arrays import class_labels
 from .ops.reduce import CrossEntropy, Sum
 
 Scalar = Value | int | float
@@ -30,12 +35,44 @@ __all__ = [
     "class_index",
     "cross_entropy",
     "dot",
+    "elu",
+    "exp",
+    "leaky_relu",
     "linear",
+    "log",
     "log_softmax",
     "logsumexp",
+    "mse_loss",
+    "relu",
+    "sigmoid",
+    "silu",
     "softmax",
+    "softplus",
     "sum",
+    "tanh",
 ]
+
+REDUCTIONS = ("mean", "sum", "none")  # PyTorch's `reduction`
+
+# The activations as PyTorch's F names them: the op table's functions of numbers or nodes, which
+# make a Value's or a Tensor's node (the same as `x.relu()`).
+relu = ops.relu
+tanh = ops.tanh
+sigmoid = ops.sigmoid
+softplus = ops.softplus
+silu = ops.silu
+exp = ops.exp
+log = ops.log
+
+
+def leaky_relu(input: Any, negative_slope: float = 0.01) -> Any:
+    """max(negative_slope * x, x), PyTorch's name for the slope (`x.leaky_relu(slope)`)."""
+    return ops.leaky_relu(input, negative_slope)
+
+
+def elu(input: Any, alpha: float = 1.0) -> Any:
+    """x for x > 0, else alpha (e^x - 1) (`x.elu(alpha)`)."""
+    return ops.elu(input, alpha)
 
 
 def sum(values: Sequence[Scalar]) -> Value:
@@ -76,12 +113,16 @@ def linear(
     return [dot_node(row, x, x_data, bias, "linear") for row, bias in zip(weights, biases)]
 
 
-def logsumexp(values: Sequence[Scalar]) -> Value:
+def logsumexp(values: Sequence[Scalar], axis: int = -1, *, dim: int | None = None) -> Any:
     """log(sum_i exp(vi)), computed as m + log(sum_i exp(vi - m)) with m = max_i vi.
 
     The shift changes nothing mathematically (and m carries no gradient, since d/dm of the whole
-    is 0), but it keeps every exp at most 1, so logits of 1e4 do not overflow.
+    is 0), but it keeps every exp at most 1, so logits of 1e4 do not overflow. A Tensor:
+    `values.logsumexp(axis)` (`dim=` as PyTorch's `torch.logsumexp`).
     """
+    axis = _axis_of("logsumexp", axis, dim)
+    if hasattr(values, "logsumexp"):  # a Tensor: its method, along the axis
+        return values.logsumexp(axis)
     logits = as_values(values, "logsumexp")
     if not logits:
         raise ValueError("logsumexp of an empty sequence: give at least one value")
@@ -186,11 +227,56 @@ def class_index(target: object, n_classes: int, op: str) -> int:
     return index
 
 
-def cross_entropy(logits: Sequence[Scalar], target: int) -> Value:
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Any:
     """-log softmax(logits)[target] as one fused node (`ops.CrossEntropy`).
 
     Local gradients: d/dz_i = softmax(z)_i - [i == target], i.e. y - t, the seed formula.
+
+    Values and an int class: one sample's loss. A Tensor of logits (M, k) and M integer labels:
+    as PyTorch's `F.cross_entropy(input, target)`, `reduction` "mean" (`logits.cross_entropy`,
+    one node), "sum", or "none" (each row's loss).
     """
+    _check_reduction("cross_entropy", reduction)
+    if hasattr(logits, "cross_entropy"):  # a Tensor: its method
+        mean = logits.cross_entropy(target)
+        if reduction == "mean":
+            return mean
+        rows = logits.shape[0]
+        if reduction == "sum":
+            return mean * rows
+        labels = class_labels(target, logits.shape, "cross_entropy")
+        return -(logits.log_softmax(1)[np.arange(rows), labels])
     parents = as_values(logits, "cross_entropy")
     target = class_index(target, len(parents), "cross_entropy")
-    return Value.fuse(CrossEntropy, parents, (target,))
+    return Value.fuse(CrossEntropy, parents, (target,))  # one sample: every reduction is it
+
+
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
+    """The squared error (x - t)^2 averaged ("mean"), summed ("sum") or each ("none"), as
+    PyTorch's `F.mse_loss`: a Tensor and a target of its shape (`input.mse(target)`, one node,
+    for the mean), or Values (one, or a sequence) and numbers."""
+    _check_reduction("mse_loss", reduction)
+    if hasattr(input, "mse"):  # a Tensor: its method
+        t = np.asarray(target, dtype=input.dtype)
+        if reduction == "mean":
+            return input.mse(t)
+        if t.shape != input.shape:
+            raise ValueError(f"mse_loss: prediction {input.shape} but target {t.shape}")
+        squares = (input - t) ** 2
+        return squares.sum() if reduction == "sum" else squares
+    one = not isinstance(input, (list, tuple))  # one prediction (a Value, or a number)
+    predictions = as_values([input] if one else input, "mse_loss")
+    targets = np.asarray(target, dtype=np.float64).ravel().tolist()
+    if len(predictions) != len(targets) or not targets:
+        raise ValueError(f"mse_loss: {len(predictions)} predictions but {len(targets)} targets")
+    squares = [(p - t) ** 2 for p, t in zip(predictions, targets)]
+    if reduction == "none":
+        return squares
+    total = sum(squares)
+    return total if reduction == "sum" else total * (1.0 / len(squares))
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        choices = ", ".join(REDUCTIONS)
+        raise ValueError(f"{op}: reduction must be one of {choices}, got {reduction!r}")
