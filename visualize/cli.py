@@ -47,6 +47,8 @@ from typing import Any, BinaryIO
 
 import graphviz
 
+from autograd_core.doctor import NO_DOT
+from autograd_core.doctor import report as doctor_report
 from nn.module import write_atomically
 
 from .expression import FUNCTIONS, ExpressionError, evaluate
@@ -98,7 +100,8 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
             f"functions: {', '.join(sorted(FUNCTIONS))}; operators: + - * / **. "
             'An expression may start with a minus sign ("-x*y"). '
             f"Graphs of more than {MAX_FULL_VALUES} values, or too tangled to lay out quickly, "
-            f"are drawn collapsed; --steps is limited to {MAX_STEPS} steps."
+            f"are drawn collapsed; --steps is limited to {MAX_STEPS} steps. "
+            f"{prog} --doctor says what this machine has (Graphviz's dot, the extras)."
         ),
     )
     parser.add_argument("expression", help='e.g. "(x+y)*z", "tanh(w*x + b)" or "-x*y"')
@@ -252,10 +255,7 @@ def render(graph: graphviz.Digraph, graph_format: str, seconds: float) -> bytes:
     return done.stdout
 
 
-_NO_DOT = (
-    "Graphviz's dot program was not found: install Graphviz (https://graphviz.org/download/) "
-    "or write a .dot file"
-)
+_NO_DOT = f"{NO_DOT}; or write a .dot file"
 
 
 def _dot_failed(returncode: int, stderr: bytes | str | None) -> str:
@@ -292,6 +292,8 @@ def _check_writable(path: Path, option: str) -> None:
 def run(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     deadline = time.monotonic() + TIME_LIMIT
     arguments = sys.argv[1:] if argv is None else argv
+    if list(arguments) == ["--doctor"]:  # what this machine has: python -m autograd_core doctor
+        return doctor_report()
     args = _parser(prog).parse_args(_positionals_last(arguments))
     variables = _variables(args.values)
     graph_format = _format(args.output) if args.output else None

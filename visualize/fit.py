@@ -25,6 +25,8 @@ from typing import Any
 
 import graphviz
 
+from autograd_core.doctor import NO_DOT
+
 from .frontend import zoomable_html
 
 COLUMN_PX = 1000.0  # the column a picture is laid out for (a notebook's at a wide window), px
@@ -116,6 +118,15 @@ def drawing_fit(graph: graphviz.Digraph, column_px: float = COLUMN_PX) -> Fit:
     return svg_fit(graph.pipe(format="svg").decode("utf-8"), column_px)
 
 
+class GraphvizNotFound(graphviz.ExecutableNotFound):
+    """Graphviz's `dot` program is missing (a system package `pip install` cannot bring): one
+    error for every drawing entry point, saying how to install it and pointing to the doctor.
+    A `graphviz.ExecutableNotFound`, so code that catches that still catches it."""
+
+    def __init__(self) -> None:
+        RuntimeError.__init__(self, NO_DOT)
+
+
 class Drawing(graphviz.Digraph):
     """A `graphviz.Digraph` (`.pipe`, `.render`, `.source`, `.copy()` as ever) that shows itself
     in a notebook as SVG when it fits the column legibly (`svg_fit`), and otherwise as a view
@@ -133,6 +144,20 @@ class Drawing(graphviz.Digraph):
         copied: dict[str, Any] = super()._copy_kwargs(**kwargs)
         copied["title"] = self.title
         return copied
+
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:
+        """graphviz's `pipe`, with `GraphvizNotFound` when there is no `dot`."""
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFound() from None
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        """graphviz's `render`, with `GraphvizNotFound` when there is no `dot`."""
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFound() from None
 
     def fit(self, column_px: float = COLUMN_PX) -> Fit:
         """How the picture shows in a column `column_px` CSS pixels wide (runs dot once)."""
