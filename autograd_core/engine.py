@@ -81,7 +81,7 @@ def not_real(op: str, other: object) -> TypeError:
     kind = getattr(getattr(other, "dtype", None), "kind", "")
     if kind == "c":
         why = "complex numbers are not supported (the gradients here are of real functions)"
-    elif kind in "biuf" and kind:
+    elif kind and kind in "biuf":
         why = "a Value is one number: use a Tensor for an array"
     else:
         why = "a real number (int, float, or a NumPy number or array of them) is needed"

@@ -25,6 +25,10 @@ import numpy as np
 
 from . import ops
 from .engine import Value, as_values, dot_node
+
+# The activations as PyTorch's F names them: the op table's functions of numbers or nodes, which
+# make a Value's or a Tensor's node (the same as `x.relu()`).
+from .ops import exp, log, relu, sigmoid, silu, softplus, tanh
 from .ops.arrays import class_labels
 from .ops.reduce import CrossEntropy, Sum
 
@@ -54,15 +58,6 @@ __all__ = [
 
 REDUCTIONS = ("mean", "sum", "none")  # PyTorch's `reduction`
 
-# The activations as PyTorch's F names them: the op table's functions of numbers or nodes, which
-# make a Value's or a Tensor's node (the same as `x.relu()`).
-relu = ops.relu
-tanh = ops.tanh
-sigmoid = ops.sigmoid
-softplus = ops.softplus
-silu = ops.silu
-exp = ops.exp
-log = ops.log
 
 
 def leaky_relu(input: Any, negative_slope: float = 0.01) -> Any:

@@ -734,15 +734,12 @@ class Tensor:
             shares = function.shares(upstream, self.arrays, self.data, self.saved, self.needs)
         for parent, share in zip(parents, shares):
             if share is not None:
-                dtype = parent.data.dtype
-                if share.dtype is not dtype and share.dtype != dtype:  # as PyTorch: a gradient
-                    share = share.astype(dtype)  # in its node's dtype, whatever it met
+                if type(share) is not np.ndarray or share.dtype is not parent.data.dtype:
+                    share = _as_gradient(share, parent.data.dtype)  # (rare: one check here)
                 earlier = parent.grad
                 if earlier is not None:
-                    share = earlier + share
-                    parent.grad = share if type(share) is np.ndarray else np.asarray(share)
-                elif type(share) is not np.ndarray:  # a 0-d result: a NumPy scalar, made an array
-                    parent.grad = np.array(share)
+                    total = earlier + share  # (two 0-d arrays add up to a NumPy scalar)
+                    parent.grad = total if type(total) is np.ndarray else np.asarray(total)
                 elif parent.parents or (share is not upstream and share.base is None):
                     parent.grad = share
                 else:  # a leaf keeps its gradient: never a view of, or the array of, another's
@@ -771,10 +768,9 @@ class Tensor:
 
     def accumulate(self, share: np.ndarray | Tensor) -> None:
         """Add one share to this node's grad (the first share is the grad)."""
-        if isinstance(share, (np.ndarray, np.generic)) and share.dtype != self.data.dtype:
-            share = share.astype(self.data.dtype)  # (as `chain_rule`: in this node's dtype)
+        if isinstance(share, (np.ndarray, np.generic)):  # (a node under create_graph: as it is)
+            share = _as_gradient(share, self.data.dtype)
         total = share if self.grad is None else self.grad + share
-        # (a 0-d sum is a NumPy scalar: a gradient is always an array, or a node)
         self.grad = np.asarray(total) if isinstance(total, np.generic) else total
 
     @classmethod
@@ -885,6 +881,14 @@ def as_tensor(data: ArrayLike, dtype: Any = None) -> Tensor:
     return Tensor(data, dtype=dtype, copy=False)
 
 
+def _as_gradient(share: np.ndarray | np.generic, dtype: np.dtype[Any]) -> np.ndarray:
+    """A share as its node's gradient: an array (an op on a 0-d array gives a NumPy scalar) in
+    the node's dtype, as PyTorch keeps it whatever the node met (float32 times float64)."""
+    if share.dtype != dtype:
+        share = share.astype(dtype)
+    return share if type(share) is np.ndarray else np.array(share)
+
+
 def _not_numbers(data: Any, array: np.ndarray) -> str:
     """Why `data` is no array of real numbers: Values in it (the other path), an integer too
     large for a float, or what NumPy made of it."""
@@ -896,6 +900,6 @@ def _not_numbers(data: Any, array: np.ndarray) -> str:
         )
     big = next((item for item in items if isinstance(item, int) and abs(item) >= 2**1024), None)
     if big is not None:
-        digits = int(abs(big).bit_length() * 0.30103) + 1  # (str() of a huge int is refused)
+        digits = int(abs(big).bit_length() * math.log10(2)) + 1  # (str() of it is refused)
         return f"Tensor needs real numbers; an integer of {digits} digits is too large for a float"
     return f"Tensor needs real numbers, got {type(data).__name__} of dtype {array.dtype}"

@@ -18,6 +18,7 @@ shows as that page.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -302,7 +303,9 @@ class BackwardTrace:
         module_of: dict[int, int] = {}
         whole = None
         if len(self.picture) <= max_nodes:
-            try:  # laid out for the column (the page zooms and pans besides)
+            # laid out for the column (the page zooms and pans besides); a graph too tangled
+            # to lay out whole is stepped module by module
+            with contextlib.suppress(LayoutTooCostlyError):
                 whole = draw_graph(
                     self.root,
                     picture=self.picture,
@@ -310,8 +313,6 @@ class BackwardTrace:
                     collapse=False,
                     style=Style(legend=HIGHLIGHTS),
                 )
-            except LayoutTooCostlyError:  # too tangled to lay out whole: module by module
-                whole = None
         if whole is None:
             svg, modules, module_of = self._modules(svg_of)
         else:
@@ -509,7 +510,7 @@ def trace_backward(root: Node, parameters: Parameters = None) -> BackwardTrace:
         steps.append(Step(len(steps), index[id(node)], _kept(upstream), tuple(contributions)))
 
     backpropagate(root, seed, record)
-    return BackwardTrace(picture, steps, reusable(parameters))
+    return BackwardTrace(picture, steps, parameters)
 
 
 def _askable(value: Any) -> float | None:

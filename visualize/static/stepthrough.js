@@ -479,8 +479,7 @@ export function mount(el, data, options = {}) {
     side.style.maxHeight = body.classList.contains("agc-stacked") ? "" : view.style.height;
     showGrads(knownAfter(k));
     clearFlow();
-    const lit = [s.node, s.node + "op", s.through, ...s.inputs.flatMap((i) => [i.id, i.edge])];
-    for (const id of lit) {
+    for (const id of litIds(s)) {
       const g = svg.getElementById(id);
       if (g) g.classList.add("agc-lit");
     }
@@ -507,13 +506,15 @@ export function mount(el, data, options = {}) {
     if (changed && !fromModel && options.onStep) options.onStep(k);
   }
 
+  /** What a step lights up: its node and op, the op's way out, and each input and its edge. */
+  const litIds = (s) => [s.node, s.node + "op", s.through, ...s.inputs.flatMap((i) => [i.id, i.edge])];
+
   /** Move the view to step k's node and its inputs (when "follow" is on). */
   function followStep(k, moved) {
     const s = steps[k], node = svg.getElementById(s.node);
     const focus = node && viewport.pictureBox(node);
     if (!follow.checked || !focus) return;
-    const lit = [s.node, s.node + "op", s.through, ...s.inputs.flatMap((i) => [i.id, i.edge])];
-    const parts = lit.map((id) => svg.getElementById(id)).filter(Boolean);
+    const parts = litIds(s).map((id) => svg.getElementById(id)).filter(Boolean);
     const boxes = parts.map((part) => viewport.pictureBox(part)).filter(Boolean);
     const region = { x: Math.min(...boxes.map((b) => b.x)), y: Math.min(...boxes.map((b) => b.y)) };
     region.w = Math.max(...boxes.map((b) => b.x + b.w)) - region.x;
