@@ -3,8 +3,9 @@ library, one line each, with the fix where something is missing.
 
 The core needs Python 3.10+ and NumPy; pictures need Graphviz's `dot` program (a system package,
 which `pip install` cannot bring: the most common reason a first picture fails); the notebook
-widget needs anywidget; the extras bring plots, data sets and the lessons. The exit status is 1
-when something the core or the pictures need is missing, else 0.
+widget needs anywidget; the extras bring plots, data sets, the lessons and the export formats
+(safetensors, ONNX). The exit status is 1 when something the core or the pictures need is
+missing, else 0.
 """
 
 from __future__ import annotations
@@ -104,6 +105,19 @@ def checks() -> list[Check]:
             "scikit-learn (nn.data.load_digits)",
             _module("sklearn", "scikit-learn"),
             extra("data"),
+            False,
+        ),
+        Check(
+            "safetensors (model.save('m.safetensors'), weights PyTorch loads)",
+            _module("safetensors", "safetensors"),
+            extra("export"),
+            False,
+        ),
+        Check("onnx (model.to_onnx)", _module("onnx", "onnx"), extra("export"), False),
+        Check(
+            "onnxruntime (runs an exported model)",
+            _module("onnxruntime", "onnxruntime"),
+            extra("export"),
             False,
         ),
     ]

@@ -10,10 +10,12 @@ its class under PyTorch's name is three lines below.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from autograd_core import Tensor, Value, ops
+from autograd_core import functional as F
 
+from . import onnx_export
 from .module import Module
 
 LINEAR = "linear"  # no activation: the identity, which makes no node
@@ -61,6 +63,9 @@ class Activation(Module):
 
     def forward(self, x: Node) -> Node:
         return activate(x, self.name, **self.options)
+
+    def onnx_graph(self, graph: onnx_export.OnnxGraph, x: str, name: str = "") -> str:
+        return onnx_export.activation(graph, self.name, x, self.options)
 
     def __repr__(self) -> str:
         options = "".join(f", {key}={value!r}" for key, value in self.options.items())
@@ -127,10 +132,38 @@ class SiLU(Named):
     op = "silu"
 
 
+class Softmax(Module):
+    """softmax along `dim` (PyTorch's `nn.Softmax(dim)`): a Tensor's axis, or a list of Values
+    (one axis). A classifier's head when probabilities are wanted; for training, give the logits
+    to `cross_entropy`, which fuses the two."""
+
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x: Any) -> Any:
+        return F.softmax(x, dim=self.dim)
+
+    def onnx_graph(self, graph: onnx_export.OnnxGraph, x: str, name: str = "") -> str:
+        return graph.node("Softmax", [x], axis=self.dim)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(dim={self.dim})"
+
+
+class LogSoftmax(Softmax):
+    """log softmax along `dim` (PyTorch's `nn.LogSoftmax(dim)`), computed as x - logsumexp(x)."""
+
+    def forward(self, x: Any) -> Any:
+        return F.log_softmax(x, dim=self.dim)
+
+    def onnx_graph(self, graph: onnx_export.OnnxGraph, x: str, name: str = "") -> str:
+        return graph.node("LogSoftmax", [x], axis=self.dim)
+
+
 # The activations with a class of their own, under PyTorch's names.
 NAMED: dict[str, type[Named]] = {cls.op: cls for cls in Named.__subclasses__()}
 
-__all__ = ["Activation", *(cls.__name__ for cls in NAMED.values())]
+__all__ = ["Activation", "LogSoftmax", "Softmax", *(cls.__name__ for cls in NAMED.values())]
 
 
 def activation_module(name: str) -> Activation:

@@ -15,9 +15,9 @@ import numpy as np
 
 from autograd_core import Tensor, as_tensor
 
-from . import scalar
+from . import onnx_export, scalar
 from .activations import LINEAR, activation_module
-from .module import Module
+from .module import Module, TorchTensor
 from .scalar import init_layer
 
 
@@ -46,6 +46,22 @@ class Linear(Module):
         if x.shape[-1:] != (nin,):
             raise ValueError(f"Linear expects {nin} input features, got input of shape {x.shape}")
         return x.linear(self.weight, self.bias)  # x @ W + b as one node
+
+    def torch_layout(self, prefix: str = "", torch_prefix: str = "") -> list[TorchTensor]:
+        """`torch.nn.Linear`'s `weight` is (out, in), ours (in, out): the same matrix transposed."""
+        nin, nout = self.weight.shape
+        return [
+            TorchTensor(
+                torch_prefix + "weight", (nout, nin), (prefix + "weight",), (nin, nout), True
+            ),
+            TorchTensor(torch_prefix + "bias", (nout,), (prefix + "bias",), (nout,)),
+        ]
+
+    def onnx_graph(self, graph: onnx_export.OnnxGraph, x: str, name: str = "") -> str:
+        """Gemm(x, W, b) with transB: x W^T + b, W in PyTorch's (out, in) layout."""
+        weight = graph.weight(name + "weight", self.weight.data.T)
+        bias = graph.weight(name + "bias", self.bias.data)
+        return graph.node("Gemm", [x, weight, bias], transB=1)
 
     def __repr__(self) -> str:
         return f"Linear({self.weight.shape[0]} -> {self.weight.shape[1]})"
@@ -76,6 +92,20 @@ class Sequential(Module):
 
     def __len__(self) -> int:
         return len(self.layers)
+
+    def torch_layout(self, prefix: str = "", torch_prefix: str = "") -> list[TorchTensor]:
+        """`torch.nn.Sequential` names its layers by position: `0.weight` for our
+        `layers.0.weight`."""
+        return [
+            entry
+            for index, layer in enumerate(self.layers)
+            for entry in layer.torch_layout(f"{prefix}layers.{index}.", f"{torch_prefix}{index}.")
+        ]
+
+    def onnx_graph(self, graph: onnx_export.OnnxGraph, x: str, name: str = "") -> str:
+        for index, layer in enumerate(self.layers):
+            x = layer.onnx_graph(graph, x, f"{name}{index}.")
+        return x
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)

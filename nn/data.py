@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .module import open_regular_file
+from .files import open_regular_file
 
 
 def make_moons(

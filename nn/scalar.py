@@ -24,8 +24,9 @@ import numpy as np
 from autograd_core import Value
 from autograd_core import functional as F
 
+from . import onnx_export
 from .activations import LINEAR, activate, activation_of, check_activation
-from .module import Module
+from .module import Module, TorchTensor
 
 Inputs = Sequence[Value | float]
 Output = Value | list[Value]
@@ -73,6 +74,24 @@ class ScalarModule(Module):
     def forward_one(self, x: Inputs) -> Any:
         raise NotImplementedError
 
+    def onnx_graph(self, graph: onnx_export.OnnxGraph, x: str, name: str = "") -> str:
+        raise TypeError(
+            f"to_onnx: {type(self).__name__} is on the scalar path; export its batch twin: "
+            "nn.batch.MLP.from_scalar(model).to_onnx(path, example)"
+        )
+
+
+def linear_layout(prefix: str, torch_prefix: str, neurons: Sequence[Neuron]) -> list[TorchTensor]:
+    """A layer of neurons as `torch.nn.Linear`: `weight` (out, in), row j neuron j's weights,
+    and `bias` (out,)."""
+    nin = len(neurons[0].w)
+    weights = tuple(f"{prefix}{j}.w.{i}" for j, n in enumerate(neurons) for i in range(len(n.w)))
+    biases = tuple(f"{prefix}{j}.b" for j in range(len(neurons)))
+    return [
+        TorchTensor(torch_prefix + "weight", (len(neurons), nin), weights, ()),
+        TorchTensor(torch_prefix + "bias", (len(neurons),), biases, ()),
+    ]
+
 
 class Neuron(ScalarModule):
     """activation(w . x + b): one fused `dot` node plus one activation node."""
@@ -100,6 +119,18 @@ class Neuron(ScalarModule):
     def forward_one(self, x: Inputs) -> Value:
         _check_length(x, len(self.w), "Neuron")
         return activate(F.dot(self.w, x, self.b), self.activation)
+
+    def torch_layout(self, prefix: str = "", torch_prefix: str = "") -> list[TorchTensor]:
+        """As `torch.nn.Linear(nin, 1)`: `weight` (1, nin), `bias` (1,)."""
+        return [
+            TorchTensor(
+                torch_prefix + "weight",
+                (1, len(self.w)),
+                tuple(f"{prefix}w.{i}" for i in range(len(self.w))),
+                (),
+            ),
+            TorchTensor(torch_prefix + "bias", (1,), (prefix + "b",), ()),
+        ]
 
     def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, {self.activation})"
@@ -140,13 +171,17 @@ class Layer(ScalarModule):
             biases.append(n.b)
             activations.add(n.activation)
         # the nodes each neuron's forward_one makes, with the inputs read once for all of them
-        z = F.linear(rows, x, biases)
+        z = F.linear(x, rows, biases)
         if len(activations) == 1:  # as built: one activation, looked up once for the layer
             return activation_of(activations.pop())(z)
         return [activate(zi, n.activation) for zi, n in zip(z, neurons)]
 
     def forward_one(self, x: Inputs) -> Output:
         return _single(self.outputs(x))
+
+    def torch_layout(self, prefix: str = "", torch_prefix: str = "") -> list[TorchTensor]:
+        """As `torch.nn.Linear(nin, nout)` (its activation has no parameters)."""
+        return linear_layout(prefix + "neurons.", torch_prefix, self.neurons)
 
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {len(self.neurons)}, {self.neurons[0].activation})"
@@ -193,6 +228,16 @@ class MLP(ScalarModule):
                 result = layer(out)
                 out = result if isinstance(result, list) else [result]
         return _single(out)
+
+    def torch_layout(self, prefix: str = "", torch_prefix: str = "") -> list[TorchTensor]:
+        """As the `torch.nn.Sequential` of its layers, each a `Linear` followed by its activation
+        (if any): `MLP(2, [16, 1])` is `Sequential(Linear(2, 16), ReLU(), Linear(16, 1))`, so its
+        layers are `0.` and `2.`."""
+        layout, position = [], 0
+        for index, layer in enumerate(self.layers):
+            layout += layer.torch_layout(f"{prefix}layers.{index}.", f"{torch_prefix}{position}.")
+            position += 1 if layer.neurons[0].activation == LINEAR else 2
+        return layout
 
     def __repr__(self) -> str:
         return "MLP(" + ", ".join(repr(layer) for layer in self.layers) + ")"

@@ -30,7 +30,8 @@ def test_the_doctor_says_everything_is_there(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0].startswith("ok       python: 3.")
     assert any(line.startswith("ok       dot (Graphviz's program") for line in lines)
-    assert any("anywidget" in line for line in lines) and len(lines) == 8
+    assert any("anywidget" in line for line in lines) and len(lines) == 11
+    assert all(line.startswith("ok ") for line in lines)  # make installs every extra, [export] too
 
 
 def test_without_dot_the_doctor_names_it_with_the_fix_and_exits_1(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def test_linear_makes_the_nodes_dot_makes_row_by_row() -> None:
     inputs = leaves([1.5, -2.0])
     weights = [leaves(row) for row in rows]
     bias_values = leaves(biases)
-    outs = F.linear(weights, [inputs[0], -2.0], bias_values)  # a plain number is wrapped once
+    outs = F.linear([inputs[0], -2.0], weights, bias_values)  # a plain number is wrapped once
     assert [o.op for o in outs] == ["dot"] * 3
     assert outs[0].parents[2] is inputs[0] and outs[1].parents[3] is outs[0].parents[3]
     F.sum(outs).backward()
@@ -85,17 +85,17 @@ def test_linear_makes_the_nodes_dot_makes_row_by_row() -> None:
     assert inputs[0].grad == inputs2[0].grad == 0.5 + 2.0 - 1.0
     assert [[w.grad for w in row] for row in weights] == [[w.grad for w in row] for row in weights2]
     assert [b.grad for b in bias_values] == [1.0, 1.0, 1.0]
-    unbiased = [o.data for o in F.linear(rows, [1.5, -2.0])]
+    unbiased = [o.data for o in F.linear([1.5, -2.0], rows)]
     assert unbiased == pytest.approx([o.data - b for o, b in zip(outs, biases)], rel=1e-15)
 
 
 def test_linear_rejects_rows_and_biases_that_do_not_line_up() -> None:
     with pytest.raises(ValueError, match="2 rows of weights but 3 biases"):
-        F.linear([[1.0], [2.0]], [1.0], [0.0, 0.0, 0.0])
+        F.linear([1.0], [[1.0], [2.0]], [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="linear: 2 weights but 1 inputs; they must pair up"):
-        F.linear([[1.0, 2.0]], [1.0])
+        F.linear([1.0], [[1.0, 2.0]])
     with pytest.raises(TypeError, match=r"linear.*str"):
-        F.linear([[1.0]], ["x"])  # type: ignore[list-item]
+        F.linear(["x"], [[1.0]])
 
 
 def test_dot_and_sum_reject_bad_input() -> None:

@@ -30,6 +30,7 @@ EXTRAS = {
     "plots": {"matplotlib"},
     "data": {"scikit-learn"},
     "notebooks": {"anywidget", "ipykernel", "matplotlib", "scikit-learn"},
+    "export": {"safetensors", "onnx", "onnxruntime"},
 }
 
 

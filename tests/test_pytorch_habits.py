@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import autograd_core.functional as F
+import nn
 from autograd_core import Tensor, Value
 
 LOGITS = np.array([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0], [-1.0, 0.0, 1.0]])
@@ -96,3 +97,35 @@ def test_the_activations_are_the_methods_on_both_paths(name: str, kwargs: dict, 
     function(v, **kwargs).backward()
     method(w).backward()
     assert (function(Value(-0.7), **kwargs).data, v.grad) == (method(Value(-0.7)).data, w.grad)
+
+
+def test_linear_takes_pytorchs_order_and_out_in_weights_on_both_paths() -> None:
+    """F.linear(input, weight, bias) with weight (out, in): input @ weight.T + bias, the numbers
+    and gradients of nn.Linear (which stores weight.T) and, row by row, of the scalar path."""
+    rng = np.random.default_rng(4)
+    W, b, x = rng.normal(size=(2, 3)), rng.normal(size=2), rng.normal(size=(5, 3))
+    weight, bias, inputs = (Tensor(a, requires_grad=True) for a in (W, b, x))
+    out = F.linear(inputs, weight, bias)
+    np.testing.assert_allclose(out.data, x @ W.T + b, rtol=0, atol=1e-14)
+    out.sum().backward()
+    layer = nn.Linear(3, 2)
+    layer.weight.set_data(W.T)
+    layer.bias.set_data(b)
+    twin_inputs = Tensor(x, requires_grad=True)
+    layer(twin_inputs).sum().backward()
+    np.testing.assert_allclose(weight.grad, layer.weight.grad.T, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(bias.grad, layer.bias.grad, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(inputs.grad, twin_inputs.grad, rtol=0, atol=1e-14)
+    assert np.allclose(F.linear(Tensor(x), W).data, x @ W.T)  # no bias; an array for weight
+    rows = F.linear([Value(v) for v in x[0]], W.tolist(), b.tolist())
+    assert [r.data for r in rows] == pytest.approx(out.data[0].tolist(), rel=1e-14)
+
+
+@pytest.mark.parametrize("head", [nn.Softmax, nn.LogSoftmax])
+def test_softmax_modules_are_the_functions_on_both_paths(head: type) -> None:
+    function = F.softmax if head is nn.Softmax else F.log_softmax
+    module = head(dim=1)
+    assert np.array_equal(module(Tensor(LOGITS)).data, function(Tensor(LOGITS), dim=1).data)
+    values = [v.data for v in head()([Value(v) for v in LOGITS[0]])]
+    assert values == pytest.approx(function(Tensor(LOGITS), dim=1).data[0].tolist(), rel=1e-14)
+    assert repr(module) == f"{head.__name__}(dim=1)"

@@ -28,7 +28,10 @@ def test_a_quoted_excerpt_is_the_source_as_it_is(excerpt: str) -> None:
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.splitlines()[0][:40])
-def test_example_prints_what_its_comments_say(block: str) -> None:
+def test_example_prints_what_its_comments_say(
+    block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the files an example writes land there, not in the checkout
     expected = [
         line.split("#", 1)[1].strip()
         for line in block.splitlines()

@@ -49,7 +49,7 @@ import graphviz
 
 from autograd_core.doctor import NO_DOT
 from autograd_core.doctor import report as doctor_report
-from nn.module import write_atomically
+from nn.files import write_atomically
 
 from .expression import FUNCTIONS, ExpressionError, evaluate
 from .graph import MAX_LAYOUT_COST, draw_graph, layout_cost
@@ -331,7 +331,7 @@ def run(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
 
 def _write_all(files: Iterable[tuple[Path, bytes]]) -> None:
     """Write every file, or (on an error) none that did not exist before. Each goes through the
-    project's one file writer (`nn.module.write_atomically`, as `Module.save`): a temporary of
+    project's one file writer (`nn.files.write_atomically`, as `Module.save`): a temporary of
     a random name opened exclusively next to it, then renamed over it, so no link planted at a
     name known in advance is followed; a symlink at the path itself is written through, a FIFO
     or a device refused."""

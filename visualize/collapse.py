@@ -23,7 +23,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from nn.module import write_atomically
+from nn.files import write_atomically
 
 from .fit import Drawing
 from .nodes import draw_nodes, gate_colour, html_label, new_digraph

@@ -23,7 +23,7 @@ except ImportError as missing:  # matplotlib is the [plots] extra, not part of t
     ) from missing
 
 from autograd_core import no_grad
-from nn.module import write_atomically
+from nn.files import write_atomically
 from nn.train import scores_of
 
 

@@ -30,7 +30,7 @@ import graphviz
 import numpy as np
 
 from autograd_core import Node, backpropagate
-from nn.module import write_atomically
+from nn.files import write_atomically
 
 from .code import backward_code, step_code
 from .collapse import boxes, choose_depth, draw_collapsed, first_ops
