@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import tomllib
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -404,6 +405,34 @@ def test_any_arguments_give_a_result_or_one_line(args: list[str]) -> None:
         assert "internal error" not in lines[0], (args, lines)  # a refusal, not a crash
     else:
         assert err.getvalue() == ""
+
+
+INTERRUPTED_IMPORT = """
+import sys
+
+class Interrupt:  # Ctrl-C arriving while graphviz is being imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "graphviz":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, Interrupt())
+from autograd_viz import main  # what the console script runs first
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_during_the_imports_is_one_line_not_a_traceback() -> None:
+    """Ctrl-C in the console script's first few tenths of a second lands in the imports of
+    NumPy and Graphviz (a real SIGINT then printed a traceback of `visualize/__init__`); the
+    entry point `autograd_viz` catches it. (Earlier still, while the interpreter itself starts
+    or looks the module up, a signal is CPython's own to report.)"""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["autograd-viz"] == "autograd_viz:main"
+    run = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_IMPORT], capture_output=True, timeout=60, check=False
+    )
+    assert (run.returncode, run.stderr, run.stdout) == (130, b"error: interrupted\n", b"")
 
 
 def test_null_byte_is_refused() -> None:
