@@ -42,7 +42,7 @@ from autograd_core import (
 )
 from visualize import check_local_grads, draw_anomaly, draw_graph
 
-from .bug_lab import engine_grads
+from .bug_lab import backward_with, engine_grads
 
 TODO: Any = ...  # the placeholder in a student's cell: an exercise that returns it is "not done"
 
@@ -637,15 +637,21 @@ def _bug_overwrite(step: Any) -> str:
             if abs(g - n) <= 1e-6 * max(1.0, abs(n)):
                 continue
             inputs = [Value(x, name) for x, name in zip(point, "ab")]
-            name, uses = "ab"[i], _uses(f(*inputs), inputs[i])
+            root = f(*inputs)
+            root.label = "f"
+            backward_with(root, guarded)  # the picture: the grads your step leaves
+            picture = draw_graph(root, local_grads=True)
+            name, uses = "ab"[i], _uses(root, inputs[i])
             where = f"gradcheck: for {text} at {', '.join(map(str, point))}, df/d{name} is {g:.6g} "
             if uses > 1:
+                times = "twice" if uses == 2 else f"{uses} times"
                 raise WrongError(
                     where + f"from your step but {n:.6g} from central differences; {name} is used "
-                    f"{uses} times and keeps one share: draw_paths(f, {name}) shows the {uses} "
-                    "paths whose products add up to its gradient"
+                    f"{times} and keeps one share: draw_paths(f, {name}) shows the {uses} "
+                    "paths whose products add up to its gradient",
+                    picture,
                 )
-            raise WrongError(where + f"from your step, {n:.6g} from central differences")
+            raise WrongError(where + f"from your step, {n:.6g} from central differences", picture)
     return "each use adds its share: a value used twice gets the sum of both (+=, never =)."
 
 
@@ -818,7 +824,7 @@ def _bug_local_grad(silu: Any) -> str:
                 f"check_local_grads: at x = {point} {op.name} stores the local gradient "
                 f"{grad.stored:.6g}, central differences give {numeric} (the red node); "
                 f"gradcheck(lambda x: {op.name}.apply(x), [{point}]) disagrees too",
-                report.draw(),
+                report.draw(show_grad=False),
             )
     array = np.array([-3.0, -0.5, 0.0, 0.8, 2.5])
     batch = gradcheck(lambda t: op.apply(t).sum(), [array])

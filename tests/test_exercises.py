@@ -430,3 +430,11 @@ def test_a_function_whose_forward_is_still_todo_is_not_done() -> None:
 
     assert check("bug_local_grad", Unwritten).status == "not done"
     assert check("bug_local_grad", _step).status == "wrong"  # a function, not a Function
+
+
+def test_the_assigning_step_is_drawn_with_the_gradient_it_leaves() -> None:
+    """a + a with = : a keeps one share, grad 1, on a picture of its two local gradients 1."""
+    result = check("bug_overwrite", _step_that_assigns)
+    assert "a is used twice and keeps one share" in result.message
+    texts = _svg_texts(result.picture.pipe(format="svg").decode())
+    assert {"a", "f", "data 6", "grad 1", "local 1"} <= texts and "grad 2" not in texts
