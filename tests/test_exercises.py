@@ -13,6 +13,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 from autograd_core import Function, Value, sigmoid, topological_order, where
@@ -438,3 +440,39 @@ def test_the_assigning_step_is_drawn_with_the_gradient_it_leaves() -> None:
     assert "a is used twice and keeps one share" in result.message
     texts = _svg_texts(result.picture.pipe(format="svg").decode())
     assert {"a", "f", "data 6", "grad 1", "local 1"} <= texts and "grad 2" not in texts
+
+
+_TREES = st.recursive(
+    st.floats(-2.0, 2.0),
+    lambda kids: st.one_of(
+        st.tuples(st.sampled_from(["+", "*"]), kids, kids), st.tuples(st.just("tanh"), kids)
+    ),
+    max_leaves=8,
+)
+
+
+def _tree(recipe: Any, leaves: list[Value]) -> Value:
+    """The Value of a recipe, every leaf a new Value used once: a tree, no value shared."""
+    if isinstance(recipe, float):
+        leaves.append(Value(recipe, f"x{len(leaves)}"))
+        return leaves[-1]
+    if recipe[0] == "tanh":
+        return _tree(recipe[1], leaves).tanh()
+    left, right = _tree(recipe[1], leaves), _tree(recipe[2], leaves)
+    return left + right if recipe[0] == "+" else left * right
+
+
+@given(_TREES)
+@settings(max_examples=60, deadline=None)
+def test_bugs_1_and_2_never_show_on_a_tree(recipe: Any) -> None:
+    """Where no value is used twice, = and += agree and breadth-first is an order that works:
+    the two bugs need a shared value, which is why the lesson's graphs (and the checks) have one."""
+    leaves: list[Value] = []
+    root = _tree(recipe, leaves)
+    results = []
+    for step, order in ((_step, _reverse_topological), (_step_that_assigns, _breadth_first)):
+        backward_with(root, step, order)
+        results.append([leaf.grad for leaf in leaves])
+    root.backward()  # (the leaves hold the last pass: backward adds one more)
+    assert results[0] == results[1]
+    assert np.allclose([leaf.grad for leaf in leaves], 2 * np.array(results[0]))
