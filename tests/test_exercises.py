@@ -431,6 +431,18 @@ def test_a_function_whose_forward_is_still_todo_is_not_done() -> None:
             return TODO
 
     assert check("bug_local_grad", Unwritten).status == "not done"
+
+    class HalfWritten(Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_backward(x)
+            return x * sigmoid(x)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            return TODO
+
+    assert check("bug_local_grad", HalfWritten).status == "not done"
     assert check("bug_local_grad", _step).status == "wrong"  # a function, not a Function
 
 
