@@ -30,8 +30,19 @@ from typing import Any
 import numpy as np
 
 import nn
-from autograd_core import Value
-from visualize import check_local_grads, draw_graph
+from autograd_core import (
+    Context,
+    Function,
+    NonFiniteError,
+    Tensor,
+    Value,
+    detect_anomaly,
+    gradcheck,
+    topological_order,
+)
+from visualize import check_local_grads, draw_anomaly, draw_graph
+
+from .bug_lab import backward_with, engine_grads
 
 TODO: Any = ...  # the placeholder in a student's cell: an exercise that returns it is "not done"
 
@@ -564,3 +575,264 @@ def _batch_grads(batch_grads: Any) -> str:
     _close(dW, Y.T @ Delta / len(Y), "dW")
     _close(db, Delta.mean(axis=0), "db")
     return "dW = (1/M) Y^T Delta, db = the mean of Delta's rows."
+
+
+# ---- 13 the bug lab -----------------------------------------------------------------------------
+#
+# Each exercise runs the student's fixed part where the planted bug was, on graphs that bring the
+# bug out, and names the tool that shows what is wrong (the lesson shows each tool at work).
+
+
+def _bug_lab_step(step: Any) -> Any:
+    """The student's step, guarded: a step that returns TODO is not done (None is fine: a step
+    adds to the inputs' grads and returns nothing)."""
+    if not callable(step):
+        raise WrongError(f"expected a function step(node), got {type(step).__name__}")
+
+    def guarded(node: Value) -> None:
+        if step(node) is TODO:
+            raise NotDoneError
+
+    return guarded
+
+
+def _uses(root: Value, x: Value) -> int:
+    """How many times the graph of `root` uses `x` as an input."""
+    return sum(parent is x for node in topological_order(root) for parent in node.parents)
+
+
+def _used_twice(a: Value) -> Value:
+    return a + a
+
+
+def _lecture(a: Value, b: Value) -> Value:
+    d, e = a * b, a + b
+    d.label, e.label = "d", "e"
+    return d * e
+
+
+def _shared(a: Value, b: Value) -> Value:
+    q = a * b
+    t = q.tanh()
+    q.label, t.label = "q", "t"
+    return q + t
+
+
+# (what it is, f, point) of the graphs each walk is checked on: each uses a value twice
+_SHARED: tuple[tuple[str, Callable[..., Value], tuple[float, ...]], ...] = (
+    ("f = a + a (micrograd issue 2)", _used_twice, (3.0,)),
+    ("f = d * e, d = a * b, e = a + b", _lecture, (-2.0, 3.0)),
+    ("f = q + t, q = a * b, t = tanh(q)", _shared, (0.5, -1.5)),
+)
+
+
+@exercise(
+    "13_bug_lab", "write step(node): each input's grad gets upstream x local, every use counted"
+)
+def _bug_overwrite(step: Any) -> str:
+    guarded = _bug_lab_step(step)
+    for text, f, point in _SHARED:
+        got, numeric = engine_grads(f, point, step=guarded)
+        for i, (g, n) in enumerate(zip(got, numeric)):
+            if abs(g - n) <= 1e-6 * max(1.0, abs(n)):
+                continue
+            inputs = [Value(x, name) for x, name in zip(point, "ab")]
+            root = f(*inputs)
+            root.label = "f"
+            backward_with(root, guarded)  # the picture: the grads your step leaves
+            picture = draw_graph(root, local_grads=True)
+            name, uses = "ab"[i], _uses(root, inputs[i])
+            where = f"gradcheck: for {text} at {', '.join(map(str, point))}, df/d{name} is {g:.6g} "
+            if uses > 1:
+                times = "twice" if uses == 2 else f"{uses} times"
+                raise WrongError(
+                    where + f"from your step but {n:.6g} from central differences; {name} is used "
+                    f"{times} and keeps one share: draw_paths(f, {name}) shows the {uses} "
+                    "paths whose products add up to its gradient",
+                    picture,
+                )
+            raise WrongError(where + f"from your step, {n:.6g} from central differences", picture)
+    return "each use adds its share: a value used twice gets the sum of both (+=, never =)."
+
+
+def _bug_lab_order(order: Any, root: Value) -> list[Value]:
+    if not callable(order):
+        raise WrongError(f"expected a function order(root), got {type(order).__name__}")
+    visited = order(root)
+    if visited is TODO or visited is None:
+        raise NotDoneError
+    return list(visited)
+
+
+def _order_problem(visited: list[Value], root: Value) -> str:
+    """What is wrong with `visited` as the order of a backward pass of `root`, or ""."""
+    nodes = topological_order(root)
+    name = {id(node): node.label or f"a {node.op or 'leaf'} node" for node in nodes}
+    missing = [name[id(node)] for node in nodes if all(v is not node for v in visited)]
+    if missing:
+        return f"your order never visits {', '.join(missing)}"
+    if len(visited) != len(nodes):
+        return f"your order visits {len(visited)} nodes, the graph has {len(nodes)}: each once"
+    if visited[0] is not root:
+        return "your order does not start at the output f, where the gradient starts (1)"
+    place = {id(node): k for k, node in enumerate(visited)}
+    for node in visited:
+        for parent in node.parents:  # (a leaf passes nothing on: it may come early)
+            if parent.parents and place[id(parent)] < place[id(node)]:
+                return (
+                    f"{name[id(parent)]} is visited before {name[id(node)]}, which uses it, so it "
+                    f"passes its gradient on before {name[id(node)]}'s share has arrived"
+                )
+    return ""
+
+
+@exercise(
+    "13_bug_lab", "write order(root): every node once, the output first, each before its inputs"
+)
+def _bug_order(order: Any) -> str:
+    def visited(root: Value) -> list[Value]:
+        return _bug_lab_order(order, root)
+
+    for text, f, point in _SHARED:
+        inputs = [Value(x, name) for x, name in zip(point, "ab")]
+        root = f(*inputs)
+        root.label = "f"
+        problem = _order_problem(visited(root), root)
+        got, numeric = engine_grads(f, point, order=visited)
+        if not np.allclose(got, numeric, rtol=1e-6, atol=1e-6):
+            shown = ", ".join(f"df/d{x} {g:.6g}" for x, g in zip("ab", got))
+            right = ", ".join(f"{n:.6g}" for n in numeric)
+            raise WrongError(
+                f"gradcheck: for {text}, your walk gives {shown}, central differences {right}; "
+                f"check_local_grads(f) finds every local gradient right, so the order is wrong: "
+                f"{problem or 'it is not the same order each time'}"
+            )
+        if problem:
+            raise WrongError(f"for {text} the gradients come out right, but {problem}")
+    return "reverse topological order: a node passes its gradient on once every use has added in."
+
+
+def _bug_lab_batch() -> tuple[Any, list[list[float]], list[float]]:
+    X = [[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.1, 0.1]]
+    return nn.MLP(2, [4, 1], seed=3), X, [1.0, -1.0, 0.5, 0.0]
+
+
+def _grads(model: Any) -> np.ndarray:
+    return np.array([float(p.grad) for p in model.parameters()])
+
+
+@exercise("13_bug_lab", "write train_step(model, X, y, lr) -> loss: one step of gradient descent")
+def _bug_zero_grad(train_step: Any) -> str:
+    model, X, y = _bug_lab_batch()
+    reference, _, _ = _bug_lab_batch()
+    nn.mse(reference(X), y).backward()
+    want = _grads(reference)
+    passes = []
+    for _ in range(2):  # lr = 0: the same parameters twice, so the same gradients twice
+        loss = float(_call(train_step, model, X, y, 0.0))
+        passes.append(_grads(model))
+    if not abs(loss - float(nn.mse(reference(X), y).data)) <= 1e-12:
+        raise WrongError(f"the loss you return is {loss:.6g}: return nn.mse(model(X), y)")
+    if np.allclose(passes[1], 2 * passes[0]) and np.allclose(passes[0], want):
+        raise WrongError(
+            "accumulation_view(loss, parameters=model): with lr = 0 the second step's gradients "
+            "are twice the first's: a parameter's grad adds up over backward() calls, so clear "
+            "it (model.zero_grad()) before each loss.backward()"
+        )
+    if not np.allclose(passes[1], want, rtol=1e-10, atol=1e-12):
+        raise WrongError("after your step the gradients are not this step's: clear, then backward")
+    model, X, y = _bug_lab_batch()
+    before = [p.data for p in model.parameters()]
+    _call(train_step, model, X, y, 0.1)
+    moved = np.array([p.data for p in model.parameters()]) - before
+    _close(moved, -0.1 * want, "the step p.data -= lr * p.grad", 1e-10)
+    return "zero_grad, forward, loss, backward, update: every pass starts from clean gradients."
+
+
+_SIGMOID_AT = np.array([-1000.0, -40.0, -1.5, 0.0, 0.5, 3.0, 40.0, 1000.0])
+
+
+def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+@exercise("13_bug_lab", "write sigmoid(x) for a Tensor from the library's ops, finite for every x")
+def _bug_sigmoid(sigmoid: Any) -> str:
+
+    def build() -> Any:
+        x = Tensor(_SIGMOID_AT, requires_grad=True, label="x")
+        s = _call(sigmoid, x)
+        if not isinstance(s, Tensor) or s.shape != x.shape:
+            raise WrongError(f"return a Tensor of shape {x.shape}, got {type(s).__name__}")
+        s.label = "s"
+        s.sum().backward()
+        return s
+
+    with np.errstate(all="ignore"):  # (what overflows is said below, not warned on stderr)
+        try:
+            with detect_anomaly():
+                build()
+        except NonFiniteError as error:
+            anomaly = draw_anomaly(build)
+            raise WrongError(
+                f"detect_anomaly at x = {_SIGMOID_AT.tolist()}: {error}; "
+                "draw_anomaly(build) draws that node red: no exp may see a large positive number",
+                anomaly.draw() if anomaly else None,
+            ) from None
+        x = Tensor(_SIGMOID_AT, requires_grad=True)
+        s = _call(sigmoid, x)
+        s.sum().backward()
+    want = _stable_sigmoid(_SIGMOID_AT)
+    _close(_array(s.data, "sigmoid(x)"), want, f"sigmoid(x) at x = {_SIGMOID_AT.tolist()}", 1e-12)
+    grad, slope = _array(x.grad, "dsigmoid/dx"), want * (1 - want)
+    for at, g, w in zip(_SIGMOID_AT, grad, slope):
+        if not abs(g - w) <= 1e-10:
+            raise WrongError(
+                f"gradcheck(lambda x: sigmoid(x).sum(), [x]): at x = {at} backward() gives "
+                f"{g:.6g}, the derivative s (1 - s) is {w:.6g}"
+            )
+    return "finite everywhere, its gradient too: no exp ever sees a large positive number."
+
+
+def _function_class(answer: Any) -> Any:
+    """The student's Function subclass; not done while its forward or backward returns TODO."""
+    if not (isinstance(answer, type) and issubclass(answer, Function)):
+        if callable(answer) and not isinstance(answer, type) and answer() is TODO:
+            raise NotDoneError
+        raise WrongError("give a class: class SiLU(Function) with forward and backward")
+    ctx = Context(answer, (True,))
+    out = answer.forward(ctx, 0.5)
+    if out is TODO:
+        raise NotDoneError
+    ctx.seal((0.5,), (0,), out)  # as apply does, so that backward finds what forward saved
+    if answer.backward(ctx.bound((0.5,), out), 1.0) is TODO:
+        raise NotDoneError
+    return answer
+
+
+@exercise("13_bug_lab", "write SiLU, an autograd_core.Function: x sigmoid(x) and its gradient")
+def _bug_local_grad(silu: Any) -> str:
+    op = _function_class(silu)
+    for point in (-2.0, -0.3, 0.5, 1.5, 4.0):
+        x = Value(point, "x")
+        y = op.apply(x)
+        y.label = "y"
+        want = point / (1 + math.exp(-point))
+        if not abs(y.data - want) <= 1e-12:
+            raise WrongError(f"at x = {point} the value is {y.data:.6g}, not x sigmoid(x)")
+        report = check_local_grads(y)
+        if not report.ok:
+            grad = report.failures[0].inputs[0]
+            numeric = "nan" if grad.numeric is None else f"{grad.numeric:.6g}"
+            raise WrongError(
+                f"check_local_grads: at x = {point} {op.name} stores the local gradient "
+                f"{grad.stored:.6g}, central differences give {numeric} (the red node); "
+                f"gradcheck(lambda x: {op.name}.apply(x), [{point}]) disagrees too",
+                report.draw(show_grad=False),
+            )
+    array = np.array([-3.0, -0.5, 0.0, 0.8, 2.5])
+    batch = gradcheck(lambda t: op.apply(t).sum(), [array])
+    if not batch.ok:
+        raise WrongError(f"gradcheck on a Tensor {array.tolist()}:\n{batch}")
+    return "d(x sigmoid(x))/dx = sigmoid(x) (1 + x (1 - sigmoid(x))): the product rule, both terms."

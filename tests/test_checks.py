@@ -377,6 +377,17 @@ def test_leaves_double_and_intermediates_stay_over_two_passes() -> None:
         view.draw(3)
 
 
+def test_the_accumulation_pictures_keep_their_legend_under_the_title() -> None:
+    """The title and the legend share the graph's one label: the title once dropped the legend."""
+    w = Value(2.0, "w")
+    view = accumulation_view((w * 3.0).tanh())
+    for picture in (view.draw(2), view.draw_cleared()):
+        svg = picture.pipe(format="svg").decode()
+        texts = "".join(svg.split("<text")[1:])
+        assert "the output (its gradient starts" in texts and "grads after" in texts
+    assert "a leaf: each backward() adds to its grad" in view.draw(2).pipe(format="svg").decode()
+
+
 def test_zero_grad_of_a_model_clears_its_parameters_and_not_the_inputs() -> None:
     neuron = nn.Neuron(2, activation="tanh")
     x1, x2 = Value(1.0, "x1"), Value(-2.0, "x2")

@@ -35,6 +35,7 @@ LESSONS = [  # in course order (the README lists them in this order)
     "09_vector_backprop.ipynb",
     "10_batch_path.ipynb",
     "11_second_derivatives.ipynb",
+    "13_bug_lab.ipynb",
 ]
 
 
@@ -101,6 +102,15 @@ GRAPH_NAMES = {
         {"x", "data 1.3", "**3", "*", "+"},  # f'(x) as the backward pass built it
         {"b", "dg/db", "tanh", "*", "+"},  # a gradient of g, whose gradient is a Hessian row
     ],
+    "13_bug_lab.ipynb": [
+        {"a", "b", "d", "e", "f", "grad 3", "grad -2", "local 3", "local -6"},  # = keeps one share
+        {"f <- d <- a: 1 * 3 = 3", "f <- e <- a: -6 * 1 = -6", "sum over 2 paths = -3 = df/da"},
+        {"q", "t", "f", "grad 1.597", "green: local gradients agree with central differences"},
+        {"q", "t", "grad 1.597", "visited 2 of 5", "visited 3 of 5"},  # the breadth-first walk
+        {"L", "L0.n0.w0", "pass 1: 1.867, pass 2: 3.734", "grads after backward pass 2 of 2"},
+        {"x", "s", "exp", "first non-finite value: inf", "non-finite because an input was"},
+        {"act", "SiLU", "wrong d/dh: stored 0.8176 vs numeric 1.041"},  # the red node
+    ],
 }
 PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
     "00_linear_model.ipynb": 3,  # forward vs central error, the templates, the moons boundary
@@ -112,6 +122,7 @@ PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
     "09_vector_backprop.ipynb": 0,
     "10_batch_path.ipynb": 1,  # the confusion matrix
     "11_second_derivatives.ipynb": 2,  # Newton's and gradient descent's paths; the loss along v
+    "13_bug_lab.ipynb": 1,  # the loss and the gradient's size, with and without zero_grad
 }
 # A cell that calls one of these draws: it must show a picture (PNG or SVG), never only text.
 DRAWS = re.compile(

@@ -10,6 +10,7 @@ It changes the graph as the calls it shows would: it leaves it as after the `zer
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,8 +122,7 @@ class AccumulationView:
             ) if accumulated else (),
         )  # fmt: skip
         dot = draw_marked(self.picture, self.parameters, style, options)
-        dot.attr(label=f"grads after backward pass {k} of {n}", labelloc="t")
-        return dot
+        return _titled(dot, f"grads after backward pass {k} of {n}")
 
     def draw_cleared(self, **options: Any) -> graphviz.Digraph:
         """The grads after zero_grad: what it cleared, and the leaves it did not touch."""
@@ -143,8 +143,7 @@ class AccumulationView:
         legend = tuple(row for row in rows if row[0] in fills.values())
         style = Style(grads=dict(enumerate(self.cleared)), fills=fills, notes=notes, legend=legend)
         dot = draw_marked(self.picture, self.parameters, style, options)
-        dot.attr(label=f"grads after {self.zeroed_by}", labelloc="t")
-        return dot
+        return _titled(dot, f"grads after {self.zeroed_by}")
 
 
 def accumulation_view(
@@ -188,6 +187,18 @@ def accumulation_view(
 
 
 # ---- helpers ----
+
+
+def _titled(dot: graphviz.Digraph, title: str) -> graphviz.Digraph:
+    """`dot` with `title` as the first line of its label, above the legend (a graph has one
+    label, and the legend is it: setting the title alone would drop the legend)."""
+    rows = f'<TR><TD ALIGN="LEFT"><B>{html.escape(title)}</B></TD></TR>'
+    legend = dot.graph_attr.get("label", "")
+    if legend.startswith("<") and legend.endswith(">"):
+        rows += f'<TR><TD ALIGN="LEFT">{legend[1:-1]}</TD></TR>'
+    table = f'<<TABLE BORDER="0" CELLPADDING="1" CELLSPACING="0">{rows}</TABLE>>'
+    dot.attr(label=table, labelloc="b", labeljust="l")
+    return dot
 
 
 def _copied(grad: Any) -> Any:
