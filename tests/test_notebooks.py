@@ -98,6 +98,15 @@ GRAPH_NAMES = {
     "07_mlp_from_scratch.ipynb": [
         {"L0.n0.w0", "L0.n2.b", "L1.n0.w2", "L1.n0.b", "L", "dot", "tanh", "-1.2", "0.5"},
     ],
+    "09_vector_backprop.ipynb": [
+        {"x", "y", "relu", "(4,) float64", "grad [4 -1 5 9]", "grad [4 0 5 0]"},  # ReLU routes
+        {"z1(l)", "z2(l)", "y1(l)", "y2(l)", "w11", "w12", "w21", "w22", "b1", "b2", "z1(l+1)"},
+        {"w21", "L", "local 0.2689", "sum over 1 path = -0.1172 = dL/dw21"},  # note 002, fig. 2
+        {"z2(l)", "local 0.8", "local 0.3", "sum over 2 paths = -0.09762 = dL/dz2(l)"},  # fig. 3
+        {"b1", "sum over 1 path = -0.4359 = dL/db1"},  # fig. 4, the bias
+        {"W", "b", "z(l)", "y(l)", "z(l+1)", "L", "(2, 2) float64", "(2, 1) float64", "@"},
+        {"W", "b", "Z(l)", "Y(l)", "Z(l+1)", "(2, 2) float64", "grad [0.2155 -1.009]"},  # batch
+    ],
     "11_second_derivatives.ipynb": [
         {"x", "data 1.3", "**3", "*", "+"},  # f'(x) as the backward pass built it
         {"b", "dg/db", "tanh", "*", "+"},  # a gradient of g, whose gradient is a Hessian row
@@ -119,7 +128,7 @@ PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
     "06_mnist_softmax.ipynb": 2,  # the templates, the input gradient as an image
     "07_mlp_from_scratch.ipynb": 2,  # the training history and the decision boundary
     "08_twenty_lines.ipynb": 1,  # the loss curve
-    "09_vector_backprop.ipynb": 0,
+    "09_vector_backprop.ipynb": 1,  # the Jacobians of a ReLU and of x @ w, drawn
     "10_batch_path.ipynb": 1,  # the confusion matrix
     "11_second_derivatives.ipynb": 2,  # Newton's and gradient descent's paths; the loss along v
     "13_bug_lab.ipynb": 1,  # the loss and the gradient's size, with and without zero_grad
