@@ -124,7 +124,8 @@ GRAPH_NAMES = {
 PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
     "00_linear_model.ipynb": 3,  # forward vs central error, the templates, the moons boundary
     "03_activations.ipynb": 2,  # the gallery, the collapsed network's boundary
-    "05_softmax_regression.ipynb": 1,  # the loss with and without weight decay
+    "05_softmax_regression.ipynb": 4,  # dL/dW as an outer product, the weight-decay loss, the
+    # lambda sweep's three decision boundaries, the weight norm during the sweep
     "06_mnist_softmax.ipynb": 2,  # the templates, the input gradient as an image
     "07_mlp_from_scratch.ipynb": 2,  # the training history and the decision boundary
     "08_twenty_lines.ipynb": 1,  # the loss curve
