@@ -124,6 +124,7 @@ GRAPH_NAMES = {
 PLOTS = {  # matplotlib figures shown per lesson; a lesson not listed shows none
     "00_linear_model.ipynb": 3,  # forward vs central error, the templates, the moons boundary
     "03_activations.ipynb": 2,  # the gallery, the collapsed network's boundary
+    "04_softmax_cross_entropy.ipynb": 1,  # cross-entropy and KL along one descent
     "05_softmax_regression.ipynb": 4,  # dL/dW as an outer product, the weight-decay loss, the
     # lambda sweep's three decision boundaries, the weight norm during the sweep
     "06_mnist_softmax.ipynb": 2,  # the templates, the input gradient as an image
