@@ -708,8 +708,10 @@ class Tensor:
         """Mean squared error against a constant target of this shape, as one node
         (`ops.MSE`): mean((x - t)**2).  d/dx = upstream * 2 (x - t) / n, for n elements."""
         t = np.asarray(target, dtype=self.dtype)
-        if t.shape != self.shape or t.size == 0:
+        if t.shape != self.shape:
             raise ValueError(f"mse: prediction {self.shape} but target {t.shape}")
+        if t.size == 0:  # the mean of no squares is nothing (nan)
+            raise ValueError(f"mse of an empty prediction (shape {self.shape}): give at least one")
         return self._array_op(reduce.MSE, (self,), t)
 
     def detach(self) -> Tensor:

@@ -16,7 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-import tomllib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10, which the project supports: the same parser, from PyPI
+    import tomli as tomllib
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -408,13 +412,19 @@ def test_any_arguments_give_a_result_or_one_line(args: list[str]) -> None:
 
 
 INTERRUPTED_IMPORT = """
-import sys
+import os, signal, sys, time
 
 class Interrupt:  # Ctrl-C arriving while graphviz is being imported
     def find_spec(self, name, path=None, target=None):
-        if name == "graphviz":
-            raise KeyboardInterrupt
-        return None
+        if name != "graphviz":
+            return None
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the signal's handler interrupts this
+        except KeyboardInterrupt:
+            if sys.argv[1] == "swallowed":  # as NumPy's C code reports an interrupted import
+                raise ImportError("PyCapsule_Import could not import module 'datetime'")
+            raise
 
 sys.meta_path.insert(0, Interrupt())
 from autograd_viz import main  # what the console script runs first
@@ -422,17 +432,31 @@ sys.exit(main())
 """
 
 
-def test_ctrl_c_during_the_imports_is_one_line_not_a_traceback() -> None:
+@pytest.mark.parametrize("interrupt", ["raised", "swallowed"])
+def test_ctrl_c_during_the_imports_is_one_line_not_a_traceback(interrupt: str) -> None:
     """Ctrl-C in the console script's first few tenths of a second lands in the imports of
-    NumPy and Graphviz (a real SIGINT then printed a traceback of `visualize/__init__`); the
-    entry point `autograd_viz` catches it. (Earlier still, while the interpreter itself starts
-    or looks the module up, a signal is CPython's own to report.)"""
+    NumPy and Graphviz (a real SIGINT then printed a traceback of `visualize/__init__`, or
+    NumPy's ImportError); the entry point `autograd_viz` catches it. (Earlier still, while the
+    interpreter itself starts or looks the module up, a signal is CPython's own to report.)"""
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["autograd-viz"] == "autograd_viz:main"
     run = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_IMPORT], capture_output=True, timeout=60, check=False
+        [sys.executable, "-c", INTERRUPTED_IMPORT, interrupt],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert (run.returncode, run.stderr, run.stdout) == (130, b"error: interrupted\n", b"")
+
+
+def test_a_missing_package_is_still_said_as_itself() -> None:
+    code = INTERRUPTED_IMPORT.replace(
+        "os.kill(os.getpid(), signal.SIGINT)", "raise ImportError('no graphviz here')"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, "raised"], capture_output=True, timeout=60, check=False
+    )
+    assert run.returncode == 1 and b"ImportError: no graphviz here" in run.stderr
 
 
 def test_null_byte_is_refused() -> None:
@@ -691,9 +715,25 @@ def test_an_ascii_terminal_and_a_unicode_file_name(tmp_path: Path) -> None:
     assert "<svg" in (tmp_path / "ünï.svg").read_text()
 
 
-def test_a_nul_in_the_file_name_is_said_in_one_line(tmp_path: Path) -> None:
-    assert main(["x*2", "x=1", "-o", str(tmp_path / "a\x00b.svg")]) == 2
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("a\x00b.svg", "contains a NUL character"), ("a\ud800b.svg", "holds U+D800, which no file")],
+)
+def test_a_name_no_file_can_have_is_said_in_one_line_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, said: str
+) -> None:
+    assert main(["x*2", "x=1", "-o", str(tmp_path / name)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # refused before the expression is even evaluated
+    assert err.startswith("error: -o: the file name") and said in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_undecodable_bytes_in_a_name_are_a_name_like_any_other(tmp_path: Path) -> None:
+    """A name of bytes that are not UTF-8 reaches Python as surrogate escapes, and is written."""
+    name = os.fsdecode(b"a\xffb.svg")
+    assert main(["x*2", "x=1", "-o", str(tmp_path / name)]) == 0
+    assert os.listdir(os.fsencode(tmp_path)) == [b"a\xffb.svg"]
 
 
 def test_an_integer_of_thousands_of_digits_is_said_in_our_words() -> None:

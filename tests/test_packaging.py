@@ -20,7 +20,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import tomllib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10, which the project supports: the same parser, from PyPI
+    import tomli as tomllib
 
 import autograd_core
 

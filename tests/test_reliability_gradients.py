@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,41 @@ def test_a_power_at_a_zero_base_has_the_same_gradients_with_create_graph() -> No
     a, b = Value(0.0), Value(0.5)
     assert numbers(grad(a**b, [a, b])) == [math.inf, 0.0]
     assert numbers(grad(a**b, [a, b], create_graph=True)) == [math.inf, 0.0]
+
+
+def test_collapsed_pictures_hold_the_lock_too_on_the_batch_path(tmp_path: Path) -> None:
+    """The collapsed page and picture of a batch MLP, drawn while another thread resets and runs
+    backward: a Tensor's walk mark is an object, which a box's gradient summary read half-way
+    through a pass once met (TypeError: float() argument ... 'object')."""
+    import threading
+
+    import numpy as np
+
+    import nn
+    from visualize import collapsed_page
+    from visualize.collapse import draw_collapsed
+    from visualize.picture import Picture
+
+    model = nn.batch.MLP(2, [8, 8, 1])
+    out = model(np.random.default_rng(0).normal(size=(4, 2))).sum()
+    out.backward()
+    stop = threading.Event()
+
+    def train() -> None:
+        while not stop.is_set():
+            model.zero_grad()
+            out.backward()
+
+    thread = threading.Thread(target=train)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    thread.start()
+    try:
+        for _ in range(40):
+            page = collapsed_page(out, tmp_path / "c.html", parameters=model)
+            assert "<svg" in page.read_text()
+            assert "grad" in draw_collapsed(Picture(out, model), model).source
+    finally:
+        stop.set()
+        thread.join(timeout=120)
+        sys.setswitchinterval(interval)

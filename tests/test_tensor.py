@@ -614,6 +614,8 @@ def test_empty_and_infinite_slices_of_logsumexp_and_an_empty_cross_entropy() -> 
         assert Tensor(np.array([-np.inf, -np.inf])).logsumexp(axis=0).item() == -np.inf
     with pytest.raises(ValueError, match=r"cross_entropy needs logits of shape \(M, k\) with M"):
         Tensor(np.zeros((0, 3)), requires_grad=True).cross_entropy(np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match=r"mse of an empty prediction \(shape \(0, 3\)\)"):
+        Tensor(np.zeros((0, 3)), requires_grad=True).mse(np.zeros((0, 3)))
 
 
 def test_a_float32_parameter_keeps_a_float32_gradient() -> None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import subprocess
 import sys
 import time
@@ -282,6 +283,14 @@ def _check_writable(path: Path, option: str) -> None:
     the folder name should say so rather than quietly make a new tree of folders."""
     if "\x00" in str(path):  # (the OS would say only "embedded null byte")
         raise UsageError(f"{option}: the file name {str(path)!r} contains a NUL character")
+    try:
+        os.fsencode(path)  # a lone surrogate (not one of undecodable bytes) names no file
+    except UnicodeEncodeError as error:
+        bad = f"U+{ord(str(path)[error.start]):04X}"
+        raise UsageError(
+            f"{option}: the file name {str(path)!r} holds {bad}, which no file name can hold "
+            f"(a lone surrogate)"
+        ) from None
     if path.is_dir():
         raise UsageError(f"{option} {path}: that is a folder; give a file name")
     folder = path.parent

@@ -23,6 +23,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from autograd_core.graph import GRAPH_WALK
 from nn.files import write_atomically
 
 from .fit import Drawing
@@ -239,47 +240,52 @@ def draw_collapsed(
     """The collapsed picture of the graph (of `members` only, if given): one box per module cut
     to `depth` levels (chosen to keep the boxes few, by default), per kind of leaf, and per chain
     of ops outside modules. Box ids are `{ids}0`, `{ids}1`, ... in the order of `boxes`."""
-    if depth is None:
-        depth = choose_depth(picture, parameters, members=members)
-    all_boxes = boxes(picture, parameters, depth, members)
-    box_of = {i: b for b, box in enumerate(all_boxes) for i in box.members}
-    dot = new_digraph(rankdir, backward=False)
-    for b, box in enumerate(all_boxes):
-        kind = picture.kinds[box.members[0]]
-        module_path = box.key.removeprefix("module ") if box.key.startswith("module ") else ""
-        module_type = _module_type(parameters, module_path)
-        label = _box_label(picture, box, set(box.members), module_type, precision)
-        fill = FILL["parameter"] if module_path else FILL.get(kind, FILL["value"])
-        dot.node(
-            f"{ids}{b}", label, shape="plaintext", style="filled", fillcolor=fill, id=f"{ids}{b}",
-            **{"class": "box"},
-        )  # fmt: skip
-    edges: Counter[tuple[int, int]] = Counter()
-    for i, b in box_of.items():
-        for p in picture.parent_indices(i):
-            if p in box_of and box_of[p] != b:
-                edges[(box_of[p], b)] += 1
-    for (a, b), count in sorted(edges.items()):
-        head = picture.order[all_boxes[b].members[-1]]
-        attrs = {"id": f"e_{ids}{a}_{ids}{b}", "color": gate_colour(head)}
-        if count > 1:
-            attrs["label"] = f"x{count}"
-        dot.edge(f"{ids}{a}", f"{ids}{b}", **attrs)
-    if legend:
-        grouping = (
-            "a module's box holds its nodes"
-            if any(box.key.startswith("module ") for box in all_boxes)
-            else "a box holds a chain of one op, or the ops at a range of depths"
-        )
-        note = (
-            f"{len(box_of)} values drawn as {len(all_boxes)} boxes: {grouping}; out and grad "
-            "summarise the values that leave it"
-        )
-        # the graph's label, under the picture, as `nodes.add_legend` puts the full legend
-        dot.graph_attr.update(
-            label=html_label([note], bold_first=False), labelloc="b", labeljust="l", fontsize="9"
-        )
-    return dot
+    with GRAPH_WALK:  # values and gradients as one pass left them (see draw_graph)
+        if depth is None:
+            depth = choose_depth(picture, parameters, members=members)
+        all_boxes = boxes(picture, parameters, depth, members)
+        box_of = {i: b for b, box in enumerate(all_boxes) for i in box.members}
+        dot = new_digraph(rankdir, backward=False)
+        for b, box in enumerate(all_boxes):
+            kind = picture.kinds[box.members[0]]
+            module_path = box.key.removeprefix("module ") if box.key.startswith("module ") else ""
+            module_type = _module_type(parameters, module_path)
+            label = _box_label(picture, box, set(box.members), module_type, precision)
+            fill = FILL["parameter"] if module_path else FILL.get(kind, FILL["value"])
+            box_id = f"{ids}{b}"
+            dot.node(
+                box_id, label, shape="plaintext", style="filled", fillcolor=fill, id=box_id,
+                **{"class": "box"},
+            )  # fmt: skip
+        edges: Counter[tuple[int, int]] = Counter()
+        for i, b in box_of.items():
+            for p in picture.parent_indices(i):
+                if p in box_of and box_of[p] != b:
+                    edges[(box_of[p], b)] += 1
+        for (a, b), count in sorted(edges.items()):
+            head = picture.order[all_boxes[b].members[-1]]
+            attrs = {"id": f"e_{ids}{a}_{ids}{b}", "color": gate_colour(head)}
+            if count > 1:
+                attrs["label"] = f"x{count}"
+            dot.edge(f"{ids}{a}", f"{ids}{b}", **attrs)
+        if legend:
+            grouping = (
+                "a module's box holds its nodes"
+                if any(box.key.startswith("module ") for box in all_boxes)
+                else "a box holds a chain of one op, or the ops at a range of depths"
+            )
+            note = (
+                f"{len(box_of)} values drawn as {len(all_boxes)} boxes: {grouping}; out and grad "
+                "summarise the values that leave it"
+            )
+            # the graph's label, under the picture, as `nodes.add_legend` puts the full legend
+            dot.graph_attr.update(
+                label=html_label([note], bold_first=False),
+                labelloc="b",
+                labeljust="l",
+                fontsize="9",
+            )
+        return dot
 
 
 def collapsed_page(
@@ -292,7 +298,6 @@ def collapsed_page(
     """An HTML page with the collapsed picture. Clicking a module's box opens it below: its
     submodules as boxes, or, at the deepest level, its nodes drawn in full (the first
     `max_nodes` of them); every opened picture's boxes open in turn."""
-    picture = Picture(root, parameters)
     sections: list[str] = []
 
     def section(ids: str, members: list[int] | None, depth: int | None, heading: str) -> str:
@@ -330,7 +335,9 @@ def collapsed_page(
             f"{html.escape(heading)}</h2>{_svg(graph)}</section>"
         )
 
-    top = section("", None, choose_depth(picture, parameters), "The whole graph")
+    with GRAPH_WALK:  # every picture of the page from one state of the graph (see draw_graph)
+        picture = Picture(root, parameters)
+        top = section("", None, choose_depth(picture, parameters), "The whole graph")
     page = _PAGE.format(title=html.escape(title), overview=top, details="\n".join(sections))
     data = page.encode("utf-8")
     write_atomically(path, lambda file: file.write(data), "collapsed_page")
