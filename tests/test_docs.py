@@ -243,7 +243,7 @@ def test_the_lesson_pages_show_their_pictures_in_a_browser(
             assert page.locator("[data-agc-stepthrough] svg g.node").count() > 1
         page.close()
     assert drawn >= len(LESSONS)
-    assert steppers == 2  # lesson 01 steps through the backward pass, then asks
+    assert steppers == 4  # lesson 01 steps through the backward pass, then asks; 02 and 07 ask
 
 
 def test_a_lesson_page_opens_a_step_from_its_address_and_never_scrolls_to_it(
