@@ -95,6 +95,20 @@ def test_read_only_guards_what_a_saved_view_shows(guards: ModuleType) -> None:
     w.data[0, 0] = 5.0
 
 
+def test_read_only_misses_a_view_made_before_and_fingerprints_do_not(
+    guards: ModuleType,
+) -> None:
+    """NumPy's writeable flag is per array object: a view taken earlier still writes."""
+    w = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    earlier = w.data[:]
+    loss = (w * w).sum()
+    read_only, fingerprints = guards.ReadOnly(loss), guards.Fingerprints(loss)
+    earlier *= 2  # not refused
+    with pytest.raises(RuntimeError, match="changed in place"):
+        fingerprints.check()
+    read_only.release()
+
+
 @pytest.mark.parametrize("checksum", ["crc32", "word sum"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fingerprints_flag_the_change_at_backward(
