@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 import itertools
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -403,3 +405,42 @@ def test_a_collapsed_picture_over_the_limit_is_refused_too(no_dot: None) -> None
         ):
             draw_graph(out, collapse=collapse, max_cost=100)
     assert len(draw_graph(out, collapse=True, max_cost=None).source) > 0
+
+
+FAN_IN_IN_A_PROCESS = """
+import sys
+from autograd_core import Value
+from visualize import draw_graph
+from visualize.graph import LayoutTooCostlyError
+
+n = int(sys.argv[1])
+x = Value(1.0, "x")
+out = x
+for _ in range(n - 1):
+    out = out + x
+out.backward()
+try:
+    draw_graph(out, collapse=False).pipe(format="svg")
+except LayoutTooCostlyError as error:
+    print("refused:", error)
+svg = draw_graph(out).pipe(format="svg").decode()
+print("collapsed:", "values drawn as" in svg, len(svg))
+"""
+
+
+@pytest.mark.parametrize("terms", [300, 500])
+def test_the_fan_ins_that_crashed_dot_are_refused_or_collapsed_in_a_process(terms: int) -> None:
+    """Issue 25's M3: at 300 terms dot segfaulted, at 500 it took 817 MB first. In a process of
+    their own (with a timeout), the full picture is refused in one line before dot runs, and the
+    default draws the collapsed picture, which dot lays out."""
+    run = subprocess.run(
+        [sys.executable, "-c", FAN_IN_IN_A_PROCESS, str(terms)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    refused, collapsed = run.stdout.splitlines()
+    assert refused.startswith("refused: ") and f"{terms} values" in refused
+    assert collapsed.startswith("collapsed: True ")
