@@ -144,11 +144,13 @@ def histogram(values: np.ndarray, bins: int = BINS) -> dict[str, Any]:
     return {"range": top, "counts": counts.tolist()}
 
 
-def layer_frame(layer: Layer, before: np.ndarray) -> dict[str, Any]:
-    """What the parameter view shows of one layer after a step (`before`: its weights before)."""
+def layer_frame(layer: Layer, before: np.ndarray | None) -> dict[str, Any]:
+    """What the parameter view shows of one layer after a step (`before`: its weights before
+    it; None for a frame without a step, whose update ratio is None)."""
     weights = flat([p.data for p in layer.params])
     grads = flat([grad_of(p) for p in layer.params])
-    norm = float(np.linalg.norm(before))
+    norm = float(np.linalg.norm(before)) if before is not None else 0.0
+    ratio = float(np.linalg.norm(weights - before)) / norm if before is not None and norm else None
     units = layer.unit_rms()
     return {
         "name": layer.name,
@@ -156,7 +158,7 @@ def layer_frame(layer: Layer, before: np.ndarray) -> dict[str, Any]:
         "grads": histogram(grads),
         "weight_rms": rms(weights),
         "grad_rms": rms(grads),
-        "update_ratio": float(np.linalg.norm(weights - before)) / norm if norm else 0.0,
+        "update_ratio": ratio,
         "dead": float(np.mean(units == 0.0)) if units.size else 0.0,
     }
 
@@ -182,10 +184,20 @@ def signature_of(order: Sequence[Any]) -> tuple[str, ...]:
     return tuple(node.op for node in order)
 
 
+def loss_boxes(found: list[Box]) -> list[Box]:
+    """The boxes with every op outside the modules (what the loss computes from the model's
+    outputs, the output itself) made one box, `loss`: a student reads the network's layers and
+    then the loss, not each of its ops."""
+    kept = [box for box in found if not box.key.startswith(("op ", "ops ", "output"))]
+    ops = [i for box in found if box not in kept for i in box.members]
+    return [*kept, Box("loss", "loss", sorted(ops))] if ops else kept
+
+
 def layout_graph(root: Any, model: Any, layer_names: set[str]) -> GraphLayout:
-    """Group the graph of `root` into boxes (`collapse.boxes`) and lay them out."""
+    """Group the graph of `root` into boxes (`collapse.boxes`, the loss's ops one box) and lay
+    them out."""
     picture = Picture(root, model)
-    found = boxes(picture, model, choose_depth(picture, model))
+    found = loss_boxes(boxes(picture, model, choose_depth(picture, model)))
     box_of = {i: b for b, box in enumerate(found) for i in box.members}
     users = picture.users()
     box_nodes = []
@@ -193,7 +205,8 @@ def layout_graph(root: Any, model: Any, layer_names: set[str]) -> GraphLayout:
         params = [i for i in box.members if picture.kinds[i] == "parameter"]
         leaving = [i for i in box.members if any(box_of.get(u) != box_of[i] for u in users[i])]
         leaves = all(not picture.order[i].parents for i in box.members)
-        box_nodes.append([] if leaves and not params else params or leaving or box.members[-1:])
+        unsized = leaves and not params or box.key == "loss"  # d loss / d loss is 1, always
+        box_nodes.append([] if unsized else params or leaving or box.members[-1:])
     carried: dict[tuple[int, int], set[int]] = {}
     for i, b in box_of.items():
         for p in picture.parent_indices(i):
@@ -206,14 +219,12 @@ def layout_graph(root: Any, model: Any, layer_names: set[str]) -> GraphLayout:
         for key in (box.key.removeprefix("module ") for box in found)
     ]
     dot = new_digraph("LR", backward=False)
-    for b, box in enumerate(found):
-        counts: dict[str, int] = {}
-        for i in box.members:
-            what = picture.order[i].op if picture.order[i].parents else picture.kinds[i]
-            counts[what] = counts.get(what, 0) + 1
-        contents = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(counts.items()))
+    for b, box in enumerate(found):  # short labels: the picture shares its panel's width
         sized = "grad rms -.------" if box_nodes[b] else "(not learnt)"  # written per frame
-        cells = [box.title, contents, sized]
+        if box.key == "loss":
+            sized = "d loss / d loss = 1"
+        title = "inputs, constants" if box.key.startswith("leaves") else box.title
+        cells = [title, sized]
         dot.node(
             f"b{b}", html_label(cells, stacked=True), shape="plaintext", id=f"b{b}",
             **{"class": "box"},
@@ -496,19 +507,20 @@ class Live:
         return {**frame, **self._views()}
 
     def _evaluated(self) -> Frame:
-        """A frame without a step (the start, after a reset): the loss and accuracy measured."""
-        with no_grad():
-            outputs = self.model(self.X)
-            value = float(self.loss(outputs, self.y).data)
-        weights = [flat([p.data for p in layer.params]) for layer in self.layers]
+        """A frame without a step (the start, after a reset): the loss, the accuracy and the
+        gradients the next step will use, measured; no update."""
+        outputs = self.model(self.X)
+        batch_loss = self.loss(outputs, self.y)
         self.optimizer.zero_grad()
+        batch_loss.backward()
         frame = {
             "step": self.optimizer.steps,
-            "loss": value,
+            "loss": float(batch_loss.data),
             "accuracy": accuracy(outputs, self.y),
             "lr": self.optimizer.current_lr(),
-            "layers": [layer_frame(layer, w) for layer, w in zip(self.layers, weights)],
+            "layers": [layer_frame(layer, None) for layer in self.layers],
         }
+        del outputs, batch_loss
         return {**frame, **self._views()}
 
     def _redrawn(self) -> Frame:
