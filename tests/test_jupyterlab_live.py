@@ -6,7 +6,6 @@ the plane (the kernel's run changes, and the traced graph with it), and one step
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,10 +94,10 @@ def wait_until(page: Any, condition: str, timeout: float = 30.0) -> None:
     )
 
 
-def click_plane(page: Any, fx: float, fy: float, **options: Any) -> None:
+def click_plane(page: Any, fx: float, fy: float) -> None:
     """Click the boundary's plane at a fraction (fx, fy) of its width and height."""
     box = page.locator(f"{VIEW} svg.agl-points").bounding_box()
-    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"], **options)
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
 
 
 def test_the_view_is_drawn_by_the_widget(lab: Any) -> None:
@@ -152,9 +151,9 @@ def test_clicking_a_point_traces_it_and_the_graph_changes(lab: Any) -> None:
 
 def test_shift_click_removes_a_point(lab: Any) -> None:
     target = lab.locator(f'{VIEW} circle.agl-point[data-index="100"]').bounding_box()
-    lab.mouse.click(
-        target["x"] + target["width"] / 2, target["y"] + target["height"] / 2, modifiers=["Shift"]
-    )
+    lab.keyboard.down("Shift")
+    lab.mouse.click(target["x"] + target["width"] / 2, target["y"] + target["height"] / 2)
+    lab.keyboard.up("Shift")
     wait_until(lab, "Number(view.dataset.points) === 100")
     assert kernel_print(lab, "print(len(live.X))") == "100"
 

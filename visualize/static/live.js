@@ -41,7 +41,8 @@ const STYLE = `
 .agl-plane { position: relative; width: 100%; max-width: 360px; aspect-ratio: 1; margin: 0 auto; }
 .agl-plane canvas, .agl-plane svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
 .agl-plane svg { cursor: crosshair; }
-.agl-graph svg { display: block; width: 100%; height: auto; max-height: 260px; }
+.agl-graph svg { display: block; width: 100%; height: auto; max-height: 300px; margin: 0 auto; }
+svg.agl-curve, svg.agl-ratios { display: block; width: 100%; max-width: 560px; }
 .agl-graph g.box { cursor: pointer; }
 .agl-graph g.box.agl-open polygon { stroke: #000; stroke-width: 2.5; }
 .agl-units { display: flex; flex-wrap: wrap; gap: 2px; margin-top: 4px; }
@@ -85,7 +86,9 @@ function fmt(x, digits = 3) {
   if (x === null || x === undefined) return "not finite";
   if (x === 0) return "0";
   const a = Math.abs(x);
-  return a >= 1e4 || a < 1e-3 ? x.toExponential(1) : x.toPrecision(digits).replace(/\.?0+$/, "");
+  if (a >= 1e4 || a < 1e-3) return x.toExponential(1);
+  const text = x.toPrecision(digits); // (trailing zeros after the point go: 0.300 -> 0.3)
+  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
 }
 
 function decode(text) { // base64 -> bytes
@@ -221,8 +224,10 @@ function drawPoints(svg, setup, points, traced) {
 function parseSvg(text) {
   const parsed = new DOMParser().parseFromString(text, "image/svg+xml");
   const svg = document.importNode(parsed.documentElement, true);
+  const natural = parseFloat(svg.getAttribute("width")) * (4 / 3); // Graphviz's points, as px
   svg.removeAttribute("width");
   svg.removeAttribute("height");
+  if (natural > 0) svg.style.maxWidth = `${Math.round(1.25 * natural)}px`; // never blown up
   return svg;
 }
 
@@ -512,7 +517,8 @@ export function mount(el, setup, options = {}) {
     });
   };
 
-  const narrow = () => gridEl.classList.toggle("agl-narrow", (el.clientWidth || root.clientWidth) < 760);
+  // two columns only where each panel gets 450 px (a notebook's column is narrower: one)
+  const narrow = () => gridEl.classList.toggle("agl-narrow", (el.clientWidth || root.clientWidth) < 940);
   if (window.ResizeObserver) new ResizeObserver(narrow).observe(root);
   narrow();
 
