@@ -317,3 +317,19 @@ def test_save_writes_a_page_that_holds_every_frame(tmp_path: Path) -> None:
     assert record["frames"][-1]["data"] == 1 and record["datasets"][1]["y"][-1] == 0
     assert record["setup"]["classes"] == ["-1", "1"]
     assert record["frames"][-1]["loss"] == pytest.approx(run.history[-1]["loss"])
+
+
+def test_the_run_shows_as_its_widget_with_a_replay_for_where_no_kernel_runs() -> None:
+    pytest.importorskip("anywidget")
+    X, y = blobs()
+    model = nn.batch.MLP(2, [8, 3])
+    run = live(model, X, y, nn.cross_entropy, nn.SGD(model.parameters(), lr=0.3))
+    run.step(2)
+    data, _ = run._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/plain"] == f"Live(MLP, 90 samples, step 2, loss {run.history[-1]['loss']:.4g})"
+    page = data["text/html"]
+    assert live_module_text() in page and 'class="agl-replay"' in page
+    found = re.search(r'<script type="application/json" id="[^"]*">(.*?)</script>', page, re.S)
+    assert found and len(json.loads(found.group(1))["frames"]) == 3
+    assert run.replay()._repr_html_().count("<script") == 2

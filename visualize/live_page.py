@@ -6,6 +6,7 @@ package. The notebook widget loads it through anywidget (`live_widget.py`); a sa
 from __future__ import annotations
 
 import html
+import secrets
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,17 +22,24 @@ def live_module_text() -> str:
     return LIVE_MODULE_PATH.read_text(encoding="utf-8")
 
 
-def replay_html(record: dict[str, Any], title: str) -> str:
-    """A page of its own that replays a recorded run (`record`: the setup and every frame) with
-    play, pause and a slider, from the module inlined: no kernel, no network."""
-    body = (
-        '<div id="live"></div>\n'
-        f'<script type="application/json" id="live-data">{script_json(record)}</script>\n'
+def embedded_replay_html(record: dict[str, Any], element: str = "") -> str:
+    """The replay of a recorded run (`record`: the setup and every frame) with play, pause and
+    a slider, from the module inlined (no kernel, no network), inside another page: a notebook's
+    output, the docs site. `element` is the id of its element (by default one no other view on
+    the page has)."""
+    element = element or f"live-{secrets.token_hex(8)}"
+    return (
+        f'<div id="{element}" class="agl-replay"></div>\n'
+        f'<script type="application/json" id="{element}-data">{script_json(record)}</script>\n'
         f'<script type="module">\n{live_module_text()}\n'
-        'const record = JSON.parse(document.getElementById("live-data").textContent);\n'
-        'replay(document.getElementById("live"), record);\n</script>'
+        f'const record = JSON.parse(document.getElementById("{element}-data").textContent);\n'
+        f'replay(document.getElementById("{element}"), record);\n</script>'
     )
-    return _PAGE.format(title=html.escape(title), body=body)
+
+
+def replay_html(record: dict[str, Any], title: str) -> str:
+    """The replay of a recorded run as a page of its own (`#frame=K` opens frame K)."""
+    return _PAGE.format(title=html.escape(title), body=embedded_replay_html(record, "live"))
 
 
 _PAGE = """<!DOCTYPE html>

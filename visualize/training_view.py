@@ -51,7 +51,7 @@ from nn.optim import Optimizer
 from nn.train import StepCollector, accuracy, scores_of
 
 from .collapse import Box, boxes, choose_depth, module_of
-from .live_page import replay_html
+from .live_page import embedded_replay_html, replay_html
 from .nodes import html_label, new_digraph
 from .picture import Picture
 
@@ -205,7 +205,7 @@ def layout_graph(root: Any, model: Any, layer_names: set[str]) -> GraphLayout:
         params = [i for i in box.members if picture.kinds[i] == "parameter"]
         leaving = [i for i in box.members if any(box_of.get(u) != box_of[i] for u in users[i])]
         leaves = all(not picture.order[i].parents for i in box.members)
-        unsized = leaves and not params or box.key == "loss"  # d loss / d loss is 1, always
+        unsized = (leaves and not params) or box.key == "loss"  # d loss / d loss is 1, always
         box_nodes.append([] if unsized else params or leaving or box.members[-1:])
     carried: dict[tuple[int, int], set[int]] = {}
     for i, b in box_of.items():
@@ -466,11 +466,22 @@ class Live:
         ]
         return {"setup": self.setup(), "frames": frames, "datasets": datasets}
 
+    def replay(self) -> Replay:
+        """The run so far as a replay in a notebook's output (or the docs site): what `save`
+        writes, inside the page, with no kernel needed to play it."""
+        return Replay(embedded_replay_html(self.record()))
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """The widget, when the run has one (`visualize.live` makes it)."""
+        """The widget, when the run has one (`visualize.live` makes it), with the replay of the
+        run so far for where no kernel runs (a static export, the docs site)."""
+        fallback = {"text/plain": repr(self), "text/html": self.replay().html}
         if self.widget is None:
-            return {"text/plain": repr(self)}
-        return self.widget._repr_mimebundle_(**kwargs)
+            return fallback
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return fallback
+        data, metadata = bundle
+        return {**data, **fallback}, metadata
 
     def __repr__(self) -> str:
         last = self.history[-1]
@@ -601,6 +612,16 @@ class Live:
         pad = PAD * (high - low) + 1e-9
         return [float(low[0] - pad[0]), float(high[0] + pad[0]),
                 float(low[1] - pad[1]), float(high[1] + pad[1])]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A recorded run's replay, shown as HTML in a notebook."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
 
 
 def live(
