@@ -68,8 +68,7 @@ def seconds_per_training_step(run: Live, updates: int) -> float:
 def spread(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
     shown = [v * scale for v in values]
     return (
-        f"{statistics.median(shown):.{digits}f} "
-        f"({min(shown):.{digits}f}-{max(shown):.{digits}f})"
+        f"{statistics.median(shown):.{digits}f} ({min(shown):.{digits}f}-{max(shown):.{digits}f})"
     )
 
 

@@ -171,4 +171,3 @@ def test_a_step_from_python_shows_in_the_view(lab: Any) -> None:
     before = state(lab)
     kernel_print(lab, "live.step(3)")
     wait_until(lab, f"Number(view.dataset.step) === {before['step'] + 3}")
-

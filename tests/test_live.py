@@ -327,7 +327,8 @@ def test_the_run_shows_as_its_widget_with_a_replay_for_where_no_kernel_runs() ->
     run.step(2)
     data, _ = run._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in data
-    assert data["text/plain"] == f"Live(MLP, 90 samples, step 2, loss {run.history[-1]['loss']:.4g})"
+    loss = run.history[-1]["loss"]
+    assert data["text/plain"] == f"Live(MLP, 90 samples, step 2, loss {loss:.4g})"
     page = data["text/html"]
     assert live_module_text() in page and 'class="agl-replay"' in page
     found = re.search(r'<script type="application/json" id="[^"]*">(.*?)</script>', page, re.S)

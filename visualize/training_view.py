@@ -211,8 +211,8 @@ def layout_graph(root: Any, model: Any, layer_names: set[str]) -> GraphLayout:
     for i, b in box_of.items():
         for p in picture.parent_indices(i):
             if box_of.get(p, b) != b:  # an edge out of the inputs carries nothing learnt
-                sized = [p] if box_nodes[box_of[p]] else []
-                carried.setdefault((box_of[p], b), set()).update(sized)
+                learnt = [p] if box_nodes[box_of[p]] else []
+                carried.setdefault((box_of[p], b), set()).update(learnt)
     edges = sorted(carried)
     box_layers = [
         key if key in layer_names else ""
