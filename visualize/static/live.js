@@ -138,24 +138,38 @@ function drawCurve(chart, series) {
   const left = 46, right = 40, top = 10, bottom = 28;
   const w = width - left - right, h = height - top - bottom;
   const steps = series.map((p) => p.step);
-  const losses = series.map((p) => p.loss).filter((v) => v !== null);
+  const losses = series.map((p) => p.loss).filter((v) => v !== null && v > 0);
   const maxStep = Math.max(1, ...steps);
   const maxLoss = Math.max(1e-9, ...losses) * 1.05;
+  const minLoss = Math.min(maxLoss / 1.05, ...losses);
+  // a loss over orders of magnitude (a run that diverges) is drawn on a log scale
+  const logScale = losses.length > 1 && maxLoss / minLoss > 100;
+  const low = logScale ? Math.floor(Math.log10(minLoss)) : 0;
+  const high = logScale ? Math.ceil(Math.log10(maxLoss)) : maxLoss;
   const x = (s) => left + (s / maxStep) * w;
-  const yLoss = (v) => top + h - (Math.min(v, maxLoss) / maxLoss) * h;
+  const yLoss = logScale
+    ? (v) => top + h - ((Math.log10(Math.max(v, 10 ** low)) - low) / (high - low)) * h
+    : (v) => top + h - (Math.min(v, maxLoss) / maxLoss) * h;
   const yAcc = (v) => top + h - v * h;
   svg.append(svgNode("rect", { x: left, y: top, width: w, height: h, fill: "#fafafa",
     stroke: "#ccc" }));
-  for (let k = 0; k <= 4; k++) { // the axes' ticks: loss left, accuracy right
+  for (let k = 0; k <= 4; k++) { // the axes' ticks: accuracy right, loss left
     const y = top + h - (k / 4) * h;
     svg.append(svgNode("line", { x1: left, x2: left + w, y1: y, y2: y, stroke: "#eee" }));
-    svg.append(svgNode("text", { x: left - 4, y: y + 4, "text-anchor": "end", "font-size": 11,
-      fill: "#1f5fa8" }, fmt((k / 4) * maxLoss, 2)));
     svg.append(svgNode("text", { x: left + w + 4, y: y + 4, "font-size": 11, fill: "#d9531e" },
       `${k * 25}%`));
+    if (!logScale) {
+      svg.append(svgNode("text", { x: left - 4, y: y + 4, "text-anchor": "end", "font-size": 11,
+        fill: "#1f5fa8" }, fmt((k / 4) * maxLoss, 2)));
+    }
+  }
+  const every = Math.max(1, Math.ceil((high - low) / 5)); // a log scale's ticks: whole decades
+  for (let e = low; logScale && e <= high; e += every) {
+    svg.append(svgNode("text", { x: left - 4, y: yLoss(10 ** e) + 4, "text-anchor": "end",
+      "font-size": 11, fill: "#1f5fa8" }, `1e${e}`));
   }
   svg.append(svgNode("text", { x: left + w / 2, y: height - 6, "text-anchor": "middle",
-    "font-size": 11, fill: "#444" }, `step (0 to ${maxStep})`));
+    "font-size": 11, fill: "#444" }, `step (0 to ${maxStep})` + (logScale ? "; loss on a log scale" : "")));
   const path = (ys, colour, dashed) => {
     let d = "", pen = "M";
     series.forEach((p, i) => {
@@ -249,7 +263,7 @@ function styleGraph(holder, setup, graph) {
     const size = graph.edges[k];
     const width = size === null ? 1 : 1 + 5 * Math.min(1, Math.max(0,
       (Math.log10(Math.max(size, 1e-12)) - LOG_LOW) / (LOG_HIGH - LOG_LOW)));
-    const colour = size === null ? "#bbbbbb" : gradColour(Math.max(size, 1e-4));
+    const colour = size === null ? "#bbbbbb" : size === 0 ? NO_GRAD : gradColour(Math.max(size, 1e-4));
     for (const line of edge.querySelectorAll("path")) {
       line.setAttribute("stroke-width", width.toFixed(2));
       line.setAttribute("stroke", colour);
@@ -279,7 +293,7 @@ function histogramSvg(hist, colour) {
 function drawRatios(chart, series, layers) {
   const { svg, width, height } = chart;
   svg.replaceChildren();
-  const left = 46, right = 8, top = 8, bottom = 22;
+  const left = 46, right = 8, top = 20, bottom = 22;
   const w = width - left - right, h = height - top - bottom;
   const low = -6, high = 1; // log10 of the ratio
   const maxStep = Math.max(1, ...series.map((p) => p.step));
@@ -304,7 +318,7 @@ function drawRatios(chart, series, layers) {
     }
     svg.append(svgNode("path", { d, fill: "none", stroke: POINT[k % POINT.length],
       "stroke-width": 1.6 }));
-    svg.append(svgNode("text", { x: left + 6 + k * 64, y: top + 13, "font-size": 11,
+    svg.append(svgNode("text", { x: left + 6 + k * 48, y: top - 6, "font-size": 11,
       fill: POINT[k % POINT.length] }, name));
   });
   svg.append(svgNode("text", { x: left + w / 2, y: height - 5, "text-anchor": "middle",
@@ -371,7 +385,7 @@ export function mount(el, setup, options = {}) {
 
   const paramPanel = panel("Parameters, per layer");
   const table = make("table", { class: "agl-layers" });
-  const ratios = lineChart(460, 150);
+  const ratios = lineChart(460, 165);
   ratios.svg.classList.add("agl-ratios");
   paramPanel.append(table, ratios.svg);
 
