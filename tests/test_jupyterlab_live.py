@@ -94,8 +94,15 @@ def wait_until(page: Any, condition: str, timeout: float = 30.0) -> None:
     )
 
 
+def plane_in_view(page: Any) -> None:
+    """Scroll the notebook until the boundary's plane is in the window (a mouse clicks only
+    what is on the screen)."""
+    page.locator(f"{VIEW} svg.agl-points").scroll_into_view_if_needed()
+
+
 def click_plane(page: Any, fx: float, fy: float) -> None:
     """Click the boundary's plane at a fraction (fx, fy) of its width and height."""
+    plane_in_view(page)
     box = page.locator(f"{VIEW} svg.agl-points").bounding_box()
     page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
 
@@ -139,6 +146,7 @@ def test_clicking_empty_space_adds_a_point_of_the_chosen_class(lab: Any) -> None
 
 def test_clicking_a_point_traces_it_and_the_graph_changes(lab: Any) -> None:
     before = state(lab)
+    plane_in_view(lab)
     target = lab.locator(f'{VIEW} circle.agl-point[data-index="37"]').bounding_box()
     lab.mouse.click(target["x"] + target["width"] / 2, target["y"] + target["height"] / 2)
     wait_until(lab, "Number(view.dataset.traced) === 37")
@@ -150,6 +158,7 @@ def test_clicking_a_point_traces_it_and_the_graph_changes(lab: Any) -> None:
 
 
 def test_shift_click_removes_a_point(lab: Any) -> None:
+    plane_in_view(lab)
     target = lab.locator(f'{VIEW} circle.agl-point[data-index="100"]').bounding_box()
     lab.keyboard.down("Shift")
     lab.mouse.click(target["x"] + target["width"] / 2, target["y"] + target["height"] / 2)
@@ -171,3 +180,14 @@ def test_a_step_from_python_shows_in_the_view(lab: Any) -> None:
     before = state(lab)
     kernel_print(lab, "live.step(3)")
     wait_until(lab, f"Number(view.dataset.step) === {before['step'] + 3}")
+
+
+def test_a_layers_box_opens_into_its_units(lab: Any) -> None:
+    lab.locator(f"{VIEW} .agl-graph g.box", has_text="L1").click()
+    units = lab.locator(f"{VIEW} .agl-units span")
+    assert units.count() == 16
+    assert "L1: 16 units" in lab.locator(VIEW).inner_text()
+    sizes = kernel_print(lab, "print(live.history[-1]['graph']['units'])")
+    assert units.nth(0).get_attribute("title").split(": ")[0] == "unit 0" and "[" in sizes
+    lab.locator(f"{VIEW} .agl-graph g.box", has_text="L1").click()  # and closes again
+    assert units.count() == 0
