@@ -187,7 +187,9 @@ def test_a_layers_box_opens_into_its_units(lab: Any) -> None:
     units = lab.locator(f"{VIEW} .agl-units span")
     assert units.count() == 16
     assert "L1: 16 units" in lab.locator(VIEW).inner_text()
-    sizes = kernel_print(lab, "print(live.history[-1]['graph']['units'])")
-    assert units.nth(0).get_attribute("title").split(": ")[0] == "unit 0" and "[" in sizes
+    box = kernel_print(lab, "print(live.setup()['graph']['layers'].index('layers.1'))")
+    first = float(kernel_print(lab, f"print(live.history[-1]['graph']['units']['b{box}'][0])"))
+    label, shown = units.nth(0).get_attribute("title").split(": ")
+    assert label == "unit 0" and float(shown) == pytest.approx(first, rel=5e-3)  # 3 digits
     lab.locator(f"{VIEW} .agl-graph g.box", has_text="L1").click()  # and closes again
     assert units.count() == 0
