@@ -290,6 +290,8 @@ def test_the_widget_answers_the_pages_requests() -> None:
     assert widget.setup["lr"] == 0.01
     widget.handler({"do": "trace", "index": 500})
     assert widget.error == "live.trace: sample 500 of 90 (0 to 89)"
+    widget.handler({"do": "jump"})
+    assert widget.error.startswith("live: unknown request 'jump'; one of ['add', 'lr',")
     widget.handler({"do": "reset"})
     assert widget.frame["step"] == 0
     with pytest.raises(IndexError):  # without a widget a bad request raises

@@ -398,23 +398,21 @@ class Live:
 
     def handle(self, request: dict[str, Any]) -> None:
         """What the widget asks for: {"do": "step" | "trace" | "add" | "remove" | "reset" |
-        "lr", ...}. A request that cannot be met is shown in the view, never raised."""
-        do = request.get("do")
+        "lr", ...}. With a widget, a request that cannot be met is said in the view
+        (`widget.error`) instead of raised."""
+        actions: dict[str, Callable[[], object]] = {
+            "step": lambda: self.step(int(request.get("n", 1))),
+            "trace": lambda: self.trace(int(request["index"])),
+            "add": lambda: self.add_point(request["x"], self.classes[int(request["label"])].item()),
+            "remove": lambda: self.remove_point(int(request["index"])),
+            "reset": self.reset,
+            "lr": lambda: self.set_lr(float(request["value"])),
+        }
         try:
-            if do == "step":
-                self.step(int(request.get("n", 1)))
-            elif do == "trace":
-                self.trace(int(request["index"]))
-            elif do == "add":
-                self.add_point(request["x"], self.classes[int(request["label"])].item())
-            elif do == "remove":
-                self.remove_point(int(request["index"]))
-            elif do == "reset":
-                self.reset()
-            elif do == "lr":
-                self.set_lr(float(request["value"]))
-            else:
-                raise ValueError(f"live: unknown request {do!r}")
+            do = request.get("do")
+            if do not in actions:
+                raise ValueError(f"live: unknown request {do!r}; one of {sorted(actions)}")
+            actions[do]()
         except (ValueError, IndexError, KeyError, TypeError, FloatingPointError) as error:
             if self.widget is None:
                 raise
