@@ -135,6 +135,13 @@ def test_the_boundary_is_the_models_own_prediction() -> None:
     assert np.array_equal(boundary["sure"], np.rint(255 * np.tanh(np.abs(direct[:, 0]))))
 
 
+def test_the_boundary_in_chunks_is_the_boundary_in_one_pass() -> None:
+    """(The grid goes through the model in chunks of at most 262,144 / 256 = 1024 rows here.)"""
+    model = nn.batch.MLP(2, [16, 16, 3])
+    grid = np.random.default_rng(3).normal(size=(2500, 2))
+    assert np.allclose(boundary_scores(model, grid), model(grid).data, rtol=0, atol=1e-12)
+
+
 def test_predictions_of_several_scores_are_the_softmax_top() -> None:
     scores = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [-1.0, 5.0, 1.0]])
     classes, sure = predictions(scores)
