@@ -621,8 +621,8 @@ export function replay(el, record) {
     if (k >= record.frames.length - 1) show(0);
     playButton.textContent = "❚❚ pause";
     timer = setInterval(() => {
-      if (k >= record.frames.length - 1) { stop(); return; }
       show(k + 1);
+      if (k >= record.frames.length - 1) stop(); // at the last frame, the button says play
     }, 120);
   });
   slider.addEventListener("input", () => { stop(); show(Number(slider.value)); });
