@@ -193,3 +193,23 @@ def test_a_layers_box_opens_into_its_units(lab: Any) -> None:
     assert label == "unit 0" and float(shown) == pytest.approx(first, rel=5e-3)  # 3 digits
     lab.locator(f"{VIEW} .agl-graph g.box", has_text="L1").click()  # and closes again
     assert units.count() == 0
+
+
+def test_the_learning_rate_control_and_reset(lab: Any) -> None:
+    slider = lab.locator(f"{VIEW} input[type=range]")
+    slider.fill("-1")  # log10 of the rate: 0.1
+    slider.dispatch_event("change")
+    for _ in range(100):
+        if kernel_print(lab, "print(live.optimizer.lr)") == "0.1":
+            break
+        lab.wait_for_timeout(100)
+    assert kernel_print(lab, "print(live.optimizer.lr)") == "0.1"
+    assert lab.locator(f"{VIEW} .agl-lr").inner_text() == "0.1"
+    lab.locator(VIEW).locator("button", has_text="reset").click()
+    wait_until(lab, "Number(view.dataset.step) === 0")
+    assert (
+        kernel_print(
+            lab, "print(live.optimizer.steps, live.history[-1]['loss'] == live.history[0]['loss'])"
+        )
+        == "0 True"
+    )
