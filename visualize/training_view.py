@@ -10,14 +10,15 @@ the four views of the widget show:
   class predicted and how sure the model is (one score s: tanh |s|; k > 1 scores: the top
   softmax probability p rescaled from [1/k, 1] to [0, 1]);
 - the graph of one traced sample (its loss alone), collapsed by module with
-  `visualize.collapse.boxes`: each box's size is the root mean square of the gradient its
-  parameters get, `sqrt(mean(g**2))` (for a box without parameters: of the gradient of what
-  leaves it), each edge's the same of the values it carries; a layer opens into its units
-  (neurons), one size each;
-- per layer: histograms of the weights and of their gradients, the weights' and gradients' RMS,
-  the update ratio `||w_after - w_before|| / ||w_before||` (about 1e-3 is the rule of thumb for
-  a healthy step) and `dead`, the fraction of units whose every parameter got a gradient of
-  exactly 0 (a ReLU that is off for every sample).
+  `visualize.collapse.boxes` and the loss's ops made one box: each box's size is the root mean
+  square of the gradient its parameters get, `sqrt(mean(g**2))` (for a box without parameters:
+  of the gradient of what leaves it; the inputs and the loss itself get none), each edge's the
+  same of the values it carries; a layer opens into its units (neurons), one size each;
+- per layer: histograms of the weights and of the gradients the step used, the weights' and
+  gradients' RMS, the update ratio `||w_after - w_before|| / ||w_before||` (about 1e-3 is the
+  rule of thumb for a healthy step; None in a frame without a step) and `dead`, the fraction of
+  units whose every parameter got a gradient of exactly 0 (a ReLU that is off for every sample;
+  weight decay in the loss gives every weight a gradient, so it hides them).
 
 `live.step(n)` trains n steps as the widget's buttons do, `live.trace(i)` picks the traced
 sample, `live.add_point(x, label)` and `live.remove_point(i)` change the data (the next steps
