@@ -113,3 +113,21 @@ def test_node_representations_benchmark_times_the_three_layouts() -> None:
     for row in rows:
         median, low, high = spread_numbers(row[2])
         assert 0 < low <= median <= high, row
+
+
+def test_live_updates_benchmark_runs_the_views_update_loop() -> None:
+    pytest.importorskip("anywidget")
+    result = run_benchmark("live_updates.py", "--rounds", "1", "--updates", "2")
+    assert result.returncode == 0, result.stderr  # a loop that stops training exits non-zero
+    assert "boundary 50 x 50, traced graph of 5 boxes" in result.stdout  # inputs, 3 layers, loss
+    rows = table_rows(result.stdout)[0][2:]
+    assert [row[0] for row in rows] == [
+        "an update of the view",
+        "the training step alone",
+        "the view's part of an update",
+    ]
+    for row in rows[:2]:
+        for cell in row[1:]:
+            median, low, high = spread_numbers(cell)
+            assert 0 < low <= median <= high, row
+    assert re.search(r"updates per second: [0-9.]+ \(goal >= 5: (meets|misses) it\)", result.stdout)

@@ -35,6 +35,7 @@ LESSONS = [  # in course order (the README lists them in this order)
     "09_vector_backprop.ipynb",
     "10_batch_path.ipynb",
     "11_second_derivatives.ipynb",
+    "12_watch_it_learn.ipynb",
     "13_bug_lab.ipynb",
 ]
 

@@ -12,9 +12,11 @@ from .graph import draw_graph
 from .paths import Paths, draw_paths, paths_to
 from .picture import Picture, Style
 from .trace import BackwardTrace, Step, trace_backward
+from .training_view import Live, live
 
 __all__ = [
     "BackwardTrace",
+    "Live",
     "Paths",
     "Picture",
     "Step",
@@ -28,6 +30,7 @@ __all__ = [
     "draw_paths",
     "find_anomaly",
     "find_non_finite",
+    "live",
     "paths_to",
     "trace_backward",
 ]

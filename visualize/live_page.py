@@ -1,0 +1,61 @@
+"""The browser side of the live training view: one ES module (`static/live.js`), shipped in the
+package. The notebook widget loads it through anywidget (`live_widget.py`); a saved run
+(`Live.save`) inlines it into a page that replays the run with no kernel.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .frontend import script_json
+
+LIVE_MODULE_PATH = Path(__file__).resolve().parent / "static" / "live.js"
+
+
+@cache
+def live_module_text() -> str:
+    """The live view's ES module (read once)."""
+    return LIVE_MODULE_PATH.read_text(encoding="utf-8")
+
+
+def embedded_replay_html(record: dict[str, Any], element: str = "") -> str:
+    """The replay of a recorded run (`record`: the setup and every frame) with play, pause and
+    a slider, from the module inlined (no kernel, no network), inside another page: a notebook's
+    output, the docs site. `element` is the id of its element (by default one no other view on
+    the page has)."""
+    element = element or f"live-{secrets.token_hex(8)}"
+    return (
+        f'<div id="{element}" class="agl-replay"></div>\n'
+        f'<script type="application/json" id="{element}-data">{script_json(record)}</script>\n'
+        f'<script type="module">\n{live_module_text()}\n'
+        f'const record = JSON.parse(document.getElementById("{element}-data").textContent);\n'
+        f'replay(document.getElementById("{element}"), record);\n</script>'
+    )
+
+
+def replay_html(record: dict[str, Any], title: str) -> str:
+    """The replay of a recorded run as a page of its own (`#frame=K` opens frame K)."""
+    return _PAGE.format(title=html.escape(title), body=embedded_replay_html(record, "live"))
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em 1.2em; color: #222; }}
+  h1 {{ font-size: 1.4em; margin: 0 0 0.5em 0; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+{body}
+</body>
+</html>
+"""
