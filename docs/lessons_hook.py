@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -76,8 +77,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         nav.append({"More": more})
     config.nav = nav
     # mkdocs-jupyter writes this address into every lesson page's <script src="...">
-    mathjax = get_relative_url(MATHJAX, lesson_url(config))
-    config.plugins["mkdocs-jupyter"].config["custom_mathjax_url"] = lessons_html.mathjax_url(mathjax)
+    mathjax = lessons_html.mathjax_url(get_relative_url(MATHJAX, lesson_url(config)))
+    config.plugins["mkdocs-jupyter"].config["custom_mathjax_url"] = mathjax
     return config
 
 
@@ -100,15 +101,24 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 #
 # A lesson's `trace.widget()` shows as the step-through's HTML, not as an empty widget box:
 # nbconvert, which renders the lessons, reads its display order from the Jupyter config folder,
-# and this build points that at a folder of its own holding only `lessons_html.STATIC_FIRST`.
+# and this build points that at a folder of its own holding only `lessons_html.NBCONVERT_OFFLINE`.
+
+
+# mkdocs-jupyter stores the widgets' state whatever the configuration says (the export stores
+# none), and with it the page asks unpkg for a widget manager when it loads; the step-through is
+# there as HTML and needs none, so the loader is taken out
+_WIDGET_MANAGER_LOADER = re.compile(
+    r"<script>\s*\(function\(\) \{\s*function addWidgetsRenderer\(\).*?</script>", re.S
+)
 
 
 def on_startup(command: str, dirty: bool) -> None:
     """Point this build's Jupyter configuration (nbconvert's, and the kernels' it starts) at a
-    folder of its own holding only `STATIC_FIRST`, removed when the build ends."""
+    folder of its own holding only `NBCONVERT_OFFLINE`, removed when the build ends."""
     folder = Path(tempfile.mkdtemp(prefix="lessons-nbconvert-"))
     atexit.register(shutil.rmtree, folder, True)
-    (folder / "jupyter_nbconvert_config.json").write_text(json.dumps(lessons_html.STATIC_FIRST))
+    settings = json.dumps(lessons_html.NBCONVERT_OFFLINE)
+    (folder / "jupyter_nbconvert_config.json").write_text(settings)
     os.environ["JUPYTER_CONFIG_DIR"] = str(folder)
 
 
@@ -141,8 +151,11 @@ def lesson_url(config: MkDocsConfig) -> str:
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
-    """A Markdown page with maths gets MathJax in its head (a lesson page has it already)."""
-    if page.file.src_uri.endswith(".ipynb") or 'class="arithmatex"' not in output:
+    """A lesson page without the loader of a widget manager from a CDN; a Markdown page with
+    maths with MathJax in its head (a lesson page has it already)."""
+    if page.file.src_uri.endswith(".ipynb"):
+        return _WIDGET_MANAGER_LOADER.sub("", output)
+    if 'class="arithmatex"' not in output:
         return output
     url = lessons_html.mathjax_url(get_relative_url(MATHJAX, page.url))
     return output.replace("</head>", _MARKDOWN_MATHS.replace("{url}", url) + "</head>", 1)

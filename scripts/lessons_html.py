@@ -43,11 +43,13 @@ MathJax.Hub.Config({
 MathJax.Ajax.loadComplete("[MathJax]/config/local/offline.js");
 """
 
+# nbconvert's settings for a lesson page that works offline; the export passes them, the docs build
+# writes them into a Jupyter config folder of its own, which mkdocs-jupyter's nbconvert reads.
 # A lesson's `trace.widget()` output carries the widget's view, which needs a kernel's widget
-# manager, and beside it the same step-through as HTML (the package's ES module inlined). nbconvert
-# prefers the widget's view and would leave an empty box, or load a widget manager from a CDN;
-# this puts HTML first. The docs build uses the same order.
-STATIC_FIRST = {
+# manager, and beside it the same step-through as HTML (the package's ES module inlined):
+# nbconvert prefers the view and would leave an empty box, so HTML goes first. With the widgets'
+# state stored in the page, nbconvert would load a widget manager from a CDN: none is stored.
+NBCONVERT_OFFLINE = {
     "NbConvertBase": {
         "display_data_priority": [
             "text/html",
@@ -61,7 +63,8 @@ STATIC_FIRST = {
             "image/jpeg",
             "text/plain",
         ]
-    }
+    },
+    "ExecutePreprocessor": {"store_widget_state": False},
 }
 
 # JupyterLab's page as nbconvert writes it, less the require.js it loads from a CDN (no lesson
@@ -108,7 +111,7 @@ def exporter() -> HTMLExporter:
     """nbconvert's HTML exporter for a lesson page: JupyterLab's look, MathJax from `mathjax/`
     beside the page, the step-through as HTML, nothing fetched from elsewhere."""
     return HTMLExporter(
-        config=Config(STATIC_FIRST),
+        config=Config(NBCONVERT_OFFLINE),
         extra_loaders=[_TEMPLATES],
         template_file=_TEMPLATE,
         mathjax_url=mathjax_url("mathjax"),
@@ -119,8 +122,9 @@ def export(notebook: Path, folder: Path, timeout: int = 600) -> Path:
     """`notebook` executed (in its own folder, as the tests run it) and written as
     `folder/<name>.html`, with `folder/mathjax/` beside it; returns the page's path."""
     lesson = nbformat.read(notebook, as_version=4)
-    # no widget state in the page: it would make nbconvert load a widget manager from a CDN
-    run = ExecutePreprocessor(timeout=timeout, kernel_name="python3", store_widget_state=False)
+    run = ExecutePreprocessor(
+        config=Config(NBCONVERT_OFFLINE), timeout=timeout, kernel_name="python3"
+    )
     run.preprocess(lesson, {"metadata": {"path": str(notebook.parent)}})
     body, _ = exporter().from_notebook_node(lesson)
     folder.mkdir(parents=True, exist_ok=True)
