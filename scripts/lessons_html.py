@@ -121,14 +121,13 @@ def exporter() -> HTMLExporter:
 def export(notebook: Path, folder: Path, timeout: int = 600) -> Path:
     """`notebook` executed (in its own folder, as the tests run it) and written as
     `folder/<name>.html`, with `folder/mathjax/` beside it; returns the page's path."""
+    copy_mathjax(folder / "mathjax")  # first: without MathJax there is no point running it
     lesson = nbformat.read(notebook, as_version=4)
     run = ExecutePreprocessor(
         config=Config(NBCONVERT_OFFLINE), timeout=timeout, kernel_name="python3"
     )
     run.preprocess(lesson, {"metadata": {"path": str(notebook.parent)}})
     body, _ = exporter().from_notebook_node(lesson)
-    folder.mkdir(parents=True, exist_ok=True)
-    copy_mathjax(folder / "mathjax")
     page = folder / f"{notebook.stem}.html"
     page.write_text(body, encoding="utf-8")
     return page

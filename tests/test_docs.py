@@ -14,6 +14,7 @@ import functools
 import html
 import http.server
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -479,3 +480,43 @@ def test_a_lessons_html_export_typesets_its_maths_offline(browser: Any, tmp_path
     if ".widget(" in lesson.read_text(encoding="utf-8"):
         assert page.locator("[data-agc-stepthrough] svg g.node").count() > 1
     page.close()
+
+
+@pytest.fixture
+def lessons_html() -> Any:
+    """scripts/lessons_html.py as a module (a script, not part of a package)."""
+    pytest.importorskip("nbconvert", reason="the docs extra is not installed")
+    spec = importlib.util.spec_from_file_location("lessons_html", ROOT / "scripts/lessons_html.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_export_copies_mathjax_with_its_settings(lessons_html: Any, tmp_path: Path) -> None:
+    pytest.importorskip("jupyter_server_mathjax", reason="the docs extra is not installed")
+    folder = lessons_html.copy_mathjax(tmp_path / "mathjax")
+    assert (folder / "MathJax.js").is_file()
+    for name in lessons_html.MATHJAX_CONFIG.split(","):  # each file the address asks for
+        assert (folder / "config" / f"{name}.js").is_file() or (
+            folder / "extensions" / f"{name}.js"
+        ).is_file(), name
+    assert "STIX-Web" in (folder / "config" / "local" / "offline.js").read_text()
+    assert (folder / "fonts" / "HTML-CSS" / "STIX-Web" / "woff").is_dir()
+    assert lessons_html.mathjax_url("../../assets/mathjax/") == (
+        f"../../assets/mathjax/MathJax.js?config={lessons_html.MATHJAX_CONFIG}"
+    )
+
+
+def test_without_mathjax_the_export_says_which_package_to_install(
+    lessons_html: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "jupyter_server_mathjax" else found(name, *args),
+    )
+    with pytest.raises(ModuleNotFoundError, match=r"jupyter-server-mathjax \(the docs extra\)"):
+        lessons_html.export(LESSONS[0], tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing run, nothing written
