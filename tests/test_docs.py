@@ -340,17 +340,23 @@ MATHS = """async () => {
     // after MathJax's start-up (its first typesetting) and then whatever the page queued
     await new Promise((done) => MathJax.Hub.Register.StartupHook('End', done));
     await new Promise((done) => MathJax.Hub.Queue(done));
-    const frames = [...document.querySelectorAll('[id^="MathJax-Element-"][id$="-Frame"]')];
+    const page = document.querySelector('article') || document.body;  // the theme's frame aside
+    const frames = [...page.querySelectorAll('[id^="MathJax-Element-"][id$="-Frame"]')];
     const shown = (el) => {
         const box = el && el.getBoundingClientRect();
         return !!box && box.width > 0 && box.height > 0;
     };
-    // MathJax keeps each formula's TeX in a script and draws it in the frame before it
+    // MathJax keeps each formula's TeX in a script and draws it in the frame before it; where
+    // the formula's place is hidden (the theme's copy of the page's headings for small screens),
+    // the frame has no size either
     const untypeset = [...document.querySelectorAll('script[type^="math/tex"]')]
-        .filter((s) => !shown(document.getElementById(s.id + '-Frame')))
+        .filter((s) => {
+            const frame = document.getElementById(s.id + '-Frame');
+            return !frame || (s.parentElement.checkVisibility() && !shown(frame));
+        })
         .map((s) => s.textContent);
     // the text a reader reads: code, scripts and the typeset formulas themselves left out
-    const prose = (document.querySelector('article') || document.body).cloneNode(true);
+    const prose = page.cloneNode(true);
     prose.querySelectorAll('pre, code, script, style, .MathJax, .MathJax_Display, '
         + '.MathJax_Preview, .MJX_Assistive_MathML').forEach((el) => el.remove());
     const text = prose.textContent;
@@ -358,7 +364,7 @@ MATHS = """async () => {
     return {
         mathjax: true,
         inline: inline.length,
-        display: document.querySelectorAll('.MathJax_Display').length,
+        display: page.querySelectorAll('.MathJax_Display').length,
         untypeset: untypeset,
         errors: [...document.querySelectorAll('.merror, .noError, .MathJax_Error')]
             .map((e) => e.textContent),
