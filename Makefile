@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 EXTRAS := all,dev,bench,docs
 
-.PHONY: demo test lint docs bench system-deps clean
+.PHONY: demo test lint docs lessons bench system-deps clean
 
 demo: $(STAMP) system-deps
 	$(PY) scripts/demo.py
@@ -24,6 +24,10 @@ lint: $(STAMP)
 # the site, lessons executed, into site/; any warning (a broken link, a bad docstring) fails it
 docs: $(STAMP) system-deps
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+# every lesson executed into out/lessons/<name>.html, MathJax beside them: pages that work offline
+lessons: $(STAMP) system-deps
+	$(PY) scripts/lessons_html.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/scalar_vs_micrograd.py

@@ -14,6 +14,7 @@ import functools
 import html
 import http.server
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -307,3 +308,221 @@ def test_every_drawing_of_a_lesson_page_fits_its_column_or_zooms(
         f"drawings wider than their column or with text under {MIN_TEXT_PX:g} px, and not "
         f"zoomable, on {len(unfit)} lesson pages (measurements in {report}):\n{text}"
     )
+
+
+# ---- maths, typeset offline ----------------------------------------------------------------------
+#
+# MathJax is served by the site (assets/mathjax/) and sits beside a lesson's HTML export
+# (scripts/lessons_html.py). A page is read as a student sees it once MathJax is done: every
+# formula of the lesson's Markdown typeset, no TeX error, no `$` left in the text, and nothing
+# asked of any other host.
+
+MATHJAX_SRC = re.compile(r'<script[^>]* src="([^"]*/MathJax\.js\?config=[^"]*)"')
+
+
+def formulas(notebook: Path) -> dict[str, int]:
+    """The formulas a lesson's Markdown cells write: `$$...$$` (display) and `$...$` (inline),
+    outside code (fenced blocks and `spans`), escaped dollars (`\\$`) left out."""
+    found = {"display": 0, "inline": 0}
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = re.sub(r"```.*?```", "", "".join(cell["source"]), flags=re.S)
+        text = re.sub(r"`[^`\n]*`", "", text).replace("\\$", "")
+        found["display"] += len(re.findall(r"\$\$.+?\$\$", text, flags=re.S))
+        inline = re.sub(r"\$\$.+?\$\$", "", text, flags=re.S)
+        found["inline"] += len(re.findall(r"\$[^$]+?\$", inline))
+    return found
+
+
+MATHS = """async () => {
+    if (!window.MathJax || !MathJax.Hub) return {mathjax: false};
+    // after MathJax's start-up (its first typesetting) and then whatever the page queued
+    await new Promise((done) => MathJax.Hub.Register.StartupHook('End', done));
+    await new Promise((done) => MathJax.Hub.Queue(done));
+    const page = document.querySelector('article') || document.body;  // the theme's frame aside
+    const frames = [...page.querySelectorAll('[id^="MathJax-Element-"][id$="-Frame"]')];
+    const shown = (el) => {
+        const box = el && el.getBoundingClientRect();
+        return !!box && box.width > 0 && box.height > 0;
+    };
+    // MathJax keeps each formula's TeX in a script and draws it in the frame before it; where
+    // the formula's place is hidden (the theme's copy of the page's headings for small screens),
+    // the frame has no size either
+    const untypeset = [...document.querySelectorAll('script[type^="math/tex"]')]
+        .filter((s) => {
+            const frame = document.getElementById(s.id + '-Frame');
+            return !frame || (s.parentElement.checkVisibility() && !shown(frame));
+        })
+        .map((s) => s.textContent);
+    // the text a reader reads: code, scripts and the typeset formulas themselves left out
+    const prose = page.cloneNode(true);
+    prose.querySelectorAll('pre, code, script, style, .MathJax, .MathJax_Display, '
+        + '.MathJax_Preview, .MJX_Assistive_MathML').forEach((el) => el.remove());
+    const text = prose.textContent;
+    const inline = frames.filter((f) => !f.closest('.MathJax_Display'));
+    return {
+        mathjax: true,
+        inline: inline.length,
+        display: page.querySelectorAll('.MathJax_Display').length,
+        untypeset: untypeset,
+        errors: [...document.querySelectorAll('.merror, .noError, .MathJax_Error')]
+            .map((e) => e.textContent),
+        dollars: [...text.matchAll(/[$]/g)].map((m) => text.slice(m.index - 40, m.index + 40)),
+        notInline: inline.filter((f) => getComputedStyle(f).display === 'block').length,
+        fonts: [...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family),
+        scripts: [...document.querySelectorAll('script[src]')].map((s) => s.src),
+    };
+}"""
+
+
+def open_refusing(browser: Any, url: str, local: tuple[str, ...]) -> tuple[Any, list[str]]:
+    """`url` opened with every request not starting with one of `local` refused, and listed."""
+    refused: list[str] = []
+    page = browser.new_page(viewport=VIEWPORT)
+
+    def route(request_route: Any) -> None:
+        if request_route.request.url.startswith(local):
+            request_route.continue_()
+        else:
+            refused.append(request_route.request.url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    page.goto(url, wait_until="load")
+    return page, refused
+
+
+def assert_typeset(
+    seen: dict[str, Any], refused: list[str], expected: dict[str, int], name: str
+) -> None:
+    """What a page showed once MathJax was done, against the formulas its source writes."""
+    assert refused == [], (name, refused)  # MathJax and all else from the page's own host
+    assert seen["mathjax"], f"{name}: MathJax did not load"
+    assert seen["untypeset"] == [] and seen["errors"] == [], (name, seen)
+    assert seen["dollars"] == [], f"{name}: raw $ left in the text: {seen['dollars']}"
+    assert seen["inline"] >= expected["inline"] and seen["display"] >= expected["display"], (
+        name,
+        seen,
+        expected,
+    )
+    assert seen["notInline"] == 0, name  # inline maths stays in its line
+    # drawn in MathJax's own web fonts, fetched from the page's host (not the system's fallback)
+    assert "STIXMathJax_Main" in seen["fonts"], (name, seen["fonts"])
+
+
+def test_the_site_serves_its_own_mathjax(site: Path) -> None:
+    """Every lesson page, and every Markdown page with maths, loads MathJax by a relative address
+    that resolves to a file of the site; pages without maths load none; no page of the site
+    loads a script from another host."""
+    assert (site / "assets" / "mathjax" / "MathJax.js").is_file()
+    assert (site / "assets" / "mathjax" / "config" / "local" / "offline.js").is_file()
+    lesson_pages = {site / "notebooks" / lesson.stem / "index.html" for lesson in LESSONS}
+    with_maths = []
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r'<script[^>]* src="(https?:)?//', text), page
+        sources = MATHJAX_SRC.findall(text)
+        if page in lesson_pages or 'class="arithmatex"' in text:
+            assert len(sources) == 1, (page, sources)
+            address = sources[0].split("?")[0]
+            assert not address.startswith("/"), (page, address)  # relative: any base URL works
+            assert (page.parent / address).resolve().is_file(), (page, address)
+            with_maths += [page] if page not in lesson_pages else []
+        else:
+            assert sources == [], page
+    assert with_maths, "no Markdown page has maths (docs/notation.md has)"
+
+
+def test_every_lesson_page_typesets_its_maths_offline(browser: Any, server: str) -> None:
+    with_maths = 0
+    for lesson in LESSONS:
+        page, refused = open_refusing(browser, f"{server}/notebooks/{lesson.stem}/", (server,))
+        expected = formulas(lesson)
+        assert_typeset(page.evaluate(MATHS), refused, expected, lesson.name)
+        with_maths += sum(expected.values()) > 0
+        page.close()
+    assert with_maths >= len(LESSONS) - 1  # the lessons teach with formulas
+
+
+def test_the_markdown_pages_typeset_their_maths_offline(browser: Any, server: str) -> None:
+    pages = [
+        path
+        for path in sorted((ROOT / "docs").glob("*.md"))
+        if re.search(r"(?<![\\`])\$[^$\n`]+\$", path.read_text(encoding="utf-8"))
+    ]
+    assert pages, "no page of docs/ writes maths"
+    for path in pages:
+        address = "" if path.stem == "index" else f"{path.stem}/"
+        page, refused = open_refusing(browser, f"{server}/{address}", (server,))
+        assert_typeset(page.evaluate(MATHS), refused, {"inline": 1, "display": 0}, path.name)
+        page.close()
+
+
+def test_a_lessons_html_export_typesets_its_maths_offline(browser: Any, tmp_path: Path) -> None:
+    """`scripts/lessons_html.py` (`make lessons`) on the lesson that steps through a backward pass
+    (maths, and a widget shown as its HTML): the page opened from disk, with nothing but files
+    and data at hand, typesets every formula and steps through."""
+    pytest.importorskip("jupyter_server_mathjax", reason="the docs extra is not installed")
+    lesson = next(
+        (path for path in LESSONS if ".widget(" in path.read_text(encoding="utf-8")), LESSONS[0]
+    )
+    script = ROOT / "scripts" / "lessons_html.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(lesson), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    exported = tmp_path / f"{lesson.stem}.html"
+    assert done.stdout.split() == ["wrote", str(exported)]
+    assert (tmp_path / "mathjax" / "MathJax.js").is_file()
+    page, refused = open_refusing(browser, exported.as_uri(), ("file:", "data:", "blob:", "about:"))
+    seen = page.evaluate(MATHS)
+    assert_typeset(seen, refused, formulas(lesson), exported.name)
+    assert seen["scripts"] and all(src.startswith("file:") for src in seen["scripts"]), seen
+    if ".widget(" in lesson.read_text(encoding="utf-8"):
+        assert page.locator("[data-agc-stepthrough] svg g.node").count() > 1
+    page.close()
+
+
+@pytest.fixture
+def lessons_html() -> Any:
+    """scripts/lessons_html.py as a module (a script, not part of a package)."""
+    pytest.importorskip("nbconvert", reason="the docs extra is not installed")
+    spec = importlib.util.spec_from_file_location("lessons_html", ROOT / "scripts/lessons_html.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_export_copies_mathjax_with_its_settings(lessons_html: Any, tmp_path: Path) -> None:
+    pytest.importorskip("jupyter_server_mathjax", reason="the docs extra is not installed")
+    folder = lessons_html.copy_mathjax(tmp_path / "mathjax")
+    assert (folder / "MathJax.js").is_file()
+    for name in lessons_html.MATHJAX_CONFIG.split(","):  # each file the address asks for
+        assert (folder / "config" / f"{name}.js").is_file() or (
+            folder / "extensions" / f"{name}.js"
+        ).is_file(), name
+    assert "STIX-Web" in (folder / "config" / "local" / "offline.js").read_text()
+    assert (folder / "fonts" / "HTML-CSS" / "STIX-Web" / "woff").is_dir()
+    assert lessons_html.mathjax_url("../../assets/mathjax/") == (
+        f"../../assets/mathjax/MathJax.js?config={lessons_html.MATHJAX_CONFIG}"
+    )
+
+
+def test_without_mathjax_the_export_says_which_package_to_install(
+    lessons_html: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "jupyter_server_mathjax" else found(name, *args),
+    )
+    with pytest.raises(ModuleNotFoundError, match=r"jupyter-server-mathjax \(the docs extra\)"):
+        lessons_html.export(LESSONS[0], tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing run, nothing written
