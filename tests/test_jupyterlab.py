@@ -48,14 +48,16 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def lab(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """JupyterLab on a copy of what the lessons read: notebooks/, and the folders they reach
-    with `..` paths (benchmarks/, which lesson 10 imports; data/, where lesson 06 looks for
-    MNIST, linked when it is there). The package itself comes from the virtual environment."""
+    with `..` paths (benchmarks/, which lesson 10 imports, and the README, whose measured table
+    it shows; data/, where lesson 06 looks for MNIST, linked when it is there). The package
+    itself comes from the virtual environment."""
     pytest.importorskip("jupyterlab", reason="the notebooks extra is not installed")
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
     shutil.copytree(
         ROOT / "benchmarks", root / "benchmarks", ignore=shutil.ignore_patterns("__pycache__")
     )
+    shutil.copy(ROOT / "README.md", root / "README.md")
     if (ROOT / "data").is_dir():
         (root / "data").symlink_to(ROOT / "data", target_is_directory=True)
     with jupyterlab(root) as server:
