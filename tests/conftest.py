@@ -1,9 +1,14 @@
-"""Shared test settings."""
+"""Shared test settings, and the lessons executed once for every test module that reads them."""
 
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # No per-example deadline: CI machines are shared and their timing is noise. On CI the examples
 # are derandomized, so a run is reproducible; locally each run explores new ones.
@@ -24,3 +29,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         start = getattr(getattr(item, "function", None), "start_early", None)
         if start is not None:
             start()
+
+
+@pytest.fixture(scope="session")
+def executed() -> Callable[[str], Any]:
+    """`executed(name)`: the lesson `notebooks/<name>` run top to bottom in its own folder (as
+    `jupyter nbconvert --execute` runs it), once per test session, whichever modules ask."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cache: dict[str, Any] = {}
+
+    def run(name: str) -> Any:
+        if name not in cache:
+            path = ROOT / "notebooks" / name
+            notebook = nbformat.read(path, as_version=4)
+            client = nbclient.NotebookClient(
+                notebook,
+                timeout=600,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
+            )
+            client.execute()
+            cache[name] = notebook
+        return cache[name]
+
+    return run

@@ -2,7 +2,7 @@
 is the number the executed lesson prints or draws, no printed zero shows as `-0.`, and note
 004's three decision boundaries are one picture, side by side.
 
-Each lesson is executed once for this module (nbclient, as `jupyter nbconvert --execute`)."""
+Each lesson is executed once for the session (the `executed` fixture of conftest.py)."""
 
 from __future__ import annotations
 
@@ -42,24 +42,6 @@ QUOTED = {
     ],
 }
 NEGATIVE_ZERO = re.compile(r"(?<![\w.])-0\.?0*(?![\d.e])")  # -0, -0., -0.0000; not -0.41
-
-
-@pytest.fixture(scope="module")
-def executed() -> Callable[[str], Any]:
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    cache: dict[str, Any] = {}
-
-    def run(name: str) -> Any:
-        if name not in cache:
-            path = ROOT / "notebooks" / name
-            notebook = nbformat.read(path, as_version=4)
-            resources = {"metadata": {"path": str(path.parent)}}
-            nbclient.NotebookClient(notebook, timeout=600, resources=resources).execute()
-            cache[name] = notebook
-        return cache[name]
-
-    return run
 
 
 def _outputs(notebook: Any) -> list[dict[str, Any]]:

@@ -44,30 +44,6 @@ OURS = [  # the lessons this file reads (the others are read by their authors' t
 ]
 
 
-@pytest.fixture(scope="module")
-def executed() -> Callable[[str], Any]:
-    """`executed(name)`: the lesson run top to bottom in its own folder, once per module."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    cache: dict[str, Any] = {}
-
-    def run(name: str) -> Any:
-        if name not in cache:
-            path = ROOT / "notebooks" / name
-            notebook = nbformat.read(path, as_version=4)
-            client = nbclient.NotebookClient(
-                notebook,
-                timeout=600,
-                kernel_name="python3",
-                resources={"metadata": {"path": str(path.parent)}},
-            )
-            client.execute()
-            cache[name] = notebook
-        return cache[name]
-
-    return run
-
-
 def shown(notebook: Any) -> list[tuple[int, dict[str, Any]]]:
     """(cell number, data) of every rich output a cell displays or ends with."""
     return [

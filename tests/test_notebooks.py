@@ -145,30 +145,6 @@ DRAWS = re.compile(
 HARMLESS_STDERR: tuple[str, ...] = ()
 
 
-@pytest.fixture(scope="module")
-def executed() -> Callable[[str], Any]:
-    """`executed(name)`: the lesson run top to bottom in its own folder, once per test module."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    cache: dict[str, Any] = {}
-
-    def run(name: str) -> Any:
-        if name not in cache:
-            path = ROOT / "notebooks" / name
-            notebook = nbformat.read(path, as_version=4)
-            client = nbclient.NotebookClient(
-                notebook,
-                timeout=600,
-                kernel_name="python3",
-                resources={"metadata": {"path": str(path.parent)}},
-            )
-            client.execute()
-            cache[name] = notebook
-        return cache[name]
-
-    return run
-
-
 def _outputs(notebook: Any) -> list[tuple[int, dict[str, Any]]]:
     return [
         (number, output)

@@ -76,10 +76,13 @@ def page_html(data: dict[str, Any], title: str, *, predict: bool = False) -> str
         "{hash: true, predict: "
         f'{json.dumps(bool(predict))} || new URLSearchParams(location.search).has("predict")}}'
     )
-    return _PAGE.format(
-        title=html.escape(title),
-        body=_inlined("app", data, f"mount(el, data, {options});"),
-    )
+    return standalone_page(title, _inlined("app", data, f"mount(el, data, {options});"))
+
+
+def standalone_page(title: str, body: str) -> str:
+    """A page of its own around `body` (markup, trusted) under `title` (text, escaped): the
+    step-through's and the live view's replay."""
+    return _PAGE.format(title=html.escape(title), body=body)
 
 
 _PAGE = """<!DOCTYPE html>
@@ -89,7 +92,7 @@ _PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>
-  body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em 1.2em; }}
+  body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em 1.2em; color: #222; }}
   h1 {{ font-size: 1.4em; margin: 0 0 0.5em 0; }}
 </style>
 </head>

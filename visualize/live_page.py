@@ -5,13 +5,12 @@ package. The notebook widget loads it through anywidget (`live_widget.py`); a sa
 
 from __future__ import annotations
 
-import html
 import secrets
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .frontend import script_json
+from .frontend import script_json, standalone_page
 
 LIVE_MODULE_PATH = Path(__file__).resolve().parent / "static" / "live.js"
 
@@ -39,23 +38,4 @@ def embedded_replay_html(record: dict[str, Any], element: str = "") -> str:
 
 def replay_html(record: dict[str, Any], title: str) -> str:
     """The replay of a recorded run as a page of its own (`#frame=K` opens frame K)."""
-    return _PAGE.format(title=html.escape(title), body=embedded_replay_html(record, "live"))
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-  body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em 1.2em; color: #222; }}
-  h1 {{ font-size: 1.4em; margin: 0 0 0.5em 0; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-{body}
-</body>
-</html>
-"""
+    return standalone_page(title, embedded_replay_html(record, "live"))
