@@ -304,7 +304,36 @@ def new_page(browser: Any) -> Any:
     return page
 
 
+def file_page(browser: Any) -> Any:
+    """A page at the 1,200 x 900 viewport that may open files and nothing on the network (a
+    page written to disk: the step-through's, the live view's replay)."""
+    page = browser.new_page(viewport=VIEWPORT)
+    page.route("http*://**", lambda route: route.abort())
+    return page
+
+
 # ---- a notebook in JupyterLab --------------------------------------------------------------------
+
+# Run code in the notebook's kernel from the page and resolve to what it printed (JupyterLab's
+# own kernel connection, as a cell would run it, without adding a cell to the notebook).
+_KERNEL_PRINT = """async (code) => {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    const future = kernel.requestExecute({code: code, store_history: false});
+    let printed = "";
+    future.onIOPub = (message) => {
+        if (message.header.msg_type === "stream") printed += message.content.text;
+        if (message.header.msg_type === "error") printed += message.content.evalue;
+    };
+    await future.done;
+    return printed;
+}"""
+
+
+def kernel_print(page: Any, code: str) -> str:
+    """What `code` prints when run in the kernel of the notebook in view (its error's text if it
+    raises), without a cell; stripped of surrounding white space."""
+    return str(page.evaluate(_KERNEL_PRINT, code)).strip()
+
 
 # The notebook in view, read through the application object (`expose_app_in_browser`).
 _NOTEBOOK_JS = """

@@ -9,21 +9,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser import chromium, error_outputs, jupyterlab, new_page, open_notebook, run_all
-
-# Run code in the notebook's kernel from the page and resolve to what it printed (JupyterLab's
-# own kernel connection, as a cell would run it, without adding a cell to the notebook).
-KERNEL_PRINT = """async (code) => {
-    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-    const future = kernel.requestExecute({code: code, store_history: false});
-    let printed = "";
-    future.onIOPub = (message) => {
-        if (message.header.msg_type === "stream") printed += message.content.text;
-        if (message.header.msg_type === "error") printed += message.content.evalue;
-    };
-    await future.done;
-    return printed;
-}"""
+from browser import (
+    chromium,
+    error_outputs,
+    jupyterlab,
+    kernel_print,
+    new_page,
+    open_notebook,
+    run_all,
+)
 
 CELLS = [
     "import nn\nimport visualize\nfrom nn.data import make_moons",
@@ -59,10 +53,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         page.wait_for_selector(VIEW, timeout=60_000)
         yield page
         page.close()
-
-
-def kernel_print(page: Any, code: str) -> str:
-    return str(page.evaluate(KERNEL_PRINT, code)).strip()
 
 
 def state(page: Any) -> dict[str, Any]:

@@ -12,23 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import chromium, error_outputs, jupyterlab, new_page, open_notebook, run_all
+from browser import (
+    chromium,
+    error_outputs,
+    jupyterlab,
+    kernel_print,
+    new_page,
+    open_notebook,
+    run_all,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# Run code in the notebook's kernel from the page and resolve to what it printed (JupyterLab's
-# own kernel connection, as a cell would run it, without adding a cell to the notebook).
-KERNEL_PRINT = """async (code) => {
-    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-    const future = kernel.requestExecute({code: code, store_history: false});
-    let printed = "";
-    future.onIOPub = (message) => {
-        if (message.header.msg_type === "stream") printed += message.content.text;
-        if (message.header.msg_type === "error") printed += message.content.evalue;
-    };
-    await future.done;
-    return printed;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +47,6 @@ def lesson(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         )
         yield page
         page.close()
-
-
-def kernel_print(page: Any, code: str) -> str:
-    return str(page.evaluate(KERNEL_PRINT, code))
 
 
 def kernel_sees_step(page: Any, step: int) -> None:

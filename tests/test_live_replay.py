@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import VIEWPORT, chromium
+from browser import chromium, file_page
 
 import nn
 from nn.data import make_moons
@@ -41,13 +41,6 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
-def new_page(browser: Any) -> Any:
-    """A page at the 1,200 x 900 viewport that may open files and nothing on the network."""
-    page = browser.new_page(viewport=VIEWPORT)
-    page.route("http*://**", lambda route: route.abort())
-    return page
-
-
 def shown(page: Any) -> dict[str, Any]:
     return dict(
         page.evaluate("""() => {
@@ -67,7 +60,7 @@ def shown(page: Any) -> dict[str, Any]:
 
 def test_the_replay_opens_with_no_kernel_and_plays(saved: tuple[Path, Live], browser: Any) -> None:
     path, run = saved
-    page = new_page(browser)
+    page = file_page(browser)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(path.as_uri())
@@ -92,7 +85,7 @@ def test_pause_holds_the_frame_and_the_slider_and_address_pick_one(
     saved: tuple[Path, Live], browser: Any
 ) -> None:
     path, run = saved
-    page = new_page(browser)
+    page = file_page(browser)
     page.goto(path.as_uri() + "#frame=5")
     page.wait_for_selector("[data-agc-live]")
     assert shown(page)["frame"] == 4 and shown(page)["step"] == 4

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browser import VIEWPORT, chromium
+from browser import chromium, file_page
 
 import nn
 from autograd_core import Tensor, Value
@@ -180,15 +180,8 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
-def new_page(browser: Any) -> Any:
-    """A page at the 1,200 x 900 viewport that may open files and nothing on the network."""
-    page = browser.new_page(viewport=VIEWPORT)
-    page.route("http*://**", lambda route: route.abort())
-    return page
-
-
 def open_page(browser: Any, url: str) -> tuple[Any, list[str]]:
-    page = new_page(browser)
+    page = file_page(browser)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -314,7 +307,7 @@ def test_the_page_never_scrolls_the_page_it_is_in(tmp_path: Path, browser: Any) 
         '<iframe src="mlp.html#step=30" style="width: 1100px; height: 800px"></iframe>'
         '<div style="height: 2400px">more text</div></body></html>'
     )
-    page = new_page(browser)
+    page = file_page(browser)
     page.goto((tmp_path / "lesson.html").as_uri())
     frame = page.frame_locator("iframe")
     frame.locator("[data-agc-stepthrough]").wait_for()
